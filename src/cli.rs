@@ -1,0 +1,326 @@
+//! Command-line interface.
+
+use crate::backend::BackendKind;
+use crate::error::{Error, Result};
+use crate::runner::{self, RunOptions};
+use crate::spec::Experiment;
+use crate::sweep;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Declarative deep-learning experiments on Burn: sweeps, seeds, tables, TensorBoard.
+#[derive(Debug, Parser)]
+#[command(name = "burnlab", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Arguments shared by commands that read an experiment file.
+#[derive(Debug, clap::Args)]
+pub struct FileArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Override a key, validated like the file: --set training.steps=50 --set backend=ndarray
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// Where `burnlab run` executes trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Executor {
+    /// Parallel worker processes on this machine.
+    Local,
+    /// One Slurm job array, submitted with `sbatch`.
+    Slurm,
+}
+
+/// Options of `run --executor slurm`.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Slurm executor (--executor slurm)")]
+pub struct SlurmArgs {
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per trial (Slurm format: 90, 1:30:00, 2-00:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per trial, also its thread count [default: 1].
+    #[arg(long, value_name = "N")]
+    pub cpus_per_trial: Option<usize>,
+    /// GPUs per trial (--gres=gpu:N) [default: 0].
+    #[arg(long, value_name = "N")]
+    pub gpus_per_trial: Option<usize>,
+    /// At most M trials at once (the array's %M throttle).
+    #[arg(long, value_name = "M")]
+    pub max_parallel: Option<usize>,
+    /// An extra sbatch option, repeatable: --sbatch-arg=--mem=4G
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// Write slurm/array.sbatch without submitting it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SlurmArgs {
+    /// The first Slurm option given, for the error when the executor is local.
+    fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.partition.is_some(), "--partition"),
+            (self.time.is_some(), "--time"),
+            (self.cpus_per_trial.is_some(), "--cpus-per-trial"),
+            (self.gpus_per_trial.is_some(), "--gpus-per-trial"),
+            (self.max_parallel.is_some(), "--max-parallel"),
+            (!self.sbatch_args.is_empty(), "--sbatch-arg"),
+            (self.dry_run, "--dry-run"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    fn options(self, results_root: PathBuf, force: bool) -> runner::slurm::SlurmOptions {
+        runner::slurm::SlurmOptions {
+            results_root,
+            force,
+            partition: self.partition,
+            time: self.time,
+            cpus_per_trial: self.cpus_per_trial.unwrap_or(1),
+            gpus_per_trial: self.gpus_per_trial.unwrap_or(0),
+            max_parallel: self.max_parallel,
+            sbatch_args: self.sbatch_args,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment's unfinished trials and write its tables.
+    Run {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Folder holding `<experiment name>/`.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Trials run in parallel (default: one per core on CPU backends).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Rerun finished trials too.
+        #[arg(long)]
+        force: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Print a JSON summary on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Where trials run: worker processes here, or a Slurm job array.
+        #[arg(long, value_enum, default_value_t = Executor::Local)]
+        executor: Executor,
+        #[command(flatten)]
+        slurm: SlurmArgs,
+    },
+    /// Where the trials of a results directory stand: finished, running, failed, pending.
+    Status {
+        /// `results/<experiment name>`.
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the expanded trials without training.
+    Plan {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check an experiment file and report the number of trials.
+    Validate {
+        #[command(flatten)]
+        file: FileArgs,
+    },
+    /// Rebuild the tables of a results directory from its stored trial results.
+    Report {
+        /// `results/<experiment name>`.
+        dir: PathBuf,
+    },
+    /// List model families, datasets and backends with their parameters and defaults.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one trial of a planned results directory (used by `run` and by Slurm array tasks).
+    #[command(hide = true)]
+    Trial {
+        /// `results/<experiment name>`.
+        dir: PathBuf,
+        /// The trial's index in `plan.json`.
+        index: usize,
+        /// Print JSON progress lines on stdout.
+        #[arg(long)]
+        progress: bool,
+    },
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn execute(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run { file, results, jobs, force, quiet, json, executor, slurm } => {
+            let exp = Experiment::load(&file.file, &file.sets)?;
+            if executor == Executor::Slurm {
+                if jobs.is_some() {
+                    return Err(crate::error::UserError::new("--jobs is an option of the local executor")
+                        .help("with --executor slurm, --max-parallel limits the trials running at once")
+                        .into());
+                }
+                let sub = runner::slurm::submit(&exp, &slurm.options(results, force))?;
+                runner::slurm::print_submission(&sub, json, quiet)?;
+                return Ok(0);
+            }
+            if let Some(flag) = slurm.first_given() {
+                return Err(crate::error::UserError::new(format!("{flag} is an option of the Slurm executor"))
+                    .help("add --executor slurm")
+                    .into());
+            }
+            if jobs == Some(0) {
+                return Err(crate::error::UserError::new("--jobs must be at least 1").into());
+            }
+            let outcome = runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome).map_err(anyhow::Error::from)?);
+            } else if !quiet {
+                let ran: Vec<String> = outcome.ran.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                eprintln!(
+                    "{} trials planned, {} already finished, ran: {}",
+                    outcome.planned,
+                    outcome.skipped,
+                    if ran.is_empty() { "none".into() } else { ran.join(", ") }
+                );
+                if let Ok(table) = std::fs::read_to_string(outcome.results_dir.join("table.md")) {
+                    println!("{table}");
+                }
+                eprintln!("results: {}", outcome.results_dir.display());
+                eprintln!("tensorboard --logdir {}", outcome.results_dir.display());
+            }
+            Ok(if outcome.interrupted {
+                130
+            } else if outcome.ran.contains_key("failed") {
+                1
+            } else {
+                0
+            })
+        }
+        Command::Plan { file, json } => {
+            let exp = Experiment::load(&file.file, &file.sets)?;
+            let plan = sweep::expand(&exp)?;
+            if json {
+                let trials: Vec<_> = plan
+                    .trials
+                    .iter()
+                    .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.family(), "swept": t.swept, "seed": t.config.seed}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&json!({"experiment": plan.experiment, "trials": trials})).map_err(anyhow::Error::from)?);
+            } else {
+                println!("{:>5}  {:<12}  trial", "index", "id");
+                for t in &plan.trials {
+                    println!("{:>5}  {:<12}  {}", t.index, t.id, t.name());
+                }
+                println!("{} trials", plan.trials.len());
+            }
+            Ok(0)
+        }
+        Command::Validate { file } => {
+            let exp = Experiment::load(&file.file, &file.sets)?;
+            let plan = sweep::expand(&exp)?;
+            println!("{}: ok, experiment `{}` with {} trials", file.file.display(), exp.name, plan.trials.len());
+            Ok(0)
+        }
+        Command::Report { dir } => {
+            if !runner::paths::plan(&dir).is_file() {
+                return Err(crate::error::UserError::new("not a burnlab results directory (no plan.json)").at(dir.display().to_string()).into());
+            }
+            for p in crate::report::build(&dir)? {
+                println!("{}", p.display());
+            }
+            Ok(0)
+        }
+        Command::Status { dir, json } => {
+            let status = runner::status::collect(&dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status).map_err(anyhow::Error::from)?);
+            } else {
+                print!("{}", runner::status::render(&status));
+            }
+            Ok(0)
+        }
+        Command::List { json } => {
+            list(json)?;
+            Ok(0)
+        }
+        Command::Trial { dir, index, progress } => {
+            let summary = runner::worker::run_trial(&dir, index, progress, runner::stop_flag())?;
+            if let Some(e) = &summary.error {
+                eprintln!("trial {} failed: {e}", summary.id);
+            }
+            Ok(match summary.status {
+                runner::TrialStatus::Failed => 1,
+                runner::TrialStatus::Interrupted => 130,
+                _ => 0,
+            })
+        }
+    }
+}
+
+fn defaults_table<T: serde::Serialize>(v: &T, tag: &str) -> toml::Table {
+    let mut t = toml::Table::try_from(v).unwrap_or_default();
+    t.remove(tag);
+    t
+}
+
+fn list(json: bool) -> Result<()> {
+    let families: Vec<_> = crate::models::FAMILIES
+        .iter()
+        .map(|f| (f.name, f.summary, defaults_table(&(f.default)(), "family")))
+        .collect();
+    let datasets: Vec<_> =
+        crate::data::DATASETS.iter().map(|d| (d.name, d.summary, defaults_table(&(d.default)(), "name"))).collect();
+    if json {
+        let fam: Vec<_> = families.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
+        let ds: Vec<_> = datasets.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
+        let be: Vec<_> = BackendKind::ALL
+            .iter()
+            .map(|b| json!({"name": b.name(), "summary": b.summary(), "available": b.compiled_in()}))
+            .collect();
+        let out = json!({"families": fam, "datasets": ds, "backends": be});
+        println!("{}", serde_json::to_string_pretty(&out).map_err(anyhow::Error::from)?);
+        return Ok(());
+    }
+    let fmt = |d: &toml::Table| {
+        if d.is_empty() { "(no parameters)".to_string() } else { d.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ") }
+    };
+    println!("Model families ([[models]] family = \"...\"):");
+    for (n, s, d) in &families {
+        println!("  {n:<10} {s}\n             defaults: {}", fmt(d));
+    }
+    println!("\nDatasets ([dataset] name = \"...\"):");
+    for (n, s, d) in &datasets {
+        println!("  {n:<10} {s}\n             options: {}", fmt(d));
+    }
+    println!("\nBackends (backend = \"...\"):");
+    for b in BackendKind::ALL {
+        let avail = if b.compiled_in() { "" } else { "  [not in this build: --features tch]" };
+        println!("  {:<10} {}{avail}", b.name(), b.summary());
+    }
+    Ok(())
+}
+
+/// Prints an error the way users see it.
+pub fn report_error(e: &Error) {
+    eprintln!("error: {e}");
+}

@@ -1,0 +1,215 @@
+//! Datasets: loading shipped data into memory and batching it onto a device.
+
+pub mod digits;
+pub mod longrange;
+pub mod mnist1d;
+pub mod spec;
+pub mod table;
+
+pub use spec::{
+    DatasetSpec, DigitsOptions, LongrangeOptions, Mnist1dOptions, TableOptions, Tokenizer,
+};
+
+use crate::error::{Error, Result, UserError};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The shape of a dataset's examples, which models are built for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataInfo {
+    /// Time steps (sequence length; image rows).
+    pub seq_len: usize,
+    /// Channels per time step (1 for a signal; image columns).
+    pub channels: usize,
+    /// Number of classes.
+    pub num_classes: usize,
+    /// `[height, width]` when examples are images (rows are time steps, columns channels).
+    pub image: Option<[usize; 2]>,
+    /// Vocabulary size when inputs are token ids (stored as floats in channel 0; id 0 is padding).
+    pub vocab: Option<usize>,
+}
+
+impl DataInfo {
+    /// Values per example once flattened.
+    pub fn features(&self) -> usize {
+        self.seq_len * self.channels
+    }
+}
+
+/// One split held in host memory: `n` examples of `seq_len * channels` floats.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Row-major `[n, seq_len, channels]`.
+    pub x: Vec<f32>,
+    /// Class labels in `0..num_classes`.
+    pub y: Vec<i64>,
+}
+
+impl Split {
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Whether the split is empty.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+}
+
+/// A dataset in host memory.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Shapes and class count.
+    pub info: DataInfo,
+    /// The training split.
+    pub train: Split,
+    /// The test split.
+    pub test: Split,
+}
+
+impl DatasetSpec {
+    /// Loads the dataset (verifying shipped files' checksums; generating synthetic data;
+    /// reading the user's file).
+    pub fn load(&self) -> Result<Dataset> {
+        match self {
+            DatasetSpec::Mnist1d(opts) => mnist1d::load(opts),
+            DatasetSpec::Digits(opts) => digits::load(opts),
+            DatasetSpec::Longrange(opts) => longrange::load(opts),
+            DatasetSpec::Table(opts) => table::load(opts),
+        }
+    }
+
+    /// The example shape and class count. Cheap for shipped and synthetic datasets; `table`
+    /// reads its file once per process (and [`DatasetSpec::validate`] reports its errors).
+    pub fn info(&self) -> DataInfo {
+        match self {
+            DatasetSpec::Mnist1d(_) => mnist1d::info(),
+            DatasetSpec::Digits(_) => digits::info(),
+            DatasetSpec::Longrange(opts) => longrange::info(opts),
+            DatasetSpec::Table(opts) => table::info(opts),
+        }
+    }
+}
+
+/// A split uploaded to a device, ready for batching.
+#[derive(Debug, Clone)]
+pub struct DeviceSplit {
+    /// `[n, seq_len, channels]`.
+    pub x: Tensor<3>,
+    /// `[n]` labels.
+    pub y: Tensor<1, Int>,
+    /// Number of examples.
+    pub len: usize,
+}
+
+impl DeviceSplit {
+    /// Uploads a host split.
+    pub fn new(split: &Split, info: &DataInfo, device: &Device) -> Self {
+        let n = split.len();
+        let x = Tensor::from_data(
+            TensorData::new(split.x.clone(), [n, info.seq_len, info.channels]),
+            device,
+        );
+        let y = Tensor::from_data(TensorData::new(split.y.clone(), [n]), device);
+        DeviceSplit { x, y, len: n }
+    }
+
+    /// Rows `start..end`.
+    pub fn slice(&self, start: usize, end: usize) -> (Tensor<3>, Tensor<1, Int>) {
+        (
+            self.x.clone().slice(start..end),
+            self.y.clone().slice(start..end),
+        )
+    }
+
+    /// The rows at `indices`.
+    pub fn select(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+        let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), device);
+        (
+            self.x.clone().select(0, idx.clone()),
+            self.y.clone().select(0, idx),
+        )
+    }
+}
+
+/// The folder holding shipped datasets: `$BURNLAB_DATASETS`, else the checkout's `datasets/`,
+/// else `./datasets`.
+pub fn datasets_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BURNLAB_DATASETS") {
+        return PathBuf::from(dir);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    if built.is_dir() {
+        built
+    } else {
+        PathBuf::from("datasets")
+    }
+}
+
+/// Reads a shipped file and checks its SHA-256 against the expected digest.
+pub fn read_verified(path: &Path, sha256_hex: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::from(
+            UserError::new(format!("cannot read dataset file: {e}"))
+                .at(path.display().to_string())
+                .help(
+                    "run from the burnlab checkout or set BURNLAB_DATASETS to its datasets/ folder",
+                ),
+        )
+    })?;
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if hex != sha256_hex {
+        return Err(anyhow::anyhow!(
+            "{}: checksum mismatch (SHA-256 {hex}, expected {sha256_hex}); regenerate it with datasets/generate-all",
+            path.display()
+        )
+        .into());
+    }
+    Ok(bytes)
+}
+
+/// Decodes little-endian f32 values.
+pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// A dataset in the registry: what `burnlab list` shows.
+pub struct DatasetEntry {
+    /// The name in experiment files.
+    pub name: &'static str,
+    /// One line saying what it is.
+    pub summary: &'static str,
+    /// The dataset with default options.
+    pub default: fn() -> DatasetSpec,
+}
+
+/// Every dataset, in display order.
+pub const DATASETS: &[DatasetEntry] = &[
+    DatasetEntry {
+        name: "mnist1d",
+        summary: "MNIST-1D (Greydanus 2020): 4000/1000 signals of length 40, 10 classes",
+        default: || DatasetSpec::Mnist1d(Mnist1dOptions::default()),
+    },
+    DatasetEntry {
+        name: "digits",
+        summary: "scikit-learn digits: 1437/360 8x8 images (8 rows of 8 pixels), 10 classes",
+        default: || DatasetSpec::Digits(DigitsOptions::default()),
+    },
+    DatasetEntry {
+        name: "longrange",
+        summary: "synthetic: do two far-apart marked symbols match? one-hot steps (vocab + 1 channels), 2 classes",
+        default: || DatasetSpec::Longrange(LongrangeOptions::default()),
+    },
+    DatasetEntry {
+        name: "table",
+        summary: "your CSV/Parquet file: path, label, and features | sequence | text (+ tokenizer, max_len); split or test_fraction",
+        default: || DatasetSpec::Table(TableOptions::default()),
+    },
+];

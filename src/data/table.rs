@@ -1,0 +1,1089 @@
+//! `table`: the user's own CSV or Parquet file, read with polars.
+//!
+//! The inputs come from exactly one of:
+//! - `features`: numeric columns; an example is **one time step** whose channels are the
+//!   features (`seq_len = 1`, `channels = features.len()`), standardised per column with the
+//!   training split's mean and standard deviation unless `standardize = false`;
+//! - `sequence`: one column holding a list of numbers per row (a Parquet list column, or in a
+//!   CSV a string of numbers separated by spaces, commas or semicolons); an example is
+//!   `seq_len` steps of one channel, standardised with the training split's overall mean and
+//!   standard deviation unless `standardize = false`. Rows must all have the same length
+//!   unless `max_len` is set (then shorter rows are padded with 0 and longer ones truncated);
+//! - `text`: one string column, split into characters or whitespace-separated words
+//!   (`tokenizer`). The vocabulary is built from the training split only: id 0 is padding,
+//!   id 1 stands for a token not in the vocabulary, and the known tokens take ids 2.. by
+//!   decreasing training frequency (ties in lexicographic order), at most `max_vocab` of them.
+//!   Every example is cut or padded to `max_len` tokens (default: the longest training text);
+//!   channel 0 holds the id as a float and `DataInfo::vocab` is the vocabulary size including
+//!   the two reserved ids. A text with no tokens becomes one unknown token, so that no example
+//!   is all padding (the attention family masks padding).
+//!
+//! The `label` column must be categorical: strings, integers, booleans or integral floats;
+//! its distinct values, sorted (numerically for numbers), become classes `0..K`.
+//! The split comes from a `split` column whose values are `train` or `test`, or from a seeded
+//! shuffle that puts `test_fraction` (default 0.2) of the rows in the test split.
+//!
+//! A relative `path` is resolved against the current working directory (where `burnlab run`
+//! is started; trial worker processes inherit it).
+//!
+//! Checking an experiment (`DatasetSpec::validate`) reads the file and prepares the data once
+//! per process and set of options, and remembers the resulting [`DataInfo`], so that errors in
+//! the file are reported, with the key at fault, before anything is run.
+
+use super::{DataInfo, Dataset, Split, TableOptions, Tokenizer};
+use crate::error::{UserError, did_you_mean};
+use crate::spec::FieldError;
+use polars::prelude::*;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{LazyLock, Mutex};
+
+/// The test fraction used when neither `split` nor `test_fraction` is given.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
+/// The most classes a label column may have.
+pub const MAX_CLASSES: usize = 1000;
+/// The longest allowed `max_len`.
+pub const MAX_LEN: usize = 65_536;
+/// Token id of padding.
+pub const PAD: usize = 0;
+/// Token id of a token not in the vocabulary.
+pub const UNKNOWN: usize = 1;
+
+/// A problem with the options or the file, blamed on one option key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableError {
+    /// The `[dataset]` key at fault (`path`, `label`, `features`, ...).
+    pub key: &'static str,
+    /// What is wrong, phrased to follow "`dataset.KEY`".
+    pub message: String,
+}
+
+impl TableError {
+    fn new(key: &'static str, message: impl Into<String>) -> Self {
+        TableError {
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<TableError> for FieldError {
+    fn from(e: TableError) -> Self {
+        FieldError::new(e.key, e.message)
+    }
+}
+
+impl From<TableError> for UserError {
+    fn from(e: TableError) -> Self {
+        UserError::new(format!("`dataset.{}` {}", e.key, e.message))
+    }
+}
+
+type Checked<T> = std::result::Result<T, TableError>;
+
+/// `DataInfo` of every option set prepared in this process, keyed by the options as JSON.
+static INFOS: LazyLock<Mutex<HashMap<String, Checked<DataInfo>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn cache_key(opts: &TableOptions) -> String {
+    serde_json::to_string(opts).unwrap_or_default()
+}
+
+fn remember(opts: &TableOptions, info: Checked<DataInfo>) -> Checked<DataInfo> {
+    INFOS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(cache_key(opts), info.clone());
+    info
+}
+
+fn prepared_info(opts: &TableOptions) -> Checked<DataInfo> {
+    let cached = INFOS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&cache_key(opts))
+        .cloned();
+    match cached {
+        Some(info) => info,
+        None => remember(opts, build(opts).map(|d| d.info)),
+    }
+}
+
+/// Reads and prepares the file, reporting the first problem against its option key.
+pub fn validate(opts: &TableOptions) -> std::result::Result<(), FieldError> {
+    prepared_info(opts).map(|_| ()).map_err(FieldError::from)
+}
+
+/// The example shape. Reads the file unless [`validate`] already did in this process; for a
+/// file that cannot be used (which `validate` reports) it returns a one-value placeholder.
+pub fn info(opts: &TableOptions) -> DataInfo {
+    prepared_info(opts).unwrap_or(DataInfo {
+        seq_len: 1,
+        channels: 1,
+        num_classes: 2,
+        image: None,
+        vocab: None,
+    })
+}
+
+/// Reads the file and builds both splits.
+pub fn load(opts: &TableOptions) -> crate::error::Result<Dataset> {
+    let data = build(opts);
+    remember(
+        opts,
+        data.as_ref().map(|d| d.info.clone()).map_err(Clone::clone),
+    )
+    .ok();
+    data.map_err(|e| UserError::from(e).into())
+}
+
+/// How the inputs are read.
+enum Inputs<'a> {
+    Features(&'a [String]),
+    Sequence(&'a str),
+    Text(&'a str),
+}
+
+fn inputs(o: &TableOptions) -> Checked<Inputs<'_>> {
+    const ONE_OF: &str = "give exactly one of `features` (numeric columns), `sequence` (one list column) or `text` (one string column)";
+    let given: Vec<&'static str> = [
+        ("features", o.features.is_some()),
+        ("sequence", o.sequence.is_some()),
+        ("text", o.text.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, g)| *g)
+    .map(|(k, _)| k)
+    .collect();
+    match given.as_slice() {
+        [] => return Err(TableError::new("features", format!("is missing: {ONE_OF}"))),
+        [_] => {}
+        [first, second, ..] => {
+            return Err(TableError::new(
+                second,
+                format!("cannot be combined with `{first}`: {ONE_OF}"),
+            ));
+        }
+    }
+    if o.text.is_none() {
+        for (k, set) in [
+            ("tokenizer", o.tokenizer.is_some()),
+            ("max_vocab", o.max_vocab.is_some()),
+        ] {
+            if set {
+                return Err(TableError::new(k, "applies to `text` inputs only"));
+            }
+        }
+    }
+    if o.text.is_some() && o.standardize.is_some() {
+        return Err(TableError::new(
+            "standardize",
+            "applies to `features` and `sequence` inputs only",
+        ));
+    }
+    if o.features.is_some() && o.max_len.is_some() {
+        return Err(TableError::new(
+            "max_len",
+            "applies to `sequence` and `text` inputs only",
+        ));
+    }
+    if let Some(m) = o.max_len
+        && !(1..=MAX_LEN).contains(&m)
+    {
+        return Err(TableError::new(
+            "max_len",
+            format!("must be between 1 and {MAX_LEN}, got {m}"),
+        ));
+    }
+    if o.max_vocab == Some(0) {
+        return Err(TableError::new("max_vocab", "must be at least 1, got 0"));
+    }
+    if o.split.is_some() && o.test_fraction.is_some() {
+        return Err(TableError::new(
+            "test_fraction",
+            "cannot be combined with `split`: use a split column or a seeded split, not both",
+        ));
+    }
+    if let Some(f) = o.test_fraction
+        && !(f > 0.0 && f < 1.0)
+    {
+        return Err(TableError::new(
+            "test_fraction",
+            format!("must be between 0 and 1 (exclusive), got {f}"),
+        ));
+    }
+    Ok(match (&o.features, &o.sequence, &o.text) {
+        (Some(f), _, _) => {
+            if f.is_empty() {
+                return Err(TableError::new(
+                    "features",
+                    "is empty: list at least one numeric column",
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for c in f {
+                if !seen.insert(c) {
+                    return Err(TableError::new(
+                        "features",
+                        format!("lists column `{c}` twice"),
+                    ));
+                }
+                if *c == o.label {
+                    return Err(TableError::new(
+                        "features",
+                        format!("lists the label column `{c}`"),
+                    ));
+                }
+            }
+            Inputs::Features(f)
+        }
+        (_, Some(s), _) => Inputs::Sequence(s),
+        (_, _, Some(t)) => Inputs::Text(t),
+        _ => unreachable!("exactly one input kind was checked above"),
+    })
+}
+
+/// Reads the whole file into a data frame.
+fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
+    let path = Path::new(&o.path);
+    if !path.is_file() {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let why = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        let rel = if path.is_relative() {
+            format!(" (relative paths are resolved against the current directory, {cwd})")
+        } else {
+            String::new()
+        };
+        return Err(TableError::new(
+            "path",
+            format!("names `{}`, which {why}{rel}", o.path),
+        ));
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let read_err = |kind: &str, e: PolarsError| {
+        TableError::new(
+            "path",
+            format!("`{}` cannot be read as {kind}: {e}", o.path),
+        )
+    };
+    let csv = |sep: u8| {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(None)
+            .map_parse_options(|p| p.with_separator(sep))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+    };
+    match ext.as_str() {
+        "csv" => csv(b',').map_err(|e| read_err("CSV", e)),
+        "tsv" => csv(b'\t').map_err(|e| read_err("TSV", e)),
+        "parquet" | "pq" => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                TableError::new("path", format!("`{}` cannot be opened: {e}", o.path))
+            })?;
+            ParquetReader::new(file)
+                .finish()
+                .map_err(|e| read_err("Parquet", e))
+        }
+        _ => Err(TableError::new(
+            "path",
+            format!(
+                "names `{}`, whose type is unknown: use a .csv, .tsv or .parquet file",
+                o.path
+            ),
+        )),
+    }
+}
+
+/// The column `name`, blaming `key` (with a did-you-mean over the file's columns) if absent.
+fn column<'a>(
+    df: &'a DataFrame,
+    o: &TableOptions,
+    key: &'static str,
+    name: &str,
+) -> Checked<&'a Series> {
+    if let Ok(c) = df.column(name) {
+        return Ok(c.as_materialized_series());
+    }
+    let names: Vec<&str> = df
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    let hint = match did_you_mean(name, names.iter().copied()) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => String::new(),
+    };
+    let shown: Vec<String> = names.iter().take(20).map(|n| format!("`{n}`")).collect();
+    let more = if names.len() > 20 {
+        format!(" and {} more", names.len() - 20)
+    } else {
+        String::new()
+    };
+    Err(TableError::new(
+        key,
+        format!(
+            "names column `{name}`, which is not in `{}`{hint} (its columns: {}{more})",
+            o.path,
+            shown.join(", ")
+        ),
+    ))
+}
+
+/// An error for the first missing value of a column, if it has any.
+fn no_nulls(s: &Series, key: &'static str, name: &str) -> Checked<()> {
+    if s.null_count() == 0 {
+        return Ok(());
+    }
+    let first = s
+        .is_null()
+        .iter()
+        .position(|v| v == Some(true))
+        .unwrap_or(0);
+    Err(TableError::new(
+        key,
+        format!(
+            "column `{name}` has {} missing values (the first in data row {})",
+            s.null_count(),
+            first + 1
+        ),
+    ))
+}
+
+/// Class ids `0..K` of the label column, by sorted distinct value; and `K`.
+fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
+    const KEY: &str = "label";
+    no_nulls(s, KEY, name)?;
+    let not_cat = |what: String| {
+        TableError::new(
+            KEY,
+            format!(
+                "column `{name}` is not categorical: {what}; use a column of strings or integers"
+            ),
+        )
+    };
+    fn ids<T: Ord + Clone>(values: Vec<T>) -> (Vec<i64>, usize) {
+        let classes: BTreeMap<T, i64> = values
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .zip(0..)
+            .collect();
+        (values.iter().map(|v| classes[v]).collect(), classes.len())
+    }
+    let dtype = s.dtype().clone();
+    let cast = |to: &DataType| {
+        s.cast(to)
+            .map_err(|e| not_cat(format!("it has type {dtype} ({e})")))
+    };
+    let (y, k) = if dtype.is_string() || matches!(dtype, DataType::Categorical(..)) {
+        let s = cast(&DataType::String)?;
+        let ca = s.str().map_err(|e| not_cat(e.to_string()))?;
+        ids(ca
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
+    } else if dtype.is_integer() || dtype.is_bool() {
+        let s = cast(&DataType::Int64)?;
+        let ca = s.i64().map_err(|e| not_cat(e.to_string()))?;
+        ids(ca.iter().map(|v| v.unwrap_or_default()).collect())
+    } else if dtype.is_float() {
+        let s = cast(&DataType::Float64)?;
+        let ca = s.f64().map_err(|e| not_cat(e.to_string()))?;
+        let values: Vec<f64> = ca.iter().map(|v| v.unwrap_or_default()).collect();
+        if let Some((row, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && v.fract() == 0.0))
+        {
+            return Err(not_cat(format!(
+                "it holds the non-integer number {v} (data row {})",
+                row + 1
+            )));
+        }
+        ids(values.iter().map(|&v| v as i64).collect())
+    } else {
+        return Err(not_cat(format!("it has type {dtype}")));
+    };
+    if k < 2 {
+        return Err(TableError::new(
+            KEY,
+            format!("column `{name}` has a single value: a classifier needs at least 2 classes"),
+        ));
+    }
+    if k > MAX_CLASSES {
+        return Err(not_cat(format!(
+            "it has {k} distinct values (at most {MAX_CLASSES} classes)"
+        )));
+    }
+    Ok((y, k))
+}
+
+/// Whether each row belongs to the test split.
+fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
+    let n = df.height();
+    let is_test = match &o.split {
+        Some(name) => {
+            let s = column(df, o, "split", name)?;
+            no_nulls(s, "split", name)?;
+            let ca = s.str().map_err(|_| {
+                TableError::new("split", format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()))
+            })?;
+            let mut out = Vec::with_capacity(n);
+            for (row, v) in ca.iter().enumerate() {
+                let v = v.unwrap_or_default().trim();
+                out.push(match v.to_ascii_lowercase().as_str() {
+                    "train" => false,
+                    "test" => true,
+                    _ => {
+                        return Err(TableError::new(
+                            "split",
+                            format!("column `{name}` holds {v:?} in data row {}; its values must be \"train\" or \"test\"", row + 1),
+                        ));
+                    }
+                });
+            }
+            out
+        }
+        None => {
+            let fraction = o.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
+            let n_test = (n as f64 * fraction).round() as usize;
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(o.split_seed));
+            let mut out = vec![false; n];
+            for &i in &order[..n_test.min(n)] {
+                out[i] = true;
+            }
+            out
+        }
+    };
+    let n_test = is_test.iter().filter(|&&t| t).count();
+    for (empty, which) in [(n_test == 0, "test"), (n_test == n, "train")] {
+        if empty {
+            return Err(match &o.split {
+                Some(name) => TableError::new(
+                    "split",
+                    format!("column `{name}` has no \"{which}\" rows: the {which} split is empty"),
+                ),
+                None => TableError::new(
+                    "test_fraction",
+                    format!(
+                        "{} of {n} rows leaves the {which} split empty",
+                        o.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION)
+                    ),
+                ),
+            });
+        }
+    }
+    Ok(is_test)
+}
+
+/// One column's values as f64, refusing missing and non-finite values.
+fn numbers(s: &Series, key: &'static str, name: &str) -> Checked<Vec<f64>> {
+    if !(s.dtype().is_primitive_numeric() || s.dtype().is_bool()) {
+        return Err(TableError::new(
+            key,
+            format!("column `{name}` has type {}; it must be numeric", s.dtype()),
+        ));
+    }
+    no_nulls(s, key, name)?;
+    let s = s
+        .cast(&DataType::Float64)
+        .map_err(|e| TableError::new(key, format!("column `{name}`: {e}")))?;
+    let values: Vec<f64> = s
+        .f64()
+        .map_err(|e| TableError::new(key, e.to_string()))?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect();
+    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+        return Err(TableError::new(
+            key,
+            format!(
+                "column `{name}` holds {} in data row {}",
+                values[row],
+                row + 1
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+/// Mean and standard deviation (population; 1 when it is 0) over `values`.
+fn moments(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count().max(1) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let std = var.sqrt();
+    (mean, if std > 0.0 { std } else { 1.0 })
+}
+
+/// Rows `[n, seq_len, channels]` (flattened per row) and the shape, from numeric columns.
+fn feature_rows(
+    df: &DataFrame,
+    o: &TableOptions,
+    names: &[String],
+    is_test: &[bool],
+) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+    let n = df.height();
+    let mut rows = vec![Vec::with_capacity(names.len()); n];
+    for name in names {
+        let mut values = numbers(column(df, o, "features", name)?, "features", name)?;
+        if o.standardize.unwrap_or(true) {
+            let (mean, std) = moments(
+                values
+                    .iter()
+                    .zip(is_test)
+                    .filter(|(_, t)| !**t)
+                    .map(|(v, _)| *v),
+            );
+            values.iter_mut().for_each(|v| *v = (*v - mean) / std);
+        }
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.push(v as f32);
+        }
+    }
+    Ok((rows, 1, names.len()))
+}
+
+/// The numbers of one sequence cell: a list, or a string of numbers.
+fn sequence_values(s: &Series, name: &str) -> Checked<Vec<Vec<f64>>> {
+    const KEY: &str = "sequence";
+    no_nulls(s, KEY, name)?;
+    let bad_row = |row: usize, what: String| {
+        TableError::new(
+            KEY,
+            format!("column `{name}`, data row {}: {what}", row + 1),
+        )
+    };
+    if let Ok(list) = s.list() {
+        let mut out = Vec::with_capacity(s.len());
+        for (row, cell) in list.series_iter().enumerate() {
+            let cell = cell.unwrap_or_default();
+            let values = numbers(&cell, KEY, name).map_err(|e| bad_row(row, e.message))?;
+            out.push(values);
+        }
+        return Ok(out);
+    }
+    let Ok(strings) = s.str() else {
+        return Err(TableError::new(
+            KEY,
+            format!(
+                "column `{name}` has type {}; it must hold a list of numbers per row (or, in a CSV, a string like \"0.1 0.5 2\")",
+                s.dtype()
+            ),
+        ));
+    };
+    let mut out = Vec::with_capacity(s.len());
+    for (row, cell) in strings.iter().enumerate() {
+        let cell = cell.unwrap_or_default();
+        let values = cell
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| bad_row(row, format!("{t:?} is not a finite number")))
+            })
+            .collect::<Checked<Vec<f64>>>()?;
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn sequence_rows(
+    df: &DataFrame,
+    o: &TableOptions,
+    name: &str,
+    is_test: &[bool],
+) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+    let mut seqs = sequence_values(column(df, o, "sequence", name)?, name)?;
+    let (shortest, longest) = seqs.iter().fold((usize::MAX, 0), |(lo, hi), s| {
+        (lo.min(s.len()), hi.max(s.len()))
+    });
+    let len = match o.max_len {
+        Some(m) => m,
+        None if shortest == longest => longest,
+        None => {
+            return Err(TableError::new(
+                "sequence",
+                format!(
+                    "column `{name}` has rows of lengths {shortest} to {longest}: set `max_len` to pad (with 0) or cut them to one length"
+                ),
+            ));
+        }
+    };
+    if len == 0 {
+        return Err(TableError::new(
+            "sequence",
+            format!("column `{name}` holds only empty lists"),
+        ));
+    }
+    if o.standardize.unwrap_or(true) {
+        let train = seqs
+            .iter()
+            .zip(is_test)
+            .filter(|(_, t)| !**t)
+            .flat_map(|(s, _)| s.iter().take(len).copied());
+        let (mean, std) = moments(train);
+        seqs.iter_mut()
+            .flatten()
+            .for_each(|v| *v = (*v - mean) / std);
+    }
+    let rows = seqs
+        .into_iter()
+        .map(|s| {
+            let mut row: Vec<f32> = s.into_iter().take(len).map(|v| v as f32).collect();
+            row.resize(len, 0.0);
+            row
+        })
+        .collect();
+    Ok((rows, len, 1))
+}
+
+/// Splits a text into tokens.
+fn tokenize(text: &str, tokenizer: Tokenizer) -> Vec<String> {
+    match tokenizer {
+        Tokenizer::Chars => text.chars().map(String::from).collect(),
+        Tokenizer::Words => text.split_whitespace().map(String::from).collect(),
+    }
+}
+
+/// Token id rows, the length and the vocabulary size (including padding and unknown).
+fn text_rows(
+    df: &DataFrame,
+    o: &TableOptions,
+    name: &str,
+    is_test: &[bool],
+) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+    let s = column(df, o, "text", name)?;
+    let Ok(strings) = s.str() else {
+        return Err(TableError::new(
+            "text",
+            format!(
+                "column `{name}` has type {}; it must hold strings",
+                s.dtype()
+            ),
+        ));
+    };
+    let tokenizer = o.tokenizer.unwrap_or_default();
+    let texts: Vec<Vec<String>> = strings
+        .iter()
+        .map(|t| tokenize(t.unwrap_or_default(), tokenizer))
+        .collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (tokens, _) in texts.iter().zip(is_test).filter(|(_, t)| !**t) {
+        for tok in tokens {
+            *counts.entry(tok).or_default() += 1;
+        }
+    }
+    let mut known: Vec<(&str, usize)> = counts.into_iter().collect();
+    known.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    known.truncate(o.max_vocab.unwrap_or(usize::MAX));
+    let ids: HashMap<&str, usize> = known
+        .iter()
+        .enumerate()
+        .map(|(i, (tok, _))| (*tok, i + 2))
+        .collect();
+    let longest = texts
+        .iter()
+        .zip(is_test)
+        .filter(|(_, t)| !**t)
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(0);
+    let len = o.max_len.unwrap_or(longest.max(1));
+    if len > MAX_LEN {
+        return Err(TableError::new(
+            "text",
+            format!(
+                "column `{name}` has a training text of {longest} tokens, more than {MAX_LEN}: set `max_len`"
+            ),
+        ));
+    }
+    let rows = texts
+        .iter()
+        .map(|tokens| {
+            let mut row: Vec<f32> = tokens
+                .iter()
+                .take(len)
+                .map(|t| *ids.get(t.as_str()).unwrap_or(&UNKNOWN) as f32)
+                .collect();
+            if row.is_empty() {
+                row.push(UNKNOWN as f32);
+            }
+            row.resize(len, PAD as f32);
+            row
+        })
+        .collect();
+    Ok((rows, len, known.len() + 2))
+}
+
+/// Reads the file and builds the dataset.
+pub fn build(o: &TableOptions) -> Checked<Dataset> {
+    let inputs = inputs(o)?;
+    let df = read_frame(o)?;
+    if df.height() == 0 {
+        return Err(TableError::new(
+            "path",
+            format!("names `{}`, which has no data rows", o.path),
+        ));
+    }
+    let named: Vec<(&'static str, &str)> = match &inputs {
+        Inputs::Features(names) => names.iter().map(|n| ("features", n.as_str())).collect(),
+        Inputs::Sequence(n) => vec![("sequence", *n)],
+        Inputs::Text(n) => vec![("text", *n)],
+    };
+    let split = o.split.as_deref().map(|n| ("split", n));
+    for (key, name) in named
+        .into_iter()
+        .chain([("label", o.label.as_str())])
+        .chain(split)
+    {
+        column(&df, o, key, name)?;
+    }
+    let (y, num_classes) = labels(column(&df, o, "label", &o.label)?, &o.label)?;
+    let is_test = test_rows(&df, o)?;
+    let mut vocab = None;
+    let (rows, seq_len, channels) = match inputs {
+        Inputs::Features(names) => feature_rows(&df, o, names, &is_test)?,
+        Inputs::Sequence(name) => sequence_rows(&df, o, name, &is_test)?,
+        Inputs::Text(name) => {
+            let (rows, len, v) = text_rows(&df, o, name, &is_test)?;
+            vocab = Some(v);
+            (rows, len, 1)
+        }
+    };
+    let split = |test: bool| {
+        let mut s = Split {
+            x: Vec::new(),
+            y: Vec::new(),
+        };
+        for ((row, &label), &t) in rows.iter().zip(&y).zip(&is_test) {
+            if t == test {
+                s.x.extend_from_slice(row);
+                s.y.push(label);
+            }
+        }
+        s
+    };
+    let info = DataInfo {
+        seq_len,
+        channels,
+        num_classes,
+        image: None,
+        vocab,
+    };
+    Ok(Dataset {
+        info,
+        train: split(false),
+        test: split(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(path: &Path, label: &str) -> TableOptions {
+        TableOptions {
+            path: path.display().to_string(),
+            label: label.into(),
+            ..TableOptions::default()
+        }
+    }
+
+    fn csv(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn features_labels_and_split_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(
+            &dir,
+            "a,b,kind,fold\n1,10,cat,train\n3,10,dog,train\n5,10,ant,test\n7,10,cat,TEST\n",
+        );
+        let o = TableOptions {
+            features: Some(vec!["a".into(), "b".into()]),
+            split: Some("fold".into()),
+            ..opts(&p, "kind")
+        };
+        let d = build(&o).unwrap();
+        assert_eq!(
+            d.info,
+            DataInfo {
+                seq_len: 1,
+                channels: 2,
+                num_classes: 3,
+                image: None,
+                vocab: None
+            }
+        );
+        // Classes in sorted order: ant 0, cat 1, dog 2.
+        assert_eq!(d.train.y, vec![1, 2]);
+        assert_eq!(d.test.y, vec![0, 1]);
+        // a: train mean 2, std 1; b: constant, so only centred.
+        assert_eq!(d.train.x, vec![-1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(d.test.x, vec![3.0, 0.0, 5.0, 0.0]);
+        let raw = build(&TableOptions {
+            standardize: Some(false),
+            ..o
+        })
+        .unwrap();
+        assert_eq!(raw.test.x, vec![5.0, 10.0, 7.0, 10.0]);
+    }
+
+    #[test]
+    fn integer_and_integral_float_labels_sort_numerically() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(
+            &dir,
+            "x,y,z\n1,10,10.0\n2,2,2.0\n3,10,10.0\n4,-1,-1.0\n5,2,2.0\n",
+        );
+        let f = Some(vec!["x".to_string()]);
+        let a = build(&TableOptions {
+            features: f.clone(),
+            test_fraction: Some(0.4),
+            ..opts(&p, "y")
+        })
+        .unwrap();
+        let b = build(&TableOptions {
+            features: f,
+            test_fraction: Some(0.4),
+            ..opts(&p, "z")
+        })
+        .unwrap();
+        assert_eq!(a.info.num_classes, 3);
+        assert_eq!((a.train.y.clone(), a.test.y.clone()), (b.train.y, b.test.y));
+        let mut all: Vec<(f32, i64)> = a
+            .train
+            .x
+            .iter()
+            .chain(&a.test.x)
+            .copied()
+            .zip(a.train.y.iter().chain(&a.test.y).copied())
+            .collect();
+        all.sort_by(|p, q| p.0.total_cmp(&q.0));
+        assert_eq!(
+            all.iter().map(|p| p.1).collect::<Vec<_>>(),
+            vec![2, 1, 2, 0, 1],
+            "-1 -> 0, 2 -> 1, 10 -> 2"
+        );
+    }
+
+    #[test]
+    fn seeded_split_is_reproducible_and_sized() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("x,y\n");
+        for i in 0..100 {
+            text.push_str(&format!("{i},{}\n", i % 2));
+        }
+        let p = csv(&dir, &text);
+        let o = TableOptions {
+            features: Some(vec!["x".into()]),
+            standardize: Some(false),
+            test_fraction: Some(0.25),
+            ..opts(&p, "y")
+        };
+        let a = build(&o).unwrap();
+        assert_eq!((a.train.len(), a.test.len()), (75, 25));
+        assert_eq!(build(&o).unwrap().test.x, a.test.x);
+        let other = build(&TableOptions {
+            split_seed: 1,
+            ..o.clone()
+        })
+        .unwrap();
+        assert_ne!(other.test.x, a.test.x);
+        let default = build(&TableOptions {
+            test_fraction: None,
+            ..o
+        })
+        .unwrap();
+        assert_eq!(default.test.len(), 20);
+    }
+
+    #[test]
+    fn text_is_tokenised_with_a_training_vocabulary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(
+            &dir,
+            "t,y,s\nab a,0,train\nbb,1,train\n,0,train\nzab,1,test\n",
+        );
+        let o = TableOptions {
+            text: Some("t".into()),
+            split: Some("s".into()),
+            ..opts(&p, "y")
+        };
+        let d = build(&o).unwrap();
+        // Training chars: b x3, a x2, ' ' x1 -> b 2, a 3, ' ' 4; vocab 2 + 3. A missing text is empty.
+        assert_eq!(
+            d.info,
+            DataInfo {
+                seq_len: 4,
+                channels: 1,
+                num_classes: 2,
+                image: None,
+                vocab: Some(5)
+            }
+        );
+        assert_eq!(
+            d.train.x,
+            vec![3., 2., 4., 3., 2., 2., 0., 0., 1., 0., 0., 0.]
+        );
+        assert_eq!(d.test.x, vec![1., 3., 2., 0.], "z is unknown");
+        let w = build(&TableOptions {
+            tokenizer: Some(Tokenizer::Words),
+            max_len: Some(1),
+            ..o
+        })
+        .unwrap();
+        // Training words: ab, a, bb (once each) -> a 2, ab 3, bb 4.
+        assert_eq!(w.info.vocab, Some(5));
+        assert_eq!(w.train.x, vec![3., 4., 1.]);
+        assert_eq!(w.test.x, vec![1.]);
+    }
+
+    #[test]
+    fn sequences_from_strings_need_one_length_or_max_len() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(&dir, "s,y\n1 2 3,a\n4;5;6,b\n\"7,8\",a\n");
+        let o = TableOptions {
+            sequence: Some("s".into()),
+            standardize: Some(false),
+            test_fraction: Some(0.34),
+            ..opts(&p, "y")
+        };
+        let e = build(&o).unwrap_err();
+        assert_eq!(e.key, "sequence");
+        assert!(
+            e.message.contains("lengths 2 to 3") && e.message.contains("max_len"),
+            "{}",
+            e.message
+        );
+        let d = build(&TableOptions {
+            max_len: Some(3),
+            ..o
+        })
+        .unwrap();
+        assert_eq!(d.info.seq_len, 3);
+        let mut all: Vec<f32> = d.train.x.iter().chain(&d.test.x).copied().collect();
+        all.sort_by(f32::total_cmp);
+        assert_eq!(all, vec![0., 1., 2., 3., 4., 5., 6., 7., 8.]);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(
+            &dir,
+            "length,label,score,fold\n1,a,0.5,train\n2,b,1.5,test\n",
+        );
+        let base = TableOptions {
+            features: Some(vec!["length".into()]),
+            split: Some("fold".into()),
+            ..opts(&p, "label")
+        };
+        let err = |o: TableOptions| build(&o).unwrap_err();
+        let e = err(TableOptions {
+            features: Some(vec!["lenght".into()]),
+            ..base.clone()
+        });
+        assert_eq!(e.key, "features");
+        assert!(
+            e.message.contains("`lenght`") && e.message.contains("did you mean `length`?"),
+            "{}",
+            e.message
+        );
+        let e = err(TableOptions {
+            label: "score".into(),
+            ..base.clone()
+        });
+        assert_eq!(e.key, "label");
+        assert!(
+            e.message.contains("`score` is not categorical") && e.message.contains("0.5"),
+            "{}",
+            e.message
+        );
+        let e = err(TableOptions {
+            path: dir.path().join("nope.csv").display().to_string(),
+            ..base.clone()
+        });
+        assert_eq!(e.key, "path");
+        assert!(
+            e.message.contains("nope.csv") && e.message.contains("does not exist"),
+            "{}",
+            e.message
+        );
+        let e = err(TableOptions {
+            test_fraction: Some(0.01),
+            split: None,
+            ..base.clone()
+        });
+        assert_eq!(e.key, "test_fraction");
+        assert!(e.message.contains("test split empty"), "{}", e.message);
+        let e = err(TableOptions {
+            text: Some("label".into()),
+            ..base.clone()
+        });
+        assert!(e.message.contains("exactly one of"), "{}", e.message);
+        let e = err(TableOptions {
+            features: Some(vec!["fold".into()]),
+            ..base.clone()
+        });
+        assert!(
+            e.message.contains("`fold` has type str") && e.message.contains("numeric"),
+            "{}",
+            e.message
+        );
+        let e = err(TableOptions {
+            test_fraction: Some(0.5),
+            ..base.clone()
+        });
+        assert!(
+            e.key == "test_fraction" && e.message.contains("cannot be combined with `split`"),
+            "{}",
+            e.message
+        );
+        let e = err(TableOptions {
+            features: Some(vec!["length".into(), "nope".into()]),
+            label: "nada".into(),
+            ..base.clone()
+        });
+        assert!(
+            e.key == "features" && e.message.contains("`nope`"),
+            "features are checked first: {}",
+            e.message
+        );
+        let e = err(TableOptions {
+            split: Some("label".into()),
+            ..base.clone()
+        });
+        assert!(
+            e.key == "split" && e.message.contains("\"a\" in data row 1"),
+            "{}",
+            e.message
+        );
+        let fe = FieldError::from(err(TableOptions {
+            label: "lable".into(),
+            ..base
+        }));
+        assert_eq!(fe.key, "label");
+    }
+}

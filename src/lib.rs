@@ -1,0 +1,22 @@
+//! burnlab: declarative deep-learning experiments on Burn.
+//!
+//! An experiment file ([`spec`]) is parsed and validated into a typed [`spec::Experiment`],
+//! expanded into trials ([`sweep`]), executed in parallel worker processes ([`runner`]) that
+//! train one model each ([`train`], [`models`], [`data`]) and log to TensorBoard
+//! ([`tensorboard`]), and summarised into comparison tables ([`report`]).
+
+pub mod backend;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod fsutil;
+pub mod models;
+pub mod report;
+pub mod runner;
+pub mod spec;
+pub mod sweep;
+pub mod tensorboard;
+pub mod train;
+
+/// The burnlab version recorded in every trial summary.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

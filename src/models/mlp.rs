@@ -1,0 +1,77 @@
+//! `mlp`: a multilayer perceptron with residual hidden layers.
+//!
+//! With the defaults it is MNIST-1D's MLP: `h = relu(W1 x); h = h + relu(W2 h); out = W3 h`.
+
+use super::{Classifier, Family, Inputs};
+use crate::data::DataInfo;
+use crate::spec::FieldError;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Parameters of the `mlp` family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlpSpec {
+    /// Width of every hidden layer.
+    pub hidden: usize,
+    /// Number of hidden layers (the first maps the input; the others are residual).
+    pub depth: usize,
+    /// Add each later hidden layer's output to its input (`h = h + relu(W h)`).
+    pub residual: bool,
+}
+
+impl Default for MlpSpec {
+    fn default() -> Self {
+        Self { hidden: 100, depth: 2, residual: true }
+    }
+}
+
+/// The MLP module.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Input layer then hidden layers.
+    pub hidden: Vec<Linear>,
+    /// Output layer.
+    pub out: Linear,
+    /// Whether later hidden layers are residual.
+    #[module(skip)]
+    pub residual: bool,
+}
+
+impl Family for MlpSpec {
+    type Model = Mlp;
+
+    fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {
+        if self.hidden == 0 {
+            return Err(FieldError::new("hidden", "must be at least 1"));
+        }
+        if self.depth == 0 {
+            return Err(FieldError::new("depth", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    fn init(&self, data: &DataInfo, device: &Device) -> Mlp {
+        let hidden = (0..self.depth)
+            .map(|i| {
+                let d_in = if i == 0 { data.features() } else { self.hidden };
+                LinearConfig::new(d_in, self.hidden).init(device)
+            })
+            .collect();
+        Mlp { hidden, out: LinearConfig::new(self.hidden, data.num_classes).init(device), residual: self.residual }
+    }
+}
+
+impl Classifier for Mlp {
+    fn forward(&self, inputs: &Inputs) -> Tensor<2> {
+        let mut h = inputs.x().flatten(1, 2);
+        for (i, layer) in self.hidden.iter().enumerate() {
+            let a = relu(layer.forward(h.clone()));
+            h = if i > 0 && self.residual { h + a } else { a };
+        }
+        self.out.forward(h)
+    }
+}

@@ -1,0 +1,387 @@
+//! `gru` and `lstm`: recurrent classifiers with PyTorch's `nn.GRU` / `nn.LSTM` equations.
+//!
+//! With the defaults `gru` is MNIST-1D's GRU: bidirectional, hidden 6, one input per time step
+//! (its channels), the outputs of all time steps flattened (40 * 12 = 480) -> Linear 10.
+//!
+//! The cell is written here rather than taken from `burn::nn::gru` (which has the same equations
+//! with `reset_after = true`) for speed: one matmul per step on the hidden state with the gates
+//! stacked as in PyTorch (`weight_hh` is `[hidden, gates * hidden]`), and each step's output kept
+//! as its own tensor. Burn's GRU does six matmuls per step and writes every step into one
+//! tensor with `slice_assign`, whose backward costs a full-size tensor per step.
+
+use super::layers::{at_least_one, token_embedding, token_ids};
+use super::{Classifier, Family, Inputs};
+use crate::data::DataInfo;
+use crate::spec::FieldError;
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, Initializer, Linear, LinearConfig};
+use burn::tensor::activation::{sigmoid, tanh};
+use burn::tensor::module::linear;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// How the per-step outputs become the classifier's features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// All time steps' outputs, concatenated (time-major, forward then reverse per step).
+    #[default]
+    Flatten,
+    /// The final state of each direction (forward: last step; reverse: first step).
+    Last,
+    /// The mean over time steps.
+    Mean,
+}
+
+/// The recurrent cell type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// Gated recurrent unit, gates `(r, z, n)`.
+    Gru,
+    /// Long short-term memory, gates `(i, f, g, o)`.
+    Lstm,
+}
+
+impl Cell {
+    /// Gates stacked in the weight matrices.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
+        }
+    }
+}
+
+/// Parameters shared by the `gru` and `lstm` families.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RnnSpec {
+    /// Hidden state size per direction.
+    pub hidden: usize,
+    /// Stacked recurrent layers.
+    pub layers: usize,
+    /// Run a second cell backwards over time and concatenate both directions.
+    pub bidirectional: bool,
+    /// `"flatten"` (all steps), `"last"` or `"mean"`.
+    pub readout: Readout,
+    /// Embedding width on token-id datasets (the input size per step there).
+    pub embed: usize,
+}
+
+impl Default for RnnSpec {
+    fn default() -> Self {
+        Self { hidden: 6, layers: 1, bidirectional: true, readout: Readout::Flatten, embed: 16 }
+    }
+}
+
+/// Parameters of the `gru` family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct GruSpec(pub RnnSpec);
+
+/// Parameters of the `lstm` family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct LstmSpec(pub RnnSpec);
+
+/// One direction of one recurrent layer, in PyTorch's layout transposed (Burn's `Linear`
+/// convention, `x @ W`): gates stacked along the output axis in PyTorch's order.
+#[derive(Module, Debug)]
+pub struct Recurrent {
+    /// Input weights `[input, gates * hidden]` (PyTorch's `weight_ih_l*` transposed).
+    pub weight_ih: Param<Tensor<2>>,
+    /// Hidden weights `[hidden, gates * hidden]` (PyTorch's `weight_hh_l*` transposed).
+    pub weight_hh: Param<Tensor<2>>,
+    /// Input bias `[gates * hidden]`.
+    pub bias_ih: Param<Tensor<1>>,
+    /// Hidden bias `[gates * hidden]`.
+    pub bias_hh: Param<Tensor<1>>,
+    /// GRU or LSTM.
+    #[module(skip)]
+    pub cell: Cell,
+}
+
+impl Recurrent {
+    /// A cell initialised like PyTorch's: every weight and bias uniform in ±1/sqrt(hidden).
+    pub fn new(cell: Cell, input: usize, hidden: usize, device: &Device) -> Self {
+        let k = 1.0 / (hidden as f64).sqrt();
+        let init = Initializer::Uniform { min: -k, max: k };
+        let g = cell.gates() * hidden;
+        Recurrent {
+            weight_ih: init.init([input, g], device),
+            weight_hh: init.init([hidden, g], device),
+            bias_ih: init.init([g], device),
+            bias_hh: init.init([g], device),
+            cell,
+        }
+    }
+
+    /// The hidden size.
+    pub fn hidden(&self) -> usize {
+        self.weight_hh.dims()[0]
+    }
+
+    /// Runs over `inputs` (one `[batch, input]` tensor per step) from a zero state, backwards in
+    /// time if `reverse`; returns one `[batch, hidden]` output per step, in time order.
+    pub fn run(&self, inputs: &[Tensor<2>], reverse: bool) -> Vec<Tensor<2>> {
+        let Some(first) = inputs.first() else { return Vec::new() };
+        let (hd, [b, _]) = (self.hidden(), first.dims());
+        let (w_ih, w_hh) = (self.weight_ih.val(), self.weight_hh.val());
+        let (b_ih, b_hh) = (self.bias_ih.val(), self.bias_hh.val());
+        let mut h = Tensor::<2>::zeros([b, hd], &first.device());
+        let mut c = h.clone();
+        let mut outputs = Vec::with_capacity(inputs.len());
+        let order: Box<dyn Iterator<Item = &Tensor<2>>> =
+            if reverse { Box::new(inputs.iter().rev()) } else { Box::new(inputs.iter()) };
+        for x in order {
+            let gi = linear(x.clone(), w_ih.clone(), Some(b_ih.clone()));
+            let gh = linear(h.clone(), w_hh.clone(), Some(b_hh.clone()));
+            match self.cell {
+                Cell::Gru => {
+                    // r, z = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+                    let rz = sigmoid(gi.clone().narrow(1, 0, 2 * hd) + gh.clone().narrow(1, 0, 2 * hd));
+                    let (r, z) = (rz.clone().narrow(1, 0, hd), rz.narrow(1, hd, hd));
+                    let n = tanh(gi.narrow(1, 2 * hd, hd) + r * gh.narrow(1, 2 * hd, hd));
+                    // h' = (1 - z) * n + z * h
+                    h = n.clone() + z * (h - n);
+                }
+                Cell::Lstm => {
+                    let gates = gi + gh;
+                    let if_ = sigmoid(gates.clone().narrow(1, 0, 2 * hd));
+                    let g = tanh(gates.clone().narrow(1, 2 * hd, hd));
+                    let o = sigmoid(gates.narrow(1, 3 * hd, hd));
+                    c = if_.clone().narrow(1, hd, hd) * c + if_.narrow(1, 0, hd) * g;
+                    h = o * tanh(c.clone());
+                }
+            }
+            outputs.push(h.clone());
+        }
+        if reverse {
+            outputs.reverse();
+        }
+        outputs
+    }
+}
+
+/// The recurrent classifier module (both families).
+#[derive(Module, Debug)]
+pub struct Rnn {
+    /// Token embedding (token-id datasets only).
+    pub embedding: Option<Embedding>,
+    /// Forward-in-time cell of each layer.
+    pub forward: Vec<Recurrent>,
+    /// Backward-in-time cell of each layer (empty unless bidirectional).
+    pub reverse: Vec<Recurrent>,
+    /// The classifier on the read-out features.
+    pub out: Linear,
+    /// How outputs become features.
+    #[module(skip)]
+    pub readout: Readout,
+}
+
+impl RnnSpec {
+    fn validate(&self) -> Result<(), FieldError> {
+        at_least_one("hidden", self.hidden)?;
+        at_least_one("layers", self.layers)?;
+        at_least_one("embed", self.embed)
+    }
+
+    fn init(&self, cell: Cell, data: &DataInfo, device: &Device) -> Rnn {
+        let dirs = if self.bidirectional { 2 } else { 1 };
+        let embedding = token_embedding(data, self.embed, device);
+        let input = |l: usize| match (l, &embedding) {
+            (0, Some(_)) => self.embed,
+            (0, None) => data.channels,
+            _ => dirs * self.hidden,
+        };
+        let cells = |n: usize| (0..n).map(|l| Recurrent::new(cell, input(l), self.hidden, device)).collect();
+        let forward = cells(self.layers);
+        let reverse = cells(if self.bidirectional { self.layers } else { 0 });
+        let features = match self.readout {
+            Readout::Flatten => data.seq_len * dirs * self.hidden,
+            Readout::Last | Readout::Mean => dirs * self.hidden,
+        };
+        Rnn {
+            embedding,
+            forward,
+            reverse,
+            out: LinearConfig::new(features, data.num_classes).init(device),
+            readout: self.readout,
+        }
+    }
+}
+
+impl Family for GruSpec {
+    type Model = Rnn;
+
+    fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {
+        self.0.validate()
+    }
+
+    fn init(&self, data: &DataInfo, device: &Device) -> Rnn {
+        self.0.init(Cell::Gru, data, device)
+    }
+}
+
+impl Family for LstmSpec {
+    type Model = Rnn;
+
+    fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {
+        self.0.validate()
+    }
+
+    fn init(&self, data: &DataInfo, device: &Device) -> Rnn {
+        self.0.init(Cell::Lstm, data, device)
+    }
+}
+
+impl Rnn {
+    /// The per-step inputs `[batch, input]`. Slicing the (untracked) input per step keeps the
+    /// backward pass free of full-size gradient tensors for every step.
+    fn steps(&self, x: Tensor<3>) -> Vec<Tensor<2>> {
+        let [b, t, c] = x.dims();
+        match &self.embedding {
+            Some(e) => {
+                let ids = token_ids(x);
+                (0..t).map(|i| e.forward(ids.clone().narrow(1, i, 1)).flatten(1, 2)).collect()
+            }
+            None => (0..t).map(|i| x.clone().narrow(1, i, 1).reshape([b, c])).collect(),
+        }
+    }
+}
+
+impl Classifier for Rnn {
+    fn forward(&self, inputs: &Inputs) -> Tensor<2> {
+        let mut seq = self.steps(inputs.x());
+        let t = seq.len();
+        // Per direction, the last layer's outputs.
+        let mut dirs: Vec<Vec<Tensor<2>>> = Vec::new();
+        for (l, fwd) in self.forward.iter().enumerate() {
+            dirs = std::iter::once(fwd.run(&seq, false)).chain(self.reverse.get(l).map(|r| r.run(&seq, true))).collect();
+            if l + 1 < self.forward.len() {
+                seq = match &dirs[..] {
+                    [f, r] => f.iter().zip(r).map(|(f, r)| Tensor::cat(vec![f.clone(), r.clone()], 1)).collect(),
+                    _ => dirs.swap_remove(0),
+                };
+            }
+        }
+        let features = match self.readout {
+            // [B, T, dirs * H] flattened, as PyTorch's `output.reshape(B, -1)`.
+            Readout::Flatten => Tensor::cat((0..t).flat_map(|i| dirs.iter().map(move |d| d[i].clone())).collect(), 1),
+            Readout::Last => {
+                let finals = dirs.iter().enumerate().map(|(k, d)| if k == 0 { d[t - 1].clone() } else { d[0].clone() });
+                Tensor::cat(finals.collect(), 1)
+            }
+            Readout::Mean => {
+                let per_dir = dirs.iter().map(|d| Tensor::stack::<3>(d.clone(), 1).mean_dim(1).flatten(1, 2));
+                Tensor::cat(per_dir.collect(), 1)
+            }
+        };
+        self.out.forward(features)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, TensorData, Tolerance};
+
+    fn mnist1d() -> DataInfo {
+        DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None }
+    }
+
+    fn digits() -> DataInfo {
+        DataInfo { seq_len: 8, channels: 8, num_classes: 10, image: Some([8, 8]), vocab: None }
+    }
+
+    fn logits(model: &Rnn, data: &DataInfo, batch: usize) -> Tensor<2> {
+        let device = Device::flex();
+        let x = Tensor::<3>::random([batch, data.seq_len, data.channels], Distribution::Default, &device);
+        model.forward(&Inputs { modalities: vec![x] })
+    }
+
+    #[test]
+    fn defaults_are_the_mnist1d_gru() {
+        let device = Device::flex();
+        let gru = GruSpec::default().init(&mnist1d(), &device);
+        assert_eq!(gru.num_params(), 5134);
+        assert_eq!(logits(&gru, &mnist1d(), 3).dims(), [3, 10]);
+        // LSTM: 2 directions * (4*6*1 + 4*6*6 + 2*24) + 480*10 + 10.
+        let lstm = LstmSpec::default().init(&mnist1d(), &device);
+        assert_eq!(lstm.num_params(), 2 * (24 + 144 + 48) + 4810);
+        assert_eq!(logits(&lstm, &mnist1d(), 2).dims(), [2, 10]);
+    }
+
+    #[test]
+    fn readouts_layers_and_directions_set_the_shapes() {
+        let device = Device::flex();
+        for readout in [Readout::Flatten, Readout::Last, Readout::Mean] {
+            for bidirectional in [false, true] {
+                let spec = RnnSpec { hidden: 5, layers: 2, bidirectional, readout, embed: 16 };
+                let model = spec.init(Cell::Lstm, &digits(), &device);
+                let dirs = if bidirectional { 2 } else { 1 };
+                let features = if readout == Readout::Flatten { 8 * dirs * 5 } else { dirs * 5 };
+                assert_eq!(model.out.weight.dims(), [features, 10]);
+                // The second layer reads both directions of the first.
+                assert_eq!(model.forward[1].weight_ih.dims(), [dirs * 5, 20]);
+                assert_eq!(logits(&model, &digits(), 4).dims(), [4, 10]);
+            }
+        }
+    }
+
+    #[test]
+    fn last_and_mean_read_the_outputs() {
+        let device = Device::flex();
+        let spec = RnnSpec { hidden: 3, bidirectional: false, readout: Readout::Last, ..Default::default() };
+        let mut model = spec.init(Cell::Gru, &mnist1d(), &device);
+        let x = Tensor::<3>::random([2, 40, 1], Distribution::Default, &device);
+        let steps = model.forward[0].run(&model.steps(x.clone()), false);
+        // With the identity as classifier the logits are the features.
+        model.out = LinearConfig::new(3, 3).init(&device);
+        model.out.weight = Param::from_tensor(Tensor::eye(3, &device));
+        model.out.bias = Some(Param::from_tensor(Tensor::zeros([3], &device)));
+        let inputs = Inputs { modalities: vec![x] };
+        model.forward(&inputs).into_data().assert_approx_eq::<f32>(&steps[39].to_data(), Tolerance::default());
+        model.readout = Readout::Mean;
+        let mean = Tensor::stack::<3>(steps, 1).mean_dim(1).flatten::<2>(1, 2);
+        model.forward(&inputs).into_data().assert_approx_eq::<f32>(&mean.into_data(), Tolerance::default());
+    }
+
+    #[test]
+    fn gru_step_matches_the_equations() {
+        // One step from h = 0 with hidden 1: r, z = sigmoid(a_x + b); n = tanh(a_n x + b_in + r * b_hn).
+        let device = Device::flex();
+        let mut cell = Recurrent::new(Cell::Gru, 1, 1, &device);
+        cell.weight_ih = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0], [1, 3]), &device));
+        cell.bias_ih = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.1f32, 0.2, 0.3], [3]), &device));
+        cell.bias_hh = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.0f32, 0.0, 0.4], [3]), &device));
+        let x = 0.7f32;
+        let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
+        let (r, z) = (sig(0.5 * x + 0.1), sig(-x + 0.2));
+        let n = (2.0 * x + 0.3 + r * 0.4).tanh();
+        let out = cell.run(&[Tensor::from_data(TensorData::new(vec![x], [1, 1]), &device)], false);
+        let got = out[0].to_data().to_vec::<f32>().unwrap()[0];
+        assert!((got - (1.0 - z) * n).abs() < 1e-6, "{got} vs {}", (1.0 - z) * n);
+    }
+
+    #[test]
+    fn token_ids_are_embedded() {
+        let data = DataInfo { seq_len: 6, channels: 1, num_classes: 2, image: None, vocab: Some(9) };
+        let model = GruSpec(RnnSpec { embed: 4, ..Default::default() }).init(&data, &Device::flex());
+        assert_eq!(model.forward[0].weight_ih.dims(), [4, 18]);
+        let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0, 8.0, 0.0, 0.0, 0.0], [1, 6, 1]), &Device::flex());
+        assert_eq!(model.forward(&Inputs { modalities: vec![x] }).dims(), [1, 2]);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let key = |spec: RnnSpec| GruSpec(spec).validate(&mnist1d()).unwrap_err().key;
+        assert_eq!(key(RnnSpec { hidden: 0, ..Default::default() }), "hidden");
+        assert_eq!(key(RnnSpec { layers: 0, ..Default::default() }), "layers");
+        assert_eq!(key(RnnSpec { embed: 0, ..Default::default() }), "embed");
+        let bad: Result<GruSpec, _> = toml::from_str("readout = \"first\"\n");
+        assert!(bad.unwrap_err().to_string().contains("first"));
+        let bad: Result<LstmSpec, _> = toml::from_str("hiden = 3\n");
+        assert!(bad.unwrap_err().to_string().contains("unknown field `hiden`"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Comparison tables from stored trial results: `summary.csv`/`.parquet` (one row per trial)
+//! and `table.md`/`table.csv` (one row per model variant and swept setting, over seeds).
+
+pub mod stats;
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::runner::{TrialStatus, TrialSummary, paths};
+use crate::spec::Direction;
+use crate::sweep::Plan;
+use polars::prelude::*;
+use stats::Stats;
+use std::path::{Path, PathBuf};
+
+/// One row of the comparison table: a variant and swept setting, over its seeds.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Model variant label.
+    pub label: String,
+    /// Swept values (in `Plan::swept_keys` order; empty strings where a key does not apply).
+    pub swept: Vec<String>,
+    /// Trials planned in the group.
+    pub planned: usize,
+    /// Trials that diverged.
+    pub diverged: usize,
+    /// Trials failed, interrupted or not run.
+    pub missing: usize,
+    /// Statistics per reported metric (completed trials only).
+    pub metrics: Vec<Option<Stats>>,
+}
+
+/// Reads every trial summary of the plan (`None` where a trial has none).
+pub fn load(dir: &Path) -> Result<(Plan, Vec<Option<TrialSummary>>)> {
+    let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
+    let summaries = plan.trials.iter().map(|t| TrialSummary::read(&paths::trial_dir(dir, &t.id))).collect();
+    Ok((plan, summaries))
+}
+
+/// Groups trials by variant and swept setting, in plan order.
+pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
+    let metrics = plan.report.metrics();
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for t in &plan.trials {
+        let k = (t.label.clone(), swept_values(plan, &t.swept));
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(label, swept)| {
+            let members: Vec<(&crate::sweep::Trial, Option<&TrialSummary>)> = plan
+                .trials
+                .iter()
+                .zip(summaries)
+                .filter(|(t, _)| t.label == label && swept_values(plan, &t.swept) == swept)
+                .map(|(t, s)| (t, s.as_ref()))
+                .collect();
+            let completed: Vec<&TrialSummary> =
+                members.iter().filter_map(|(_, s)| s.filter(|s| s.status == TrialStatus::Completed)).collect();
+            let diverged = members.iter().filter(|(_, s)| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
+            let stats = metrics
+                .iter()
+                .map(|m| Stats::of(&completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>()))
+                .collect();
+            Group {
+                label,
+                swept,
+                planned: members.len(),
+                diverged,
+                missing: members.len() - completed.len() - diverged,
+                metrics: stats,
+            }
+        })
+        .collect()
+}
+
+fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Value>) -> Vec<String> {
+    plan.swept_keys.iter().map(|k| swept.get(k).map(value_str).unwrap_or_default()).collect()
+}
+
+fn value_str(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The index of the best group by the primary metric's mean.
+pub fn best(plan: &Plan, groups: &[Group]) -> Option<usize> {
+    let dir = plan.report.direction();
+    groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| g.metrics[0].map(|s| (i, s.mean)))
+        .filter(|(_, m)| m.is_finite())
+        .max_by(|a, b| match dir {
+            Direction::Max => a.1.total_cmp(&b.1),
+            Direction::Min => b.1.total_cmp(&a.1),
+        })
+        .map(|(i, _)| i)
+}
+
+/// Rebuilds every table of the results directory; returns the files written.
+pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
+    let (plan, summaries) = load(dir)?;
+    let groups = groups(&plan, &summaries);
+    let best = best(&plan, &groups);
+    let mut written = Vec::new();
+
+    let mut per_trial = trial_frame(&plan, &summaries)?;
+    written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
+    written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
+    let mut table = group_frame(&plan, &groups, best)?;
+    written.push(write_csv(&dir.join("table.csv"), &mut table)?);
+    let md = markdown(&plan, &groups, best);
+    let md_path = dir.join("table.md");
+    write_atomic(&md_path, md.as_bytes())?;
+    written.push(md_path);
+    Ok(written)
+}
+
+fn polars_err(e: PolarsError) -> Error {
+    anyhow::anyhow!("polars: {e}").into()
+}
+
+/// A column of swept values: numeric when every value is a number, text otherwise.
+fn swept_column(name: &str, values: Vec<Option<&toml::Value>>) -> Column {
+    let numeric = values.iter().flatten().all(|v| v.is_float() || v.is_integer());
+    if numeric {
+        let v: Vec<Option<f64>> =
+            values.iter().map(|v| v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))).collect();
+        Column::new(name.into(), v)
+    } else {
+        let v: Vec<Option<String>> = values.iter().map(|v| v.map(value_str)).collect();
+        Column::new(name.into(), v)
+    }
+}
+
+fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFrame> {
+    let t = &plan.trials;
+    let s = |f: &dyn Fn(&TrialSummary) -> Option<f64>| -> Vec<Option<f64>> { summaries.iter().map(|x| x.as_ref().and_then(f)).collect() };
+    let mut cols = vec![
+        Column::new("id".into(), t.iter().map(|t| t.id.clone()).collect::<Vec<_>>()),
+        Column::new("index".into(), t.iter().map(|t| t.index as u64).collect::<Vec<_>>()),
+        Column::new("label".into(), t.iter().map(|t| t.label.clone()).collect::<Vec<_>>()),
+        Column::new("family".into(), t.iter().map(|t| t.config.model.spec.family().to_string()).collect::<Vec<_>>()),
+    ];
+    for k in &plan.swept_keys {
+        cols.push(swept_column(k, t.iter().map(|t| t.swept.get(k)).collect()));
+    }
+    cols.push(Column::new("seed".into(), t.iter().map(|t| t.config.seed).collect::<Vec<_>>()));
+    cols.push(Column::new(
+        "status".into(),
+        summaries.iter().map(|x| x.as_ref().map_or("pending", |s| s.status.name()).to_string()).collect::<Vec<_>>(),
+    ));
+    cols.push(Column::new("steps".into(), s(&|x| Some(x.steps as f64))));
+    cols.push(Column::new("diverged_at".into(), s(&|x| x.diverged_at.map(|v| v as f64))));
+    for m in plan.report.metrics() {
+        cols.push(Column::new(m.as_str().into(), s(&|x| x.final_metrics.get(&m).copied())));
+    }
+    cols.push(Column::new("num_params".into(), s(&|x| Some(x.num_params as f64))));
+    cols.push(Column::new("wall_time_s".into(), s(&|x| Some(x.wall_time_s))));
+    cols.push(Column::new("steps_per_second".into(), s(&|x| Some(x.steps_per_second))));
+    cols.push(Column::new("backend".into(), t.iter().map(|t| t.config.backend().to_string()).collect::<Vec<_>>()));
+    DataFrame::new_infer_height(cols).map_err(polars_err)
+}
+
+fn group_frame(plan: &Plan, groups: &[Group], best: Option<usize>) -> Result<DataFrame> {
+    let mut cols = vec![Column::new("label".into(), groups.iter().map(|g| g.label.clone()).collect::<Vec<_>>())];
+    for (i, k) in plan.swept_keys.iter().enumerate() {
+        cols.push(Column::new(k.as_str().into(), groups.iter().map(|g| g.swept[i].clone()).collect::<Vec<_>>()));
+    }
+    cols.push(Column::new("planned".into(), groups.iter().map(|g| g.planned as u64).collect::<Vec<_>>()));
+    cols.push(Column::new("diverged".into(), groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>()));
+    cols.push(Column::new("missing".into(), groups.iter().map(|g| g.missing as u64).collect::<Vec<_>>()));
+    for (j, m) in plan.report.metrics().iter().enumerate() {
+        let get = |f: fn(&Stats) -> f64| groups.iter().map(|g| g.metrics[j].as_ref().map(f)).collect::<Vec<Option<f64>>>();
+        cols.push(Column::new(format!("{m}.n").into(), get(|s| s.n as f64)));
+        cols.push(Column::new(format!("{m}.mean").into(), get(|s| s.mean)));
+        cols.push(Column::new(format!("{m}.std").into(), get(|s| s.std)));
+        cols.push(Column::new(format!("{m}.ci95_low").into(), get(|s| s.ci95.0)));
+        cols.push(Column::new(format!("{m}.ci95_high").into(), get(|s| s.ci95.1)));
+        cols.push(Column::new(format!("{m}.min").into(), get(|s| s.min)));
+        cols.push(Column::new(format!("{m}.max").into(), get(|s| s.max)));
+    }
+    cols.push(Column::new("best".into(), (0..groups.len()).map(|i| Some(i) == best).collect::<Vec<_>>()));
+    DataFrame::new_infer_height(cols).map_err(polars_err)
+}
+
+fn write_csv(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf).finish(df).map_err(polars_err)?;
+    write_atomic(path, &buf)?;
+    Ok(path.to_path_buf())
+}
+
+fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(df).map_err(polars_err)?;
+    write_atomic(path, &buf)?;
+    Ok(path.to_path_buf())
+}
+
+/// The comparison table as Markdown: mean ± std over seeds, best row in bold.
+pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
+    let metrics = plan.report.metrics();
+    let mut header = vec!["variant".to_string()];
+    header.extend(plan.swept_keys.iter().cloned());
+    header.push("n".into());
+    header.extend(metrics.iter().cloned());
+    header.push("notes".into());
+    let mut out = format!("# {}\n\n", plan.experiment);
+    out.push_str(&format!(
+        "Mean ± sample std over seeds of the final evaluation; **bold**: best `{}` ({}).\n\n",
+        plan.report.metric,
+        match plan.report.direction() {
+            Direction::Max => "higher is better",
+            Direction::Min => "lower is better",
+        }
+    ));
+    out.push_str(&format!("| {} |\n", header.join(" | ")));
+    out.push_str(&format!("|{}|\n", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
+    for (i, g) in groups.iter().enumerate() {
+        let mut row = vec![g.label.clone()];
+        row.extend(g.swept.iter().cloned());
+        row.push(g.metrics[0].map_or(0, |s| s.n).to_string());
+        for s in &g.metrics {
+            row.push(s.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std)));
+        }
+        let mut notes = Vec::new();
+        if g.diverged > 0 {
+            notes.push(format!("{} diverged", g.diverged));
+        }
+        if g.missing > 0 {
+            notes.push(format!("{} missing", g.missing));
+        }
+        row.push(notes.join(", "));
+        if Some(i) == best {
+            row = row.into_iter().map(|c| if c.is_empty() { c } else { format!("**{c}**") }).collect();
+        }
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
+}

@@ -1,0 +1,571 @@
+//! The Slurm executor: a sweep's unfinished trials as one Slurm job array.
+//!
+//! `burnlab run FILE --executor slurm` plans the sweep like a local run, writes
+//! `slurm/array.sbatch` with one array task per unfinished trial and submits it with
+//! `sbatch`. Array task `k` runs `burnlab trial DIR INDICES[k]`, the command the local runner
+//! runs, so a trial's files are the same whoever ran it. The plan indices are listed inside
+//! the script: Slurm keeps its own copy of a submitted script, so a later submission (which
+//! rewrites `array.sbatch`) never changes what a queued task runs, and array task ids stay
+//! `0..n` whatever the plan indices (Slurm's `MaxArraySize` bounds task ids, not counts).
+
+use super::status;
+use super::{Prepared, prepare};
+use crate::error::{Error, Result, UserError};
+use crate::fsutil::{write_atomic, write_json_atomic};
+use crate::spec::Experiment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `slurm/` inside a results directory.
+pub fn slurm_dir(results: &Path) -> PathBuf {
+    results.join("slurm")
+}
+
+/// `slurm/array.sbatch`: the script of the latest submission.
+pub fn script_path(results: &Path) -> PathBuf {
+    slurm_dir(results).join("array.sbatch")
+}
+
+/// `slurm/jobs.json`: every submitted job and the plan indices of its array tasks.
+pub fn jobs_path(results: &Path) -> PathBuf {
+    slurm_dir(results).join("jobs.json")
+}
+
+/// `slurm/logs/`: one stdout+stderr file per array task.
+pub fn logs_dir(results: &Path) -> PathBuf {
+    slurm_dir(results).join("logs")
+}
+
+/// The log of array task `task` of job `job_id`.
+pub fn log_path(results: &Path, job_id: &str, task: usize) -> PathBuf {
+    logs_dir(results).join(format!("{job_id}_{task}.out"))
+}
+
+/// Options of `burnlab run --executor slurm`.
+#[derive(Debug, Clone)]
+pub struct SlurmOptions {
+    /// The parent of `<experiment name>/`.
+    pub results_root: PathBuf,
+    /// Resubmit finished trials too.
+    pub force: bool,
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--time` limit per trial (any Slurm time format).
+    pub time: Option<String>,
+    /// `--cpus-per-task`, also the trial's `RAYON_NUM_THREADS`.
+    pub cpus_per_trial: usize,
+    /// GPUs per trial (`--gres=gpu:N`), none when 0.
+    pub gpus_per_trial: usize,
+    /// The array's `%M` throttle: at most this many trials at once.
+    pub max_parallel: Option<usize>,
+    /// Extra `#SBATCH` options, verbatim.
+    pub sbatch_args: Vec<String>,
+    /// Write the script without submitting it.
+    pub dry_run: bool,
+}
+
+impl SlurmOptions {
+    /// Options with Slurm's defaults: one CPU, no GPU, no throttle.
+    pub fn new(results_root: impl Into<PathBuf>) -> Self {
+        SlurmOptions {
+            results_root: results_root.into(),
+            force: false,
+            partition: None,
+            time: None,
+            cpus_per_trial: 1,
+            gpus_per_trial: 0,
+            max_parallel: None,
+            sbatch_args: Vec::new(),
+            dry_run: false,
+        }
+    }
+
+    /// Rejects values that cannot go into an `#SBATCH` line.
+    pub fn validate(&self) -> Result<(), UserError> {
+        if self.cpus_per_trial == 0 {
+            return Err(UserError::new("--cpus-per-trial must be at least 1"));
+        }
+        if self.max_parallel == Some(0) {
+            return Err(UserError::new("--max-parallel must be at least 1"));
+        }
+        let word = |flag: &str, v: &str| {
+            if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err(UserError::new(format!(
+                    "{flag} must be one word without spaces, got {v:?}"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(p) = &self.partition {
+            word("--partition", p)?;
+        }
+        if let Some(t) = &self.time {
+            word("--time", t)?;
+            if !t
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ':' || c == '-')
+            {
+                return Err(UserError::new(format!(
+                    "--time must be a Slurm time such as 90, 1:30:00 or 2-00:00:00, got {t:?}"
+                )));
+            }
+        }
+        for a in &self.sbatch_args {
+            if !a.starts_with('-') || a.chars().any(|c| c.is_control()) {
+                return Err(UserError::new(format!(
+                    "--sbatch-arg takes one sbatch option such as --mem=4G, got {a:?}"
+                ))
+                .help("write it with `=`: --sbatch-arg=--mem=4G"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One `sbatch` submission, as recorded in `slurm/jobs.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// Slurm's job id of the array.
+    pub job_id: String,
+    /// Unix time of the submission.
+    pub submitted_at: u64,
+    /// Array task `k` runs plan index `indices[k]`.
+    pub indices: Vec<usize>,
+    /// CPUs per trial.
+    pub cpus_per_trial: usize,
+    /// GPUs per trial.
+    pub gpus_per_trial: usize,
+    /// The `%M` throttle.
+    pub max_parallel: Option<usize>,
+}
+
+impl JobRecord {
+    /// The array task that ran plan index `index` in this job.
+    pub fn task_of(&self, index: usize) -> Option<usize> {
+        self.indices.iter().position(|&i| i == index)
+    }
+}
+
+/// Reads `slurm/jobs.json` (no file: no jobs).
+pub fn read_jobs(results: &Path) -> Result<Vec<JobRecord>> {
+    let path = jobs_path(results);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    crate::fsutil::read_json(&path)
+}
+
+/// What `run --executor slurm` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submission {
+    /// The experiment's results directory.
+    pub results_dir: PathBuf,
+    /// Trials in the plan.
+    pub planned: usize,
+    /// Trials with a final result (completed or diverged), not resubmitted.
+    pub finished: usize,
+    /// Unfinished trials still queued or running in an earlier job, not resubmitted.
+    pub in_queue: Vec<usize>,
+    /// The plan indices submitted now, in array-task order.
+    pub indices: Vec<usize>,
+    /// The script written (none when there was nothing to submit).
+    pub script: Option<PathBuf>,
+    /// The `--array` value.
+    pub array: Option<String>,
+    /// Slurm's job id (none for a dry run or when nothing was submitted).
+    pub job_id: Option<String>,
+    /// Whether the script was only written.
+    pub dry_run: bool,
+    /// The tables written from the results so far.
+    pub tables: Vec<PathBuf>,
+}
+
+/// What goes into `array.sbatch`.
+#[derive(Debug, Clone)]
+pub struct ScriptSpec<'a> {
+    /// The experiment's name (the job name).
+    pub experiment: &'a str,
+    /// The results directory, absolute.
+    pub results_dir: &'a Path,
+    /// The burnlab executable, absolute.
+    pub exe: &'a Path,
+    /// Array task `k` runs plan index `indices[k]`.
+    pub indices: &'a [usize],
+    /// `BURNLAB_DATASETS` to export, when the submitter set it.
+    pub datasets: Option<&'a Path>,
+    /// The options.
+    pub opts: &'a SlurmOptions,
+}
+
+/// The `--array` value for `n` tasks with an optional throttle.
+pub fn array_spec(n: usize, max_parallel: Option<usize>) -> String {
+    let range = if n <= 1 {
+        "0".to_string()
+    } else {
+        format!("0-{}", n - 1)
+    };
+    match max_parallel {
+        Some(m) => format!("{range}%{m}"),
+        None => range,
+    }
+}
+
+/// Quotes `s` for bash (single quotes).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Quotes a value of an `#SBATCH` line when it holds spaces (sbatch reads double quotes there).
+fn sbatch_value(s: &str) -> String {
+    if s.chars().any(|c| c.is_whitespace() || c == '"') {
+        format!("\"{}\"", s.replace('"', "\\\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The text of `array.sbatch`.
+pub fn render_script(spec: &ScriptSpec<'_>) -> String {
+    let o = spec.opts;
+    let n = spec.indices.len();
+    let results = spec.results_dir.display().to_string();
+    let log = logs_dir(spec.results_dir)
+        .join("%A_%a.out")
+        .display()
+        .to_string();
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!(
+        "# Written by burnlab {} for experiment `{}`: {n} unfinished trials as one Slurm job array.\n",
+        crate::VERSION,
+        spec.experiment
+    ));
+    s.push_str("# Array task k runs plan index INDICES[k]. Every `burnlab run --executor slurm` rewrites this\n");
+    s.push_str("# file; Slurm keeps its own copy of a submitted script, so queued tasks are not affected.\n");
+    s.push_str(&format!("#SBATCH --job-name=burnlab-{}\n", spec.experiment));
+    s.push_str(&format!(
+        "#SBATCH --array={}\n",
+        array_spec(n, o.max_parallel)
+    ));
+    s.push_str(&format!("#SBATCH --output={}\n", sbatch_value(&log)));
+    s.push_str("#SBATCH --ntasks=1\n");
+    s.push_str(&format!("#SBATCH --cpus-per-task={}\n", o.cpus_per_trial));
+    if o.gpus_per_trial > 0 {
+        s.push_str(&format!("#SBATCH --gres=gpu:{}\n", o.gpus_per_trial));
+    }
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    if let Some(t) = &o.time {
+        s.push_str(&format!("#SBATCH --time={t}\n"));
+    }
+    for a in &o.sbatch_args {
+        s.push_str(&format!("#SBATCH {a}\n"));
+    }
+    s.push_str("set -euo pipefail\n");
+    s.push_str("INDICES=(");
+    for (k, i) in spec.indices.iter().enumerate() {
+        if k % 20 == 0 {
+            s.push_str("\n ");
+        }
+        s.push_str(&format!(" {i}"));
+    }
+    s.push_str("\n)\n");
+    s.push_str("TASK=\"${SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a Slurm job array}\"\n");
+    s.push_str("INDEX=\"${INDICES[$TASK]:?array task $TASK has no trial: the array has ${#INDICES[@]} tasks}\"\n");
+    s.push_str(&format!("export RAYON_NUM_THREADS={}\n", o.cpus_per_trial));
+    if let Some(d) = spec.datasets {
+        s.push_str(&format!(
+            "export BURNLAB_DATASETS={}\n",
+            shell_quote(&d.display().to_string())
+        ));
+    }
+    s.push_str("echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n");
+    s.push_str(&format!(
+        "exec {} trial {} \"$INDEX\"\n",
+        shell_quote(&spec.exe.display().to_string()),
+        shell_quote(&results)
+    ));
+    s
+}
+
+/// Plans `exp`, writes `slurm/array.sbatch` for its unfinished trials (leaving out those
+/// still queued or running in an earlier job) and submits it unless `dry_run`.
+pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
+    opts.validate()?;
+    let prepared = prepare(exp, &opts.results_root, opts.force)?;
+    let Prepared {
+        dir,
+        plan,
+        pending,
+        lock: _lock,
+    } = &prepared;
+    let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+    let jobs = read_jobs(&dir)?;
+    let queue = status::query_queue(&jobs);
+    let in_queue: Vec<usize> = pending
+        .iter()
+        .copied()
+        .filter(|i| queue.tasks.contains_key(i))
+        .collect();
+    let indices: Vec<usize> = pending
+        .iter()
+        .copied()
+        .filter(|i| !queue.tasks.contains_key(i))
+        .collect();
+    let finished = plan.trials.len() - pending.len();
+    let mut sub = Submission {
+        results_dir: dir.clone(),
+        planned: plan.trials.len(),
+        finished,
+        in_queue,
+        indices,
+        script: None,
+        array: None,
+        job_id: None,
+        dry_run: opts.dry_run,
+        tables: Vec::new(),
+    };
+    if !sub.indices.is_empty() {
+        let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
+        let datasets = match std::env::var_os("BURNLAB_DATASETS") {
+            Some(d) => Some(std::path::absolute(&d).map_err(|e| Error::io(&d, e))?),
+            None => None,
+        };
+        let text = render_script(&ScriptSpec {
+            experiment: &plan.experiment,
+            results_dir: &dir,
+            exe: &exe,
+            indices: &sub.indices,
+            datasets: datasets.as_deref(),
+            opts,
+        });
+        let logs = logs_dir(&dir);
+        std::fs::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
+        let script = script_path(&dir);
+        write_atomic(&script, text.as_bytes())?;
+        sub.array = Some(array_spec(sub.indices.len(), opts.max_parallel));
+        sub.script = Some(script.clone());
+        if !opts.dry_run {
+            let job_id = sbatch(&script)?;
+            let mut jobs = jobs;
+            jobs.push(JobRecord {
+                job_id: job_id.clone(),
+                submitted_at: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+                indices: sub.indices.clone(),
+                cpus_per_trial: opts.cpus_per_trial,
+                gpus_per_trial: opts.gpus_per_trial,
+                max_parallel: opts.max_parallel,
+            });
+            write_json_atomic(&jobs_path(&dir), &jobs)?;
+            sub.job_id = Some(job_id);
+        }
+    }
+    sub.tables = crate::report::build(&dir)?;
+    Ok(sub)
+}
+
+/// Prints what `submit` did: JSON with `json`; else the job id (or, for a dry run, the
+/// script's path) on stdout and a description on stderr unless `quiet`.
+pub fn print_submission(sub: &Submission, json: bool, quiet: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(sub).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    let dir = sub.results_dir.display();
+    let head = format!("{} trials planned, {} finished", sub.planned, sub.finished);
+    let queued = if sub.in_queue.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} still queued or running in earlier jobs (not resubmitted)",
+            sub.in_queue.len()
+        )
+    };
+    let array = sub.array.as_deref().unwrap_or("");
+    match (&sub.script, &sub.job_id) {
+        (None, _) => {
+            if !quiet {
+                if sub.in_queue.is_empty() {
+                    eprintln!("{head}: nothing to submit\ntables: {dir}/table.md");
+                } else {
+                    eprintln!(
+                        "{head}{queued}: nothing to submit\nfollow them with: burnlab status {dir}"
+                    );
+                }
+            }
+        }
+        (Some(script), Some(id)) => {
+            println!("{id}");
+            if !quiet {
+                eprintln!(
+                    "{head}{queued}; submitted {} as Slurm job {id} (array {array})",
+                    sub.indices.len()
+                );
+                eprintln!(
+                    "script: {}\nlogs:   {}/{id}_<task>.out",
+                    script.display(),
+                    logs_dir(&sub.results_dir).display()
+                );
+                eprintln!(
+                    "follow: burnlab status {dir}\ntables: burnlab report {dir} (once finished)"
+                );
+            }
+        }
+        (Some(script), None) => {
+            println!("{}", script.display());
+            if !quiet {
+                eprintln!(
+                    "{head}{queued}; dry run: wrote the script for {} trials (array {array})",
+                    sub.indices.len()
+                );
+                eprintln!("submit it with: sbatch {}", script.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Submits `script` with `sbatch --parsable` and returns the job id.
+fn sbatch(script: &Path) -> Result<String> {
+    let out = Command::new("sbatch").arg("--parsable").arg(script).output().map_err(|e| {
+        Error::from(
+            UserError::new(format!("cannot run sbatch: {e}"))
+                .help("run this on a Slurm login node, or use --dry-run to write the script without submitting it"),
+        )
+    })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(UserError::new(format!("sbatch failed ({}): {}", out.status, stderr.trim()))
+            .at(script.display().to_string())
+            .help("check --partition/--time/--sbatch-arg against the cluster (`sinfo`); arrays longer than the cluster's MaxArraySize must be split")
+            .into());
+    }
+    parse_job_id(&stdout)
+        .ok_or_else(|| anyhow::anyhow!("sbatch printed no job id: {:?}", stdout.trim()).into())
+}
+
+/// The job id in `sbatch --parsable` output (`ID` or `ID;CLUSTER`).
+pub fn parse_job_id(stdout: &str) -> Option<String> {
+    let line = stdout.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let id = line.split(';').next()?.trim();
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(indices: &[usize], opts: &SlurmOptions) -> String {
+        render_script(&ScriptSpec {
+            experiment: "tiny",
+            results_dir: Path::new("/shared/results/tiny"),
+            exe: Path::new("/opt/burn lab/burnlab"),
+            indices,
+            datasets: None,
+            opts,
+        })
+    }
+
+    #[test]
+    fn array_spec_counts_tasks_and_throttles() {
+        assert_eq!(array_spec(1, None), "0");
+        assert_eq!(array_spec(4, None), "0-3");
+        assert_eq!(array_spec(4, Some(2)), "0-3%2");
+    }
+
+    #[test]
+    fn script_maps_tasks_to_plan_indices_and_sets_resources() {
+        let mut opts = SlurmOptions::new("results");
+        opts.cpus_per_trial = 4;
+        opts.gpus_per_trial = 1;
+        opts.max_parallel = Some(3);
+        opts.partition = Some("gpu".into());
+        opts.time = Some("1:00:00".into());
+        opts.sbatch_args = vec!["--mem=4G".into()];
+        let s = script(&[3, 5, 9], &opts);
+        assert!(s.starts_with("#!/bin/bash\n"));
+        for line in [
+            "#SBATCH --job-name=burnlab-tiny",
+            "#SBATCH --array=0-2%3",
+            "#SBATCH --output=/shared/results/tiny/slurm/logs/%A_%a.out",
+            "#SBATCH --cpus-per-task=4",
+            "#SBATCH --gres=gpu:1",
+            "#SBATCH --partition=gpu",
+            "#SBATCH --time=1:00:00",
+            "#SBATCH --mem=4G",
+            "  3 5 9",
+            "export RAYON_NUM_THREADS=4",
+            "exec '/opt/burn lab/burnlab' trial '/shared/results/tiny' \"$INDEX\"",
+        ] {
+            assert!(
+                s.lines().any(|l| l == line),
+                "missing line {line:?} in\n{s}"
+            );
+        }
+        // Every #SBATCH line comes before the first command, or sbatch ignores it.
+        let first_cmd = s.lines().position(|l| l == "set -euo pipefail").unwrap();
+        assert!(
+            s.lines()
+                .enumerate()
+                .all(|(i, l)| !l.starts_with("#SBATCH") || i < first_cmd)
+        );
+    }
+
+    #[test]
+    fn long_index_lists_wrap_and_defaults_leave_options_out() {
+        let indices: Vec<usize> = (100..145).collect();
+        let s = script(&indices, &SlurmOptions::new("results"));
+        assert!(s.contains("#SBATCH --array=0-44\n"));
+        assert!(!s.contains("--gres") && !s.contains("--partition") && !s.contains("--time"));
+        let listed: Vec<usize> = s
+            .split("INDICES=(")
+            .nth(1)
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        assert_eq!(listed, indices);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let mut o = SlurmOptions::new("r");
+        assert!(o.validate().is_ok());
+        o.time = Some("1 hour".into());
+        assert!(o.validate().is_err());
+        o.time = Some("2-00:00:00".into());
+        assert!(o.validate().is_ok());
+        o.sbatch_args = vec!["mem=4G".into()];
+        assert!(o.validate().is_err());
+        o.sbatch_args = vec!["--mem=4G".into()];
+        o.max_parallel = Some(0);
+        assert!(o.validate().is_err());
+    }
+
+    #[test]
+    fn job_ids_parse_from_parsable_output() {
+        assert_eq!(parse_job_id("1234\n").as_deref(), Some("1234"));
+        assert_eq!(parse_job_id("77;cluster\n").as_deref(), Some("77"));
+        assert_eq!(parse_job_id("Submitted batch job 5\n"), None);
+        assert_eq!(parse_job_id(""), None);
+    }
+
+    #[test]
+    fn shell_quoting_survives_single_quotes() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

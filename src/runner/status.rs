@@ -1,0 +1,478 @@
+//! `burnlab status DIR`: where every trial of a results directory stands.
+//!
+//! The trial files say which trials finished and how; for a sweep submitted to Slurm,
+//! `squeue` says which of the others are queued or running. A local run is seen through its
+//! lock: while `burnlab run` holds it, a started trial without a summary is running.
+
+use super::slurm::{self, JobRecord};
+use super::{TrialStatus, TrialSummary, paths, worker};
+use crate::error::{Result, UserError};
+use crate::sweep::Plan;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Lines of a log shown for each failed trial.
+pub const LOG_TAIL_LINES: usize = 10;
+
+/// Where a trial stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialState {
+    /// Finished every step.
+    Completed,
+    /// Finished with a NaN/infinite loss.
+    Diverged,
+    /// Started and not finished (a Slurm task running, or a local run in progress).
+    Running,
+    /// Ended with an error, or ended without writing a summary.
+    Failed,
+    /// Stopped by Ctrl-C or a signal.
+    Interrupted,
+    /// Not started (queued in Slurm, or not submitted).
+    Pending,
+}
+
+impl TrialState {
+    /// Every state, in the order counts are shown.
+    pub const ALL: [TrialState; 6] = [
+        TrialState::Completed,
+        TrialState::Diverged,
+        TrialState::Running,
+        TrialState::Failed,
+        TrialState::Interrupted,
+        TrialState::Pending,
+    ];
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialState::Completed => "completed",
+            TrialState::Diverged => "diverged",
+            TrialState::Running => "running",
+            TrialState::Failed => "failed",
+            TrialState::Interrupted => "interrupted",
+            TrialState::Pending => "pending",
+        }
+    }
+}
+
+/// What `squeue` says about one array task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueState {
+    /// Waiting to start (PENDING, REQUEUED, held, ...).
+    Queued,
+    /// Started (RUNNING, CONFIGURING, COMPLETING, SUSPENDED, ...).
+    Running,
+}
+
+impl QueueState {
+    /// Classifies a Slurm job state name (`%T` of `squeue`).
+    pub fn from_slurm(state: &str) -> QueueState {
+        match state {
+            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STAGE_OUT" | "SIGNALING"
+            | "STOPPED" | "RESIZING" => QueueState::Running,
+            _ => QueueState::Queued,
+        }
+    }
+}
+
+/// One array task of a recorded job still known to `squeue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuedTask {
+    /// The array's job id.
+    pub job_id: String,
+    /// The array task id.
+    pub task: usize,
+    /// The plan index the task runs.
+    pub index: usize,
+    /// Queued or running.
+    pub state: QueueState,
+}
+
+/// The Slurm queue's view of the recorded jobs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Queue {
+    /// Whether `squeue` answered (false without Slurm, or when it failed).
+    pub available: bool,
+    /// Why `squeue` gave no answer.
+    pub error: Option<String>,
+    /// The recorded jobs' tasks still in the queue, by plan index.
+    pub tasks: BTreeMap<usize, QueuedTask>,
+}
+
+/// Asks `squeue` which tasks of `jobs` are still queued or running.
+///
+/// Without recorded jobs nothing is asked (a local run); without `squeue` the answer is
+/// "unavailable", not an error, so `status` still works from the trial files.
+pub fn query_queue(jobs: &[JobRecord]) -> Queue {
+    if jobs.is_empty() {
+        return Queue::default();
+    }
+    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-o", "%F %K %T", "-j", &ids.join(",")])
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            return Queue {
+                available: false,
+                error: Some(format!("squeue: {e}")),
+                tasks: BTreeMap::new(),
+            };
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A single job id that slurmctld has already forgotten is an error, not an empty answer.
+    if !out.status.success() && !stderr.contains("Invalid job id") {
+        let msg = stderr.lines().last().unwrap_or("failed").trim().to_string();
+        return Queue {
+            available: false,
+            error: Some(format!("squeue: {msg}")),
+            tasks: BTreeMap::new(),
+        };
+    }
+    Queue {
+        available: true,
+        error: None,
+        tasks: parse_squeue(&String::from_utf8_lossy(&out.stdout), jobs),
+    }
+}
+
+/// Maps `squeue -h -r -o "%F %K %T"` lines to plan indices through the recorded jobs.
+pub fn parse_squeue(text: &str, jobs: &[JobRecord]) -> BTreeMap<usize, QueuedTask> {
+    let mut tasks: BTreeMap<usize, QueuedTask> = BTreeMap::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(job), Some(task), Some(state)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Some(record) = jobs.iter().find(|j| j.job_id == job) else {
+            continue;
+        };
+        let Ok(task) = task.parse::<usize>() else {
+            continue;
+        };
+        let Some(&index) = record.indices.get(task) else {
+            continue;
+        };
+        let state = QueueState::from_slurm(state);
+        let t = QueuedTask {
+            job_id: job.to_string(),
+            task,
+            index,
+            state,
+        };
+        // A running task wins over a queued one for the same trial.
+        match tasks.get(&index) {
+            Some(old) if old.state == QueueState::Running => {}
+            _ => {
+                tasks.insert(index, t);
+            }
+        }
+    }
+    tasks
+}
+
+/// One trial's state, with what explains a failure.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialReport {
+    /// Index in the plan.
+    pub index: usize,
+    /// Trial id.
+    pub id: String,
+    /// Label, swept values and seed.
+    pub name: String,
+    /// Where it stands.
+    pub state: TrialState,
+    /// The Slurm array task (`JOB_TASK`) queued or running it.
+    pub slurm_task: Option<String>,
+    /// The error recorded in the summary, or why there is none.
+    pub error: Option<String>,
+    /// The log the last lines come from.
+    pub log: Option<PathBuf>,
+    /// The last lines of that log (failed and interrupted trials only).
+    pub log_tail: Vec<String>,
+}
+
+/// Where a results directory stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The results directory.
+    pub results_dir: PathBuf,
+    /// The experiment's name.
+    pub experiment: String,
+    /// Trials in the plan.
+    pub total: usize,
+    /// Trials per state (every state present).
+    pub counts: BTreeMap<&'static str, usize>,
+    /// No trial is running or pending.
+    pub finished: bool,
+    /// Whether a local `burnlab run` holds the results directory.
+    pub local_run_active: bool,
+    /// The Slurm jobs submitted for this directory (`slurm/jobs.json`).
+    pub slurm_jobs: Vec<String>,
+    /// `squeue`'s view of those jobs.
+    pub queue: Queue,
+    /// Every trial, in plan order.
+    pub trials: Vec<TrialReport>,
+}
+
+/// Reads the state of every trial in `dir`, asking `squeue` about recorded Slurm jobs.
+pub fn collect(dir: &Path) -> Result<Status> {
+    if !paths::plan(dir).is_file() {
+        return Err(
+            UserError::new("not a burnlab results directory (no plan.json)")
+                .at(dir.display().to_string())
+                .into(),
+        );
+    }
+    let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
+    let jobs = slurm::read_jobs(dir)?;
+    // The queue first: a task that left the queue before this call wrote its summary already.
+    let queue = query_queue(&jobs);
+    let local_run_active = local_run_active(dir);
+    let mut trials = Vec::with_capacity(plan.trials.len());
+    for trial in &plan.trials {
+        let tdir = paths::trial_dir(dir, &trial.id);
+        let queued = queue.tasks.get(&trial.index);
+        let summary = TrialSummary::read(&tdir);
+        let mut error = None;
+        let state = match (queued, &summary) {
+            (Some(q), _) => match q.state {
+                QueueState::Running => TrialState::Running,
+                QueueState::Queued => TrialState::Pending,
+            },
+            (None, Some(s)) => {
+                error = s.error.clone();
+                match s.status {
+                    TrialStatus::Completed => TrialState::Completed,
+                    TrialStatus::Diverged => TrialState::Diverged,
+                    TrialStatus::Failed => TrialState::Failed,
+                    TrialStatus::Interrupted => TrialState::Interrupted,
+                }
+            }
+            (None, None) if !tdir.join("config.toml").is_file() => TrialState::Pending,
+            // Started, no summary, not in the queue: running only if someone may still run it.
+            (None, None) if local_run_active || (!jobs.is_empty() && !queue.available) => {
+                TrialState::Running
+            }
+            (None, None) => {
+                error = Some(
+                    "the trial ended without writing summary.json (killed, out of time or memory?)"
+                        .into(),
+                );
+                TrialState::Failed
+            }
+        };
+        let (log, log_tail) = if matches!(state, TrialState::Failed | TrialState::Interrupted) {
+            match latest_log(dir, &tdir, trial.index, &jobs) {
+                Some(p) => {
+                    let tail = tail_lines(&p, LOG_TAIL_LINES);
+                    (Some(p), tail)
+                }
+                None => (None, Vec::new()),
+            }
+        } else {
+            (None, Vec::new())
+        };
+        trials.push(TrialReport {
+            index: trial.index,
+            id: trial.id.clone(),
+            name: trial.name(),
+            state,
+            slurm_task: queued.map(|q| format!("{}_{}", q.job_id, q.task)),
+            error,
+            log,
+            log_tail,
+        });
+    }
+    let mut counts: BTreeMap<&'static str, usize> =
+        TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
+    for t in &trials {
+        *counts.entry(t.state.name()).or_default() += 1;
+    }
+    let finished = counts["running"] == 0 && counts["pending"] == 0;
+    Ok(Status {
+        results_dir: dir.to_path_buf(),
+        experiment: plan.experiment,
+        total: plan.trials.len(),
+        counts,
+        finished,
+        local_run_active,
+        slurm_jobs: jobs.iter().map(|j| j.job_id.clone()).collect(),
+        queue,
+        trials,
+    })
+}
+
+/// Whether a `burnlab run` holds the directory's lock (checked with a shared lock that
+/// leaves the lock file untouched).
+fn local_run_active(dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(dir.join(".lock")) else {
+        return false;
+    };
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
+}
+
+/// The newest log of a trial: the local runner's `worker.log`, or the Slurm log of the last
+/// job that ran it.
+fn latest_log(dir: &Path, tdir: &Path, index: usize, jobs: &[JobRecord]) -> Option<PathBuf> {
+    let mut candidates = vec![tdir.join(worker::WORKER_LOG)];
+    if let Some((job, task)) = jobs
+        .iter()
+        .rev()
+        .find_map(|j| j.task_of(index).map(|t| (j, t)))
+    {
+        candidates.push(slurm::log_path(dir, &job.job_id, task));
+    }
+    candidates
+        .into_iter()
+        .filter_map(|p| {
+            std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| (t, p))
+        })
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, p)| p)
+}
+
+/// The last `n` non-empty lines of a file (nothing if it cannot be read).
+pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// The status as text for a terminal.
+pub fn render(s: &Status) -> String {
+    let counts: Vec<String> = TrialState::ALL
+        .iter()
+        .map(|st| format!("{} {}", s.counts[st.name()], st.name()))
+        .collect();
+    let mut out = format!(
+        "{}: {} trials: {}\n",
+        s.experiment,
+        s.total,
+        counts.join(", ")
+    );
+    if !s.slurm_jobs.is_empty() {
+        let queue = if s.queue.available {
+            let running = s
+                .queue
+                .tasks
+                .values()
+                .filter(|t| t.state == QueueState::Running)
+                .count();
+            format!(
+                "{running} running, {} queued",
+                s.queue.tasks.len() - running
+            )
+        } else {
+            format!(
+                "unknown ({}); running/pending are read from the trial files",
+                s.queue.error.as_deref().unwrap_or("squeue failed")
+            )
+        };
+        out.push_str(&format!(
+            "slurm jobs: {} (in the queue: {queue})\n",
+            s.slurm_jobs.join(", ")
+        ));
+    }
+    if s.local_run_active {
+        out.push_str("a local `burnlab run` is using this directory\n");
+    }
+    for t in s
+        .trials
+        .iter()
+        .filter(|t| matches!(t.state, TrialState::Failed | TrialState::Interrupted))
+    {
+        out.push_str(&format!(
+            "\n{} {} (index {}) {}\n",
+            t.state.name(),
+            t.id,
+            t.index,
+            t.name
+        ));
+        if let Some(e) = &t.error {
+            out.push_str(&format!("  error: {e}\n"));
+        }
+        if let Some(log) = &t.log {
+            out.push_str(&format!("  last lines of {}:\n", log.display()));
+            for l in &t.log_tail {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+    }
+    if s.finished {
+        out.push_str(&format!(
+            "\nfinished; tables: burnlab report {}\n",
+            s.results_dir.display()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, indices: &[usize]) -> JobRecord {
+        JobRecord {
+            job_id: id.into(),
+            indices: indices.to_vec(),
+            ..JobRecord::default()
+        }
+    }
+
+    #[test]
+    fn squeue_lines_map_array_tasks_to_plan_indices() {
+        let jobs = [job("12", &[3, 5, 9]), job("15", &[9])];
+        let text = "12 0 RUNNING\n12 2 PENDING\n15 0 RUNNING\n99 0 RUNNING\n12 N/A PENDING\n12 7 PENDING\n";
+        let tasks = parse_squeue(text, &jobs);
+        assert_eq!(tasks.keys().copied().collect::<Vec<_>>(), vec![3, 9]);
+        assert_eq!(
+            tasks[&3],
+            QueuedTask {
+                job_id: "12".into(),
+                task: 0,
+                index: 3,
+                state: QueueState::Running
+            }
+        );
+        // Trial 9 is queued in job 12 and running in job 15: running wins.
+        assert_eq!(tasks[&9].job_id, "15");
+        assert_eq!(tasks[&9].state, QueueState::Running);
+    }
+
+    #[test]
+    fn slurm_states_split_into_queued_and_running() {
+        assert_eq!(QueueState::from_slurm("PENDING"), QueueState::Queued);
+        assert_eq!(QueueState::from_slurm("REQUEUE_HOLD"), QueueState::Queued);
+        assert_eq!(QueueState::from_slurm("RUNNING"), QueueState::Running);
+        assert_eq!(QueueState::from_slurm("COMPLETING"), QueueState::Running);
+    }
+
+    #[test]
+    fn tail_keeps_the_last_non_empty_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        std::fs::write(&p, "a\nb\n\nc\nd\n\n").unwrap();
+        assert_eq!(tail_lines(&p, 3), vec!["b", "c", "d"]);
+        assert_eq!(tail_lines(&p, 10), vec!["a", "b", "c", "d"]);
+        assert!(tail_lines(&dir.path().join("missing"), 3).is_empty());
+    }
+}

@@ -1,0 +1,201 @@
+//! One trial in one process: `burnlab trial RESULTS_DIR INDEX`.
+//!
+//! The local runner and Slurm array tasks both run trials this way, so a trial's files are
+//! the same whoever ran it. Each trial has its own process because Burn's random seed is
+//! process-wide: parallel trials in one process would interleave their random draws.
+
+use super::summary::{TrialStatus, TrialSummary};
+use super::{Progress, paths};
+use crate::error::{Error, Result, UserError};
+use crate::fsutil::{write_atomic, write_json_atomic};
+use crate::sweep::{Plan, Trial};
+use crate::tensorboard::EventWriter;
+use crate::tensorboard::experiment as tb;
+use crate::train::{self, FitOutcome, FitStatus, Observer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The name of the log file the runner captures a worker's stderr into.
+pub const WORKER_LOG: &str = "worker.log";
+
+/// Runs trial `index` of the plan in `results`, writing its directory; returns its summary.
+///
+/// `progress` prints JSON progress lines on stdout for the parent runner.
+pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
+    let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
+    let trial = plan.trials.get(index).cloned().ok_or_else(|| {
+        Error::from(UserError::new(format!("trial index {index} is out of range: the plan has {} trials", plan.trials.len())))
+    })?;
+    let dir = paths::trial_dir(results, &trial.id);
+    prepare_dir(&dir)?;
+    let config_toml = toml::to_string(&trial.config).map_err(anyhow::Error::from)?;
+    write_atomic(&dir.join("config.toml"), config_toml.as_bytes())?;
+
+    let started = Instant::now();
+    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_trial(&trial, &dir, progress, &stop)))
+        .unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Err(anyhow::anyhow!("panicked: {msg}").into())
+        });
+    let wall = started.elapsed().as_secs_f64();
+    let mut summary = TrialSummary {
+        wall_time_s: wall,
+        threads,
+        git_commit: git_commit(),
+        host: hostname(),
+        started_at,
+        ..TrialSummary::blank(&plan.experiment, &trial, TrialStatus::Failed)
+    };
+    match outcome {
+        Ok(fit) => {
+            summary.status = match fit.status {
+                FitStatus::Completed => TrialStatus::Completed,
+                FitStatus::Diverged(step) => {
+                    summary.diverged_at = Some(step);
+                    TrialStatus::Diverged
+                }
+                FitStatus::Interrupted(_) => TrialStatus::Interrupted,
+            };
+            summary.steps = fit.steps;
+            summary.final_metrics = fit.final_metrics;
+            summary.num_params = fit.num_params;
+            summary.steps_per_second = if fit.seconds > 0.0 { fit.steps as f64 / fit.seconds } else { 0.0 };
+        }
+        Err(e) => summary.error = Some(e.to_string()),
+    }
+    write_json_atomic(&dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// Empties a trial directory (a rerun starts clean) except the runner's log of this worker.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name() == WORKER_LOG {
+            continue;
+        }
+        let p = entry.path();
+        let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+        r.map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
+fn train_trial(trial: &Trial, dir: &Path, progress: bool, stop: &Arc<AtomicBool>) -> Result<FitOutcome> {
+    let cfg = &trial.config;
+    let device = cfg.backend().training_device()?;
+    device.seed(cfg.seed);
+    let data = cfg.dataset.load()?;
+    let mut events = EventWriter::create(dir).map_err(|e| Error::io(dir, e))?;
+    // TensorBoard: the HParams session start (swept values, model, seed) and the resolved
+    // config as text (src/tensorboard/experiment.rs).
+    tb::write_trial_start(&mut events, trial).map_err(|e| Error::io(events.path(), e))?;
+    let mut obs = TrialObserver {
+        dir: dir.to_path_buf(),
+        rows: Vec::new(),
+        events,
+        progress,
+        stop: stop.clone(),
+        error: None,
+    };
+    let info = data.info.clone();
+    let outcome = crate::with_family!(&cfg.model.spec, s => {
+        let model = crate::models::Family::init(s, &info, &device);
+        train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
+    });
+    if let Some(e) = obs.error.take() {
+        return Err(e);
+    }
+    // TensorBoard: the HParams session end with the trial's status.
+    tb::write_trial_end(&mut obs.events, tb::session_status(&outcome.status), outcome.steps)
+        .map_err(|e| Error::io(obs.events.path(), e))?;
+    obs.write_metrics()?;
+    obs.events.flush().map_err(|e| Error::io(obs.events.path(), e))?;
+    Ok(outcome)
+}
+
+/// Records metrics to `metrics.csv` and TensorBoard, and reports progress to the parent.
+struct TrialObserver {
+    dir: PathBuf,
+    rows: Vec<(usize, &'static str, String, f64)>,
+    events: EventWriter,
+    progress: bool,
+    stop: Arc<AtomicBool>,
+    error: Option<Error>,
+}
+
+impl TrialObserver {
+    fn record(&mut self, step: usize, split: &'static str, metric: &str, value: f64) {
+        self.rows.push((step, split, metric.to_string(), value));
+        if self.error.is_none() {
+            if let Err(e) = self.events.scalar(&format!("{split}/{metric}"), value as f32, step) {
+                self.error = Some(Error::io(self.events.path(), e));
+            }
+        }
+    }
+
+    fn write_metrics(&self) -> Result<()> {
+        let mut csv = String::from("step,split,metric,value\n");
+        for (step, split, metric, value) in &self.rows {
+            csv.push_str(&format!("{step},{split},{metric},{value}\n"));
+        }
+        write_atomic(&self.dir.join("metrics.csv"), csv.as_bytes())
+    }
+}
+
+impl Observer for TrialObserver {
+    fn on_train_loss(&mut self, step: usize, loss: f64) {
+        self.record(step, "train", "loss", loss);
+        if self.progress {
+            Progress::Loss { step, value: loss }.emit();
+        }
+    }
+
+    fn on_eval(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
+        for (name, value) in metrics {
+            let (split, metric) = name.split_once('.').unwrap_or(("test", name));
+            let split: &'static str = if split == "train" { "train" } else { "test" };
+            if !(split == "train" && metric == "loss") {
+                self.record(step, split, metric, *value);
+            }
+        }
+        if let Err(e) = self.write_metrics().and_then(|_| self.events.flush().map_err(|e| Error::io(self.events.path(), e))) {
+            self.error.get_or_insert(e);
+        }
+        if self.progress {
+            Progress::Eval { step, metrics: metrics.clone() }.emit();
+        }
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.error.is_some()
+    }
+}
+
+/// Threads a CPU backend uses when not told.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}

@@ -1,0 +1,227 @@
+//! Experiment files: TOML text → validated, typed [`Experiment`].
+//!
+//! Parsing runs in two stages. [`raw`] deserialises the document (with `--set` overrides
+//! applied) into plain data, rejecting unknown keys and wrong types; [`Experiment::from_raw`]
+//! then checks ranges and cross-references and builds the typed plan. Every error names the
+//! file, line and column (or the `--set` at fault), the key, what was expected, and a
+//! suggestion for near-miss names.
+
+pub mod overrides;
+pub mod raw;
+pub mod report;
+pub mod source;
+
+pub use overrides::Override;
+pub use report::{Direction, ReportSpec};
+pub use source::{KeyPath, Source};
+
+use crate::backend::{Backend, DeviceSel};
+use crate::data::DatasetSpec;
+use crate::error::UserError;
+use crate::models::ModelVariant;
+use crate::sweep::SweepSpec;
+use crate::train::TrainingSpec;
+use std::path::Path;
+
+/// A range or consistency problem in one key of a section, found after deserialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// The key within its section (`lr`, `hidden`).
+    pub key: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A new field error.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+/// A validated experiment: everything needed to expand and run its trials.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The experiment's name (its results folder).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The file it came from.
+    pub source: Source,
+    /// The `--set` overrides applied.
+    pub overrides: Vec<Override>,
+    /// The document as run (file plus overrides).
+    pub document: toml::Table,
+    /// Backend and device.
+    pub backend: Backend,
+    /// The dataset.
+    pub dataset: DatasetSpec,
+    /// Training settings.
+    pub training: TrainingSpec,
+    /// Model variants (at least one).
+    pub models: Vec<ModelVariant>,
+    /// Seeds (at least one).
+    pub seeds: Vec<u64>,
+    /// The sweep over dotted keys, if any.
+    pub sweep: Option<SweepSpec>,
+    /// How results are summarised.
+    pub report: ReportSpec,
+}
+
+/// Locates errors: in the file, or in a `--set` override.
+#[derive(Debug)]
+pub struct Locator<'a> {
+    /// The file.
+    pub source: &'a Source,
+    /// The overrides applied on top of it.
+    pub overrides: &'a [Override],
+}
+
+impl Locator<'_> {
+    /// The location of `path`: the `--set` that wrote it, else its place in the file.
+    pub fn locate(&self, path: &KeyPath, key_of: bool) -> String {
+        if let Some(o) = self.overrides.iter().rev().find(|o| path.starts_with(&o.path) || o.path.starts_with(path) && !path.is_empty()) {
+            return format!("--set {}", o.raw);
+        }
+        self.source.locate(path, key_of).unwrap_or_else(|| self.source.path.display().to_string())
+    }
+
+    /// A user error for a serde failure at `path` (within `base`).
+    pub fn serde_error(&self, base: &KeyPath, err: serde_path_to_error::Error<toml::de::Error>) -> UserError {
+        let mut path = base.clone();
+        path.0.extend(KeyPath::from_serde(err.path()).0);
+        let (message, help, unknown_key) = source::explain(err.inner().message());
+        let key_of = unknown_key.is_some();
+        if let Some(k) = unknown_key {
+            if path.0.last() != Some(&source::Seg::Key(k.clone())) {
+                path = path.key(&k);
+            }
+        }
+        let what = if path.is_empty() { message } else { format!("`{path}`: {message}") };
+        let mut e = UserError::new(what).at(self.locate(&path, key_of));
+        e.help = help;
+        e
+    }
+
+    /// A user error for a [`FieldError`] in the section at `section`.
+    pub fn field_error(&self, section: &KeyPath, err: FieldError) -> UserError {
+        let path = section.key(&err.key);
+        UserError::new(format!("`{path}` {}", err.message)).at(self.locate(&path, false))
+    }
+}
+
+/// Deserialises `value` as `T`, reporting errors at their location under `base`.
+pub fn deserialize_at<T: serde::de::DeserializeOwned>(
+    value: toml::Value,
+    base: &KeyPath,
+    locator: &Locator<'_>,
+) -> Result<T, UserError> {
+    serde_path_to_error::deserialize(value).map_err(|e| locator.serde_error(base, e))
+}
+
+impl Experiment {
+    /// Reads, parses and validates an experiment file with `--set` overrides.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, UserError> {
+        let source = Source::read(path)?;
+        let overrides = sets.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+        Self::from_source(source, overrides)
+    }
+
+    /// Parses and validates an experiment from its source text.
+    pub fn from_source(source: Source, overrides: Vec<Override>) -> Result<Experiment, UserError> {
+        let mut document = source.parse()?;
+        for o in &overrides {
+            o.apply(&mut document)?;
+        }
+        let locator = Locator { source: &source, overrides: &overrides };
+        let raw: raw::RawExperiment =
+            deserialize_at(toml::Value::Table(document.clone()), &KeyPath::default(), &locator)?;
+        let exp = Self::from_raw(raw, &locator)?;
+        Ok(Experiment { source: source.clone(), overrides: overrides.clone(), document, ..exp })
+    }
+
+    fn from_raw(raw: raw::RawExperiment, loc: &Locator<'_>) -> Result<Experiment, UserError> {
+        let root = KeyPath::default();
+        if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || raw.name.starts_with('.') {
+            return Err(UserError::new(format!(
+                "`name` must be a non-empty folder name of letters, digits, '-', '_' and '.', got {:?}",
+                raw.name
+            ))
+            .at(loc.locate(&root.key("name"), false)));
+        }
+        let backend = Backend { kind: raw.backend, device: raw.device.unwrap_or(DeviceSel::Cpu) };
+        backend.check().map_err(|e| UserError { location: Some(loc.locate(&root.key("backend"), false)), ..e })?;
+
+        let dataset = raw.dataset.into_typed(loc)?;
+        let info = dataset.info();
+        let training = raw.training;
+        training.validate().map_err(|e| loc.field_error(&root.key("training"), e))?;
+
+        if raw.models.is_empty() {
+            return Err(UserError::new("no model variants: add at least one [[models]] table with a `family`")
+                .at(loc.locate(&root.key("models"), false)));
+        }
+        let mut models = Vec::new();
+        for (i, table) in raw.models.into_iter().enumerate() {
+            let path = root.key("models").index(i);
+            let variant = raw::model_variant(table, &path, loc)?;
+            variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
+            if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
+                return Err(UserError::new(format!(
+                    "models[{j}] and models[{i}] are both labelled `{}`",
+                    variant.label
+                ))
+                .at(loc.locate(&path, false))
+                .help("give each [[models]] entry a distinct `label`"));
+            }
+            models.push(variant);
+        }
+
+        if raw.seeds.is_empty() {
+            return Err(UserError::new("`seeds` is empty: give at least one seed, e.g. seeds = [0]")
+                .at(loc.locate(&root.key("seeds"), false)));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &raw.seeds {
+            if !seen.insert(s) {
+                return Err(UserError::new(format!("`seeds` lists {s} twice")).at(loc.locate(&root.key("seeds"), false)));
+            }
+        }
+        let sweep = raw.sweep.map(|s| s.into_typed(loc)).transpose()?;
+        raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
+
+        Ok(Experiment {
+            name: raw.name,
+            description: raw.description,
+            source: loc.source.clone(),
+            overrides: Vec::new(),
+            document: toml::Table::new(),
+            backend,
+            dataset,
+            training,
+            models,
+            seeds: raw.seeds,
+            sweep,
+            report: raw.report,
+        })
+    }
+
+    /// The document as run, as TOML text (the file verbatim when there are no overrides).
+    pub fn text_as_run(&self) -> String {
+        if self.overrides.is_empty() {
+            return self.source.text.clone();
+        }
+        let sets: Vec<String> = self.overrides.iter().map(|o| format!("#   --set {}", o.raw)).collect();
+        format!(
+            "# {} with overrides:\n{}\n{}",
+            self.source.path.display(),
+            sets.join("\n"),
+            toml::to_string(&self.document).unwrap_or_default()
+        )
+    }
+
+    /// The locator for errors found after loading (sweep expansion).
+    pub fn locator(&self) -> Locator<'_> {
+        Locator { source: &self.source, overrides: &self.overrides }
+    }
+}

@@ -1,0 +1,92 @@
+//! Stage one: the experiment document as plain data, with unknown keys and wrong types rejected.
+
+use super::{KeyPath, Locator, ReportSpec, deserialize_at};
+use crate::backend::{BackendKind, DeviceSel};
+use crate::data::DatasetSpec;
+use crate::error::UserError;
+use crate::models::{ModelSpec, ModelVariant};
+use crate::sweep::RawSweep;
+use crate::train::TrainingSpec;
+use serde::Deserialize;
+
+/// The top level of an experiment file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExperiment {
+    /// Experiment name: the results folder.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Backend name.
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// Device (LibTorch only).
+    #[serde(default)]
+    pub device: Option<DeviceSel>,
+    /// The dataset and its options.
+    pub dataset: RawDataset,
+    /// Training settings.
+    #[serde(default)]
+    pub training: TrainingSpec,
+    /// Model variants, checked per family in stage two.
+    #[serde(default)]
+    pub models: Vec<toml::Table>,
+    /// Seeds.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// The sweep.
+    #[serde(default)]
+    pub sweep: Option<RawSweep>,
+    /// Reporting.
+    #[serde(default)]
+    pub report: ReportSpec,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// The `[dataset]` table, kept raw so that its errors point inside it.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct RawDataset(pub toml::Table);
+
+impl RawDataset {
+    /// Deserialises the dataset spec and checks its options.
+    pub fn into_typed(self, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
+        let path = KeyPath::dotted("dataset");
+        if !self.0.contains_key("name") {
+            return Err(UserError::new("`dataset` needs a `name`")
+                .at(loc.locate(&path, false))
+                .help(format!("available datasets: {}", crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))));
+        }
+        let spec: DatasetSpec = deserialize_at(toml::Value::Table(self.0), &path, loc)?;
+        spec.validate().map_err(|e| loc.field_error(&path, e))?;
+        Ok(spec)
+    }
+}
+
+/// Builds a [`ModelVariant`] from one `[[models]]` table at `path`.
+pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) -> Result<ModelVariant, UserError> {
+    let label = match table.remove("label") {
+        None => None,
+        Some(toml::Value::String(s)) if !s.is_empty() => Some(s),
+        Some(other) => {
+            return Err(UserError::new(format!(
+                "`{}`: expected a non-empty string, found {}",
+                path.key("label"),
+                other.type_str()
+            ))
+            .at(loc.locate(&path.key("label"), false)));
+        }
+    };
+    if !table.contains_key("family") {
+        let families: Vec<&str> = crate::models::FAMILIES.iter().map(|f| f.name).collect();
+        return Err(UserError::new(format!("`{path}` needs a `family`"))
+            .at(loc.locate(path, false))
+            .help(format!("available families: {}", families.join(", "))));
+    }
+    let spec: ModelSpec = deserialize_at(toml::Value::Table(table), path, loc)?;
+    Ok(ModelVariant { label: label.unwrap_or_else(|| spec.family().to_string()), spec })
+}

@@ -1,0 +1,352 @@
+//! Sweeps: an experiment expanded into trials (models × grid or random draws × seeds).
+//!
+//! Each trial's configuration is the experiment's base configuration with the swept values
+//! written into its TOML document and validated again, so a bad sweep value gets the same
+//! checks (and the same kind of message) as a bad value in the file. A trial's id is a hash
+//! of its resolved configuration, seed included.
+
+mod dist;
+mod id;
+
+pub use dist::Distribution;
+pub use id::trial_id;
+
+use crate::backend::{BackendKind, DeviceSel};
+use crate::data::DatasetSpec;
+use crate::error::{UserError, did_you_mean};
+use crate::models::ModelVariant;
+use crate::spec::{Experiment, KeyPath, Locator, deserialize_at};
+use crate::train::TrainingSpec;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Grid or random search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepKind {
+    /// Every combination of the listed values.
+    #[default]
+    Grid,
+    /// `trials` draws from the given distributions.
+    Random,
+}
+
+/// The `[sweep]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// Grid or random.
+    #[serde(default)]
+    pub kind: SweepKind,
+    /// Number of random draws.
+    pub trials: Option<usize>,
+    /// Seed of the random draws.
+    #[serde(default)]
+    pub seed: u64,
+    /// Dotted key → list of values (grid) or distribution (random).
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+/// A validated sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepSpec {
+    /// Cartesian product, keys in sorted order.
+    Grid(Vec<(String, Vec<toml::Value>)>),
+    /// Random search.
+    Random {
+        /// Number of draws.
+        trials: usize,
+        /// Seed of the draws.
+        seed: u64,
+        /// Key → distribution, keys in sorted order.
+        params: Vec<(String, Distribution)>,
+    },
+}
+
+/// The sections a sweep key may address.
+const SWEEP_ROOTS: [&str; 5] = ["training", "dataset", "model", "backend", "device"];
+
+fn param_path(key: &str) -> KeyPath {
+    KeyPath::dotted("sweep.params").key(key)
+}
+
+impl RawSweep {
+    /// Checks keys and values and builds the typed sweep.
+    pub fn into_typed(self, loc: &Locator<'_>) -> Result<SweepSpec, UserError> {
+        if self.params.is_empty() {
+            return Err(UserError::new("the sweep is empty: [sweep.params] lists no keys")
+                .at(loc.locate(&KeyPath::dotted("sweep"), false))
+                .help("add e.g. \"training.lr\" = [1e-3, 1e-2] under [sweep.params], or remove [sweep]"));
+        }
+        for key in self.params.keys() {
+            let root = key.split('.').next().unwrap_or_default();
+            let ok = SWEEP_ROOTS.contains(&root) && (key.contains('.') == !matches!(root, "backend" | "device"));
+            if !ok {
+                let mut e = UserError::new(format!(
+                    "sweep key `{key}` must be `training.KEY`, `dataset.KEY`, `model.KEY`, `backend` or `device`"
+                ))
+                .at(loc.locate(&param_path(key), true));
+                if let Some(s) = did_you_mean(root, SWEEP_ROOTS) {
+                    e = e.help(format!("did you mean `{}`?", key.replacen(root, s, 1)));
+                }
+                return Err(e);
+            }
+        }
+        match self.kind {
+            SweepKind::Grid => {
+                if self.trials.is_some() {
+                    return Err(UserError::new("`sweep.trials` applies to kind = \"random\" only")
+                        .at(loc.locate(&KeyPath::dotted("sweep.trials"), true)));
+                }
+                let mut grid = Vec::new();
+                for (key, value) in self.params {
+                    match value {
+                        toml::Value::Array(values) if !values.is_empty() => grid.push((key, values)),
+                        other => {
+                            let found = match &other {
+                                toml::Value::Array(_) => "an empty list".to_string(),
+                                v => format!("a {}", v.type_str()),
+                            };
+                            return Err(UserError::new(format!(
+                                "grid sweep key `{key}` needs a non-empty list of values, found {found}"
+                            ))
+                            .at(loc.locate(&param_path(&key), false)));
+                        }
+                    }
+                }
+                Ok(SweepSpec::Grid(grid))
+            }
+            SweepKind::Random => {
+                let trials = self.trials.filter(|&n| n > 0).ok_or_else(|| {
+                    UserError::new("a random sweep needs `trials = N` (N >= 1)").at(loc.locate(&KeyPath::dotted("sweep"), false))
+                })?;
+                let mut params = Vec::new();
+                for (key, value) in self.params {
+                    let path = param_path(&key);
+                    let d = match value {
+                        toml::Value::Array(values) if !values.is_empty() => Distribution::Choice(values),
+                        v => deserialize_at::<Distribution>(v, &path, loc)?,
+                    };
+                    d.validate().map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
+                    params.push((key, d));
+                }
+                Ok(SweepSpec::Random { trials, seed: self.seed, params })
+            }
+        }
+    }
+}
+
+/// The fully resolved configuration of one trial; its hash is the trial id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialConfig {
+    /// Backend.
+    pub backend: BackendKind,
+    /// Device.
+    pub device: DeviceSel,
+    /// Dataset and options.
+    pub dataset: DatasetSpec,
+    /// Training settings.
+    pub training: TrainingSpec,
+    /// The model variant.
+    pub model: ModelVariant,
+    /// The seed (initialisation, batches, dropout).
+    pub seed: u64,
+}
+
+impl TrialConfig {
+    /// The backend choice.
+    pub fn backend(&self) -> crate::backend::Backend {
+        crate::backend::Backend { kind: self.backend, device: self.device }
+    }
+}
+
+/// One planned trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Position in the plan (the Slurm array index).
+    pub index: usize,
+    /// Stable id: a hash of the resolved config.
+    pub id: String,
+    /// The variant's label.
+    pub label: String,
+    /// The swept keys and the values this trial takes (empty without a sweep).
+    pub swept: BTreeMap<String, toml::Value>,
+    /// The resolved configuration.
+    pub config: TrialConfig,
+}
+
+impl Trial {
+    /// A short human-readable name: label, swept values, seed.
+    pub fn name(&self) -> String {
+        let mut s = self.label.clone();
+        for (k, v) in &self.swept {
+            s.push_str(&format!(" {}={}", k.rsplit('.').next().unwrap_or(k), v));
+        }
+        s.push_str(&format!(" seed={}", self.config.seed));
+        s
+    }
+}
+
+/// All trials of an experiment, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The experiment's name.
+    pub experiment: String,
+    /// The swept keys (table columns).
+    pub swept_keys: Vec<String>,
+    /// How tables rank and show results.
+    pub report: crate::spec::ReportSpec,
+    /// The trials.
+    pub trials: Vec<Trial>,
+}
+
+/// Expands an experiment into its trials.
+pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
+    let loc = exp.locator();
+    let points: Vec<Vec<(String, toml::Value)>> = match &exp.sweep {
+        None => vec![Vec::new()],
+        Some(SweepSpec::Grid(grid)) => {
+            let mut points = vec![Vec::new()];
+            for (key, values) in grid {
+                points = points
+                    .into_iter()
+                    .flat_map(|p: Vec<(String, toml::Value)>| {
+                        values.iter().map(move |v| {
+                            let mut p = p.clone();
+                            p.push((key.clone(), v.clone()));
+                            p
+                        })
+                    })
+                    .collect();
+            }
+            points
+        }
+        Some(SweepSpec::Random { trials, seed, params }) => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(*seed);
+            (0..*trials).map(|_| params.iter().map(|(k, d)| (k.clone(), d.sample(&mut rng))).collect()).collect()
+        }
+    };
+    let swept_keys: Vec<String> = match &exp.sweep {
+        None => Vec::new(),
+        Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.clone()).collect(),
+        Some(SweepSpec::Random { params, .. }) => params.iter().map(|(k, _)| k.clone()).collect(),
+    };
+    check_model_keys(exp, &swept_keys, &loc)?;
+
+    let mut trials: Vec<Trial> = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for variant in &exp.models {
+        let params = variant.spec.param_names();
+        let applies = |k: &str| k.strip_prefix("model.").is_none_or(|p| params.iter().any(|n| n == p));
+        let mut seen_points = Vec::new();
+        for point in &points {
+            let point: Vec<(String, toml::Value)> = point.iter().filter(|(k, _)| applies(k)).cloned().collect();
+            // Keys that do not apply to this variant would repeat its trials: keep each point once.
+            if seen_points.contains(&point) {
+                continue;
+            }
+            seen_points.push(point.clone());
+            for &seed in &exp.seeds {
+                let config = resolve(exp, variant, &point, seed, &loc)?;
+                let id = trial_id(&config);
+                if let Some(&other) = ids.get(&id) {
+                    return Err(UserError::new(format!(
+                        "trials {other} and {} have the same configuration ({}): the sweep lists a value twice",
+                        trials.len(),
+                        trials[other].name()
+                    ))
+                    .at(loc.locate(&KeyPath::dotted("sweep.params"), false)));
+                }
+                ids.insert(id.clone(), trials.len());
+                trials.push(Trial {
+                    index: trials.len(),
+                    id,
+                    label: variant.label.clone(),
+                    swept: point.iter().cloned().collect(),
+                    config,
+                });
+            }
+        }
+    }
+    Ok(Plan { experiment: exp.name.clone(), swept_keys, report: exp.report.clone(), trials })
+}
+
+fn check_model_keys(exp: &Experiment, keys: &[String], loc: &Locator<'_>) -> Result<(), UserError> {
+    let all: Vec<String> = exp.models.iter().flat_map(|m| m.spec.param_names()).collect();
+    for key in keys {
+        if let Some(p) = key.strip_prefix("model.") {
+            if !all.iter().any(|n| n == p) {
+                let mut e = UserError::new(format!("sweep key `{key}`: no [[models]] variant has a parameter `{p}`"))
+                    .at(loc.locate(&param_path(key), true));
+                if let Some(s) = did_you_mean(p, all.iter().map(String::as_str)) {
+                    e = e.help(format!("did you mean `model.{s}`?"));
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds and validates one trial's config: base config, swept values written in, seed.
+fn resolve(
+    exp: &Experiment,
+    variant: &ModelVariant,
+    point: &[(String, toml::Value)],
+    seed: u64,
+    loc: &Locator<'_>,
+) -> Result<TrialConfig, UserError> {
+    let base = TrialConfig {
+        backend: exp.backend.kind,
+        device: exp.backend.device,
+        dataset: exp.dataset.clone(),
+        training: exp.training.clone(),
+        model: variant.clone(),
+        seed,
+    };
+    if point.is_empty() {
+        return Ok(base);
+    }
+    let mut doc = toml::Table::try_from(&base).expect("trial configs serialise to TOML");
+    for (key, value) in point {
+        let o = crate::spec::Override { raw: key.clone(), path: KeyPath::dotted(key), value: value.clone() };
+        o.apply(&mut doc)?;
+    }
+    let at_sweep = |key: &str, message: String| UserError::new(message).at(loc.locate(&param_path(key), false));
+    let blame = |path: &KeyPath| {
+        point
+            .iter()
+            .find(|(k, _)| path.starts_with(&KeyPath::dotted(k)) || KeyPath::dotted(k).starts_with(path))
+            .map(|(k, v)| (k.clone(), v.clone()))
+    };
+    let config: TrialConfig = serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
+        let path = KeyPath::from_serde(e.path());
+        let (msg, help, _) = crate::spec::source::explain(e.inner().message());
+        match blame(&path) {
+            Some((k, v)) => {
+                let mut err = at_sweep(&k, format!("sweep value {k} = {v}: {msg}"));
+                err.help = help;
+                err
+            }
+            None => UserError::new(format!("`{path}`: {msg}")).at(loc.source.path.display().to_string()),
+        }
+    })?;
+    let info = config.dataset.info();
+    let checks = [
+        config.training.validate().map_err(|e| ("training", e)),
+        config.dataset.validate().map_err(|e| ("dataset", e)),
+        config.model.spec.validate(&info).map_err(|e| ("model", e)),
+    ];
+    for check in checks {
+        if let Err((section, e)) = check {
+            let key = format!("{section}.{}", e.key);
+            let v = point.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()).unwrap_or_default();
+            return Err(at_sweep(&key, format!("sweep value {key} = {v}: {}", e.message)));
+        }
+    }
+    config.backend().check().map_err(|e| UserError { location: Some(loc.locate(&param_path("backend"), false)), ..e })?;
+    Ok(config)
+}

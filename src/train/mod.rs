@@ -1,0 +1,179 @@
+//! Training: a custom Burn loop (forward, `loss.backward()`, `GradientsParams::from_grads`,
+//! `optim.step`) with periodic evaluation, divergence detection and cooperative stopping.
+
+mod optim;
+mod spec;
+
+pub use optim::build_optimizer;
+pub use spec::{Batching, OptimizerKind, TrainingSpec};
+
+use crate::data::{Dataset, DeviceSplit};
+use crate::models::{Classifier, Inputs};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Metrics the classifier trainer records, as `split.name`.
+pub const METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
+
+/// Receives progress from the training loop.
+pub trait Observer {
+    /// Mean training loss over the last `log_every` steps, after `step` steps.
+    fn on_train_loss(&mut self, step: usize, loss: f64);
+    /// Evaluation metrics after `step` steps.
+    fn on_eval(&mut self, step: usize, metrics: &BTreeMap<String, f64>);
+    /// Whether the loop should stop now (Ctrl-C).
+    fn should_stop(&self) -> bool;
+}
+
+/// How a training run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitStatus {
+    /// All steps ran.
+    Completed,
+    /// The loss became NaN or infinite at this step.
+    Diverged(usize),
+    /// Stopped from outside after this many steps.
+    Interrupted(usize),
+}
+
+/// The result of a training run.
+#[derive(Debug, Clone)]
+pub struct FitOutcome {
+    /// How it ended.
+    pub status: FitStatus,
+    /// Steps completed.
+    pub steps: usize,
+    /// The last evaluation's metrics.
+    pub final_metrics: BTreeMap<String, f64>,
+    /// Seconds spent in the loop (evaluation included).
+    pub seconds: f64,
+    /// Trainable parameters.
+    pub num_params: usize,
+}
+
+/// Trains `model` on `data` and evaluates it on the test split every `eval_every` steps.
+///
+/// `device` must be an autodiff device; evaluation runs on `model.valid()`.
+pub fn fit<M: Classifier>(
+    mut model: M,
+    data: &Dataset,
+    cfg: &TrainingSpec,
+    device: &Device,
+    seed: u64,
+    obs: &mut dyn Observer,
+) -> FitOutcome {
+    let num_params = model.num_params();
+    let start = Instant::now();
+    let train = DeviceSplit::new(&data.train, &data.info, device);
+    let test = DeviceSplit::new(&data.test, &data.info, device);
+    let mut batches = Batches::new(cfg, train.len, seed);
+    let mut optim = build_optimizer(cfg);
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let mut final_metrics = BTreeMap::new();
+    let (mut window_sum, mut window_n) = (0.0, 0usize);
+    let (mut eval_sum, mut eval_n) = (0.0, 0usize);
+    let mut status = FitStatus::Completed;
+    let mut done = 0;
+    for step in 1..=cfg.steps {
+        if obs.should_stop() {
+            status = FitStatus::Interrupted(done);
+            break;
+        }
+        let (x, y) = batches.next(&train, device);
+        let logits = model.forward(&Inputs { modalities: vec![x] });
+        let loss = loss_fn.forward(logits, y);
+        let value = f64::from(loss.clone().into_scalar::<f32>());
+        if !value.is_finite() {
+            status = FitStatus::Diverged(step);
+            obs.on_train_loss(step, value);
+            break;
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(cfg.lr, model, grads);
+        done = step;
+        window_sum += value;
+        window_n += 1;
+        eval_sum += value;
+        eval_n += 1;
+        if step % cfg.log_every == 0 {
+            obs.on_train_loss(step, window_sum / window_n as f64);
+            (window_sum, window_n) = (0.0, 0);
+        }
+        if step % cfg.eval_every == 0 || step == cfg.steps {
+            let mut metrics = evaluate(&model, &test);
+            metrics.insert("train.loss".into(), eval_sum / eval_n.max(1) as f64);
+            (eval_sum, eval_n) = (0.0, 0);
+            obs.on_eval(step, &metrics);
+            final_metrics = metrics;
+        }
+    }
+    FitOutcome { status, steps: done, final_metrics, seconds: start.elapsed().as_secs_f64(), num_params }
+}
+
+/// Test loss and accuracy of `model` (in validation mode) on `split`.
+pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<String, f64> {
+    const CHUNK: usize = 1000;
+    let model = model.valid();
+    let (mut loss_sum, mut correct) = (0.0f64, 0i64);
+    let mut start = 0;
+    while start < split.len {
+        let end = (start + CHUNK).min(split.len);
+        let (x, y) = split.slice(start, end);
+        let (x, y) = (x.without_autodiff(), y.without_autodiff());
+        let logits = model.forward(&Inputs { modalities: vec![x] });
+        let n = (end - start) as f64;
+        let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits.clone(), y.clone());
+        loss_sum += f64::from(loss.into_scalar::<f32>()) * n;
+        correct += logits.argmax(1).squeeze_dim::<1>(1).equal(y).int().sum().into_scalar::<i64>();
+        start = end;
+    }
+    BTreeMap::from([
+        ("test.loss".to_string(), loss_sum / split.len as f64),
+        ("test.accuracy".to_string(), correct as f64 / split.len as f64),
+    ])
+}
+
+/// Draws training batches: seeded reshuffles per epoch, or sequential slices.
+struct Batches {
+    mode: Batching,
+    batch: usize,
+    n: usize,
+    step: usize,
+    order: Vec<usize>,
+    pos: usize,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+impl Batches {
+    fn new(cfg: &TrainingSpec, n: usize, seed: u64) -> Self {
+        let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6261_7463_6865_7321);
+        Batches { mode: cfg.batching, batch: cfg.batch_size.min(n), n, step: 0, order: Vec::new(), pos: usize::MAX, rng }
+    }
+
+    fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+        match self.mode {
+            Batching::Sequential => {
+                // x[(step * batch) % n ..][..batch], wrapping as the MNIST-1D reference does.
+                let start = (self.step * self.batch) % self.n;
+                self.step += 1;
+                let end = (start + self.batch).min(self.n);
+                split.slice(start, end)
+            }
+            Batching::Shuffle => {
+                if self.pos.saturating_add(self.batch) > self.n {
+                    self.order = (0..self.n).collect();
+                    self.order.shuffle(&mut self.rng);
+                    self.pos = 0;
+                }
+                let idx = &self.order[self.pos..self.pos + self.batch];
+                self.pos += self.batch;
+                split.select(idx, device)
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The `[training]` section: optimizer, learning rate, batches, steps, evaluation.
+
+use crate::spec::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// Which optimizer to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (Kingma & Ba), PyTorch's defaults.
+    #[default]
+    Adam,
+    /// AdamW: Adam with decoupled weight decay.
+    Adamw,
+    /// Stochastic gradient descent with optional momentum.
+    Sgd,
+}
+
+/// How training batches are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Batching {
+    /// A fresh seeded permutation of the training set each epoch.
+    #[default]
+    Shuffle,
+    /// Consecutive slices `x[(step * batch) % n ..][..batch]`, as the MNIST-1D reference does.
+    Sequential,
+}
+
+/// The `[training]` section of an experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// The learning rate.
+    pub lr: f64,
+    /// Examples per training step.
+    pub batch_size: usize,
+    /// Number of optimizer steps.
+    pub steps: usize,
+    /// Evaluate on the test split every this many steps (and at the end).
+    pub eval_every: usize,
+    /// Weight decay (L2 for adam and sgd, decoupled for adamw).
+    pub weight_decay: f64,
+    /// Momentum (sgd only).
+    pub momentum: f64,
+    /// Adam's beta1.
+    pub beta1: f64,
+    /// Adam's beta2.
+    pub beta2: f64,
+    /// Adam's epsilon.
+    pub eps: f64,
+    /// How batches are drawn.
+    pub batching: Batching,
+    /// Log the training loss every this many steps.
+    pub log_every: usize,
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerKind::Adam,
+            lr: 1e-3,
+            batch_size: 100,
+            steps: 1000,
+            eval_every: 100,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            batching: Batching::Shuffle,
+            log_every: 10,
+        }
+    }
+}
+
+impl TrainingSpec {
+    /// Checks ranges; the error names the key at fault.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let positive = |key: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(FieldError::new(key, format!("must be a positive number, got {v}")))
+            }
+        };
+        positive("lr", self.lr)?;
+        positive("eps", self.eps)?;
+        for (key, v) in [("batch_size", self.batch_size), ("steps", self.steps), ("eval_every", self.eval_every), ("log_every", self.log_every)] {
+            if v == 0 {
+                return Err(FieldError::new(key, "must be at least 1"));
+            }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(FieldError::new("weight_decay", format!("must be >= 0, got {}", self.weight_decay)));
+        }
+        for (key, v) in [("momentum", self.momentum), ("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(FieldError::new(key, format!("must be in [0, 1), got {v}")));
+            }
+        }
+        if self.momentum != 0.0 && self.optimizer != OptimizerKind::Sgd {
+            return Err(FieldError::new("momentum", "applies to optimizer = \"sgd\" only"));
+        }
+        Ok(())
+    }
+}

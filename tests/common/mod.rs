@@ -1,0 +1,106 @@
+//! Helpers for integration tests that drive the real `burnlab` binary in temp dirs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch directory with an experiment file and a results folder.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn results(&self) -> PathBuf {
+        self.path().join("results")
+    }
+
+    /// Writes `text` as `name` and returns its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs `burnlab ARGS` in the scratch dir.
+    pub fn burnlab(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_burnlab"))
+            .args(args)
+            .current_dir(self.path())
+            .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+            .output()
+            .unwrap()
+    }
+
+    /// Runs an experiment quietly with results under the scratch dir.
+    pub fn run(&self, file: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["run", file.to_str().unwrap(), "--results", "results", "--quiet"];
+        args.extend_from_slice(extra);
+        self.burnlab(&args)
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A tiny MNIST-1D sweep: linear and a small MLP, two learning rates, two seeds (8 trials).
+pub const TINY: &str = r#"
+name = "tiny"
+seeds = [0, 1]
+
+[dataset]
+name = "mnist1d"
+
+[training]
+lr = 1e-2
+batch_size = 50
+steps = 30
+eval_every = 10
+log_every = 5
+
+[[models]]
+family = "linear"
+
+[[models]]
+family = "mlp"
+hidden = 16
+
+[sweep.params]
+"training.lr" = [1e-2, 3e-3]
+"#;
+
+/// Reads a trial's summary.json.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// The trial directories of an experiment, by id.
+pub fn trial_dirs(results: &Path, name: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(results.join(name).join("trials"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The python of the test venv with `tensorboard` (installed on first use).
+pub fn tensorboard_python() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-test-venv");
+    let out = Command::new("bash").arg(script).output().expect("run scripts/setup-test-venv");
+    assert!(out.status.success(), "setup-test-venv failed: {}", stderr(&out));
+    PathBuf::from(stdout(&out).lines().last().unwrap().trim())
+}
