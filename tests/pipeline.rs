@@ -247,3 +247,53 @@ fn report_rebuilds_the_tables_and_list_shows_the_registry() {
     assert!(v["datasets"].as_array().unwrap().iter().any(|d| d["name"] == "mnist1d"));
     assert!(v["backends"].as_array().unwrap().iter().any(|b| b["name"] == "flex" && b["available"] == true));
 }
+
+#[test]
+fn ctrl_c_keeps_finished_trials_marks_running_ones_interrupted_and_resume_finishes() {
+    use std::os::unix::process::CommandExt;
+    let s = Scratch::new();
+    let file = s.file(
+        "long.toml",
+        r#"
+name = "long"
+seeds = [0, 1, 2]
+[dataset]
+name = "mnist1d"
+[training]
+steps = 40000
+eval_every = 10000
+[[models]]
+family = "linear"
+"#,
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_burnlab"))
+        .args(["run", file.to_str().unwrap(), "--results", "results", "--quiet", "--jobs", "1"])
+        .current_dir(s.path())
+        .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Wait until the first trial has written its first evaluation, then press "Ctrl-C"
+    // (SIGINT to the whole process group, as a terminal does).
+    let trials = s.results().join("long/trials");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_dir(&trials).map(|d| d.flatten().any(|e| e.path().join("metrics.csv").exists())).unwrap_or(false) {
+        assert!(std::time::Instant::now() < deadline, "no trial started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let statuses: Vec<String> = trial_dirs(&s.results(), "long").iter().map(|d| summary(d)["status"].as_str().unwrap().to_string()).collect();
+    assert!(statuses.contains(&"interrupted".to_string()), "{statuses:?}");
+    assert!(statuses.len() < 3, "no new trial starts after Ctrl-C: {statuses:?}");
+    let out = s.run(&file, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["planned"], 3);
+    for d in trial_dirs(&s.results(), "long") {
+        assert_eq!(summary(&d)["status"], "completed");
+    }
+}

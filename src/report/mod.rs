@@ -1,6 +1,8 @@
 //! Comparison tables from stored trial results: `summary.csv`/`.parquet` (one row per trial)
 //! and `table.md`/`table.csv` (one row per model variant and swept setting, over seeds).
 
+pub mod curves;
+pub mod latex;
 pub mod stats;
 
 use crate::error::{Error, Result};
@@ -9,7 +11,7 @@ use crate::runner::{TrialStatus, TrialSummary, paths};
 use crate::spec::Direction;
 use crate::sweep::Plan;
 use polars::prelude::*;
-use stats::Stats;
+use stats::{Stats, Verdict, welch_p};
 use std::path::{Path, PathBuf};
 
 /// One row of the comparison table: a variant and swept setting, over its seeds.
@@ -27,6 +29,14 @@ pub struct Group {
     pub missing: usize,
     /// Statistics per reported metric (completed trials only).
     pub metrics: Vec<Option<Stats>>,
+    /// The primary metric's value per completed trial.
+    pub primary: Vec<f64>,
+    /// The published value and tolerance, when `[reference]` has a row for this group.
+    pub published: Option<(f64, f64)>,
+    /// Whether the published value was reproduced.
+    pub verdict: Verdict,
+    /// Welch's t-test p-value against the best group (`None` for the best and for n < 2).
+    pub p_vs_best: Option<f64>,
 }
 
 /// Reads every trial summary of the plan (`None` where a trial has none).
@@ -58,17 +68,25 @@ pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
             let completed: Vec<&TrialSummary> =
                 members.iter().filter_map(|(_, s)| s.filter(|s| s.status == TrialStatus::Completed)).collect();
             let diverged = members.iter().filter(|(_, s)| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
-            let stats = metrics
-                .iter()
-                .map(|m| Stats::of(&completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>()))
-                .collect();
+            let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
+            let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
+            let swept_map = plan.swept_keys.iter().cloned().zip(swept.iter().cloned()).collect();
+            let published = plan
+                .reference
+                .as_ref()
+                .and_then(|r| r.row_for(&label, &swept_map).map(|row| (row.value, r.tolerance_of(row))));
+            let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
             Group {
                 label,
                 swept,
                 planned: members.len(),
                 diverged,
                 missing: members.len() - completed.len() - diverged,
+                primary: values(&metrics[0]),
                 metrics: stats,
+                published,
+                verdict,
+                p_vs_best: None,
             }
         })
         .collect()
@@ -103,8 +121,16 @@ pub fn best(plan: &Plan, groups: &[Group]) -> Option<usize> {
 /// Rebuilds every table of the results directory; returns the files written.
 pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     let (plan, summaries) = load(dir)?;
-    let groups = groups(&plan, &summaries);
+    let mut groups = groups(&plan, &summaries);
     let best = best(&plan, &groups);
+    if let Some(b) = best {
+        let best_values = groups[b].primary.clone();
+        for (i, g) in groups.iter_mut().enumerate() {
+            if i != b {
+                g.p_vs_best = welch_p(&best_values, &g.primary);
+            }
+        }
+    }
     let mut written = Vec::new();
 
     let mut per_trial = trial_frame(&plan, &summaries)?;
@@ -112,10 +138,15 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
     let mut table = group_frame(&plan, &groups, best)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
-    let md = markdown(&plan, &groups, best);
     let md_path = dir.join("table.md");
-    write_atomic(&md_path, md.as_bytes())?;
+    write_atomic(&md_path, markdown(&plan, &groups, best).as_bytes())?;
     written.push(md_path);
+    let tex_path = dir.join("table.tex");
+    write_atomic(&tex_path, latex::table(&plan, &groups, best).as_bytes())?;
+    written.push(tex_path);
+    let svg_path = dir.join("curves.svg");
+    write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
+    written.push(svg_path);
     Ok(written)
 }
 
@@ -183,6 +214,14 @@ fn group_frame(plan: &Plan, groups: &[Group], best: Option<usize>) -> Result<Dat
         cols.push(Column::new(format!("{m}.min").into(), get(|s| s.min)));
         cols.push(Column::new(format!("{m}.max").into(), get(|s| s.max)));
     }
+    cols.push(Column::new("published".into(), groups.iter().map(|g| g.published.map(|p| p.0)).collect::<Vec<_>>()));
+    cols.push(Column::new("tolerance".into(), groups.iter().map(|g| g.published.map(|p| p.1)).collect::<Vec<_>>()));
+    cols.push(Column::new(
+        "difference".into(),
+        groups.iter().map(|g| g.published.zip(g.metrics[0]).map(|(p, s)| s.mean - p.0)).collect::<Vec<_>>(),
+    ));
+    cols.push(Column::new("verdict".into(), groups.iter().map(|g| g.verdict.text().to_string()).collect::<Vec<_>>()));
+    cols.push(Column::new("p_vs_best".into(), groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>()));
     cols.push(Column::new("best".into(), (0..groups.len()).map(|i| Some(i) == best).collect::<Vec<_>>()));
     DataFrame::new_infer_height(cols).map_err(polars_err)
 }
@@ -201,30 +240,61 @@ fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
     Ok(path.to_path_buf())
 }
 
-/// The comparison table as Markdown: mean ± std over seeds, best row in bold.
+/// The comparison table as Markdown: mean ± std over seeds, 95% CI, the published value and
+/// verdict where the file declares one, Welch's p-value against the best row (in bold).
 pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
     let metrics = plan.report.metrics();
+    let has_ref = plan.reference.is_some();
     let mut header = vec!["variant".to_string()];
     header.extend(plan.swept_keys.iter().cloned());
     header.push("n".into());
-    header.extend(metrics.iter().cloned());
+    header.push(metrics[0].clone());
+    header.push("95% CI".into());
+    if has_ref {
+        header.extend(["published".into(), "difference".into(), "verdict".into()]);
+    }
+    header.push("p vs best".into());
+    header.extend(metrics[1..].iter().cloned());
     header.push("notes".into());
     let mut out = format!("# {}\n\n", plan.experiment);
     out.push_str(&format!(
-        "Mean ± sample std over seeds of the final evaluation; **bold**: best `{}` ({}).\n\n",
+        "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
+         p vs best: Welch's t-test against the **best** row.\n",
         plan.report.metric,
         match plan.report.direction() {
             Direction::Max => "higher is better",
             Direction::Min => "lower is better",
         }
     ));
+    if let Some(r) = &plan.reference {
+        out.push_str(&format!(
+            "Published values: {}{}. Reproduced = the published value lies in the 95% CI widened by the tolerance.\n",
+            r.source,
+            r.url.as_ref().map(|u| format!(" <{u}>")).unwrap_or_default()
+        ));
+    }
+    out.push('\n');
     out.push_str(&format!("| {} |\n", header.join(" | ")));
     out.push_str(&format!("|{}|\n", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
     for (i, g) in groups.iter().enumerate() {
         let mut row = vec![g.label.clone()];
         row.extend(g.swept.iter().cloned());
-        row.push(g.metrics[0].map_or(0, |s| s.n).to_string());
-        for s in &g.metrics {
+        let primary = g.metrics[0];
+        row.push(primary.map_or(0, |s| s.n).to_string());
+        row.push(primary.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std)));
+        row.push(primary.filter(|s| s.n > 1).map_or("–".into(), |s| format!("[{:.4}, {:.4}]", s.ci95.0, s.ci95.1)));
+        if has_ref {
+            match g.published {
+                Some((p, tol)) => {
+                    row.push(if tol > 0.0 { format!("{p} ± {tol}") } else { p.to_string() });
+                    row.push(primary.map_or("–".into(), |s| format!("{:+.4}", s.mean - p)));
+                }
+                None => row.extend(["–".to_string(), "–".to_string()]),
+            }
+            row.push(g.verdict.text().into());
+        }
+        row.push(g.p_vs_best.map_or("–".into(), |p| format!("{p:.3}")));
+        for s in &g.metrics[1..] {
             row.push(s.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std)));
         }
         let mut notes = Vec::new();

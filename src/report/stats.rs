@@ -62,3 +62,98 @@ mod tests {
         assert!(Stats::of(&[]).is_none());
     }
 }
+
+/// Two-sided p-value of Welch's unequal-variance t-test for the means of `a` and `b`.
+///
+/// `None` when either sample has fewer than two values. When both variances are zero the
+/// p-value is 1 for equal means and 0 otherwise.
+pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
+    let (sa, sb) = (Stats::of(a)?, Stats::of(b)?);
+    if sa.n < 2 || sb.n < 2 {
+        return None;
+    }
+    let (va, vb) = (sa.std.powi(2) / sa.n as f64, sb.std.powi(2) / sb.n as f64);
+    if va + vb == 0.0 {
+        return Some(if sa.mean == sb.mean { 1.0 } else { 0.0 });
+    }
+    let t = (sa.mean - sb.mean) / (va + vb).sqrt();
+    let df = (va + vb).powi(2) / (va.powi(2) / (sa.n - 1) as f64 + vb.powi(2) / (sb.n - 1) as f64);
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some((2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0))
+}
+
+/// Whether a published value was reproduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The published value lies in the 95% CI widened by the tolerance (or, for a single
+    /// seed, within the tolerance of the value).
+    Reproduced,
+    /// It does not.
+    NotReproduced,
+    /// No published value for this row.
+    NoReference,
+}
+
+impl Verdict {
+    /// Decides the verdict for a published value against the group's statistics.
+    pub fn decide(stats: Option<&Stats>, published: Option<f64>, tolerance: f64) -> Verdict {
+        match (stats, published) {
+            (_, None) => Verdict::NoReference,
+            (None, Some(_)) => Verdict::NotReproduced,
+            (Some(s), Some(p)) => {
+                let (lo, hi) = if s.n >= 2 { s.ci95 } else { (s.mean, s.mean) };
+                if p >= lo - tolerance && p <= hi + tolerance { Verdict::Reproduced } else { Verdict::NotReproduced }
+            }
+        }
+    }
+
+    /// The text shown in tables.
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::Reproduced => "reproduced",
+            Verdict::NotReproduced => "not reproduced",
+            Verdict::NoReference => "no reference",
+        }
+    }
+}
+
+#[cfg(test)]
+mod welch_tests {
+    use super::*;
+
+    #[test]
+    fn intervals_and_welch_match_scipy_fixtures() {
+        // tests/fixtures/stats.json is written by scripts/make_stats_fixtures.py (scipy).
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stats.json")).unwrap();
+        let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(cases.len(), 4);
+        let nums = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+        for c in &cases {
+            let (a, b) = (nums(&c["a"]), nums(&c["b"]));
+            let s = Stats::of(&a).unwrap();
+            let ci = nums(&c["ci95_a"]);
+            assert!((s.mean - c["mean_a"].as_f64().unwrap()).abs() < 1e-12);
+            assert!((s.std - c["std_a"].as_f64().unwrap()).abs() < 1e-12);
+            assert!((s.ci95.0 - ci[0]).abs() < 1e-9 && (s.ci95.1 - ci[1]).abs() < 1e-9, "{:?} vs {ci:?}", s.ci95);
+            let p = welch_p(&a, &b).unwrap();
+            assert!((p - c["welch_p"].as_f64().unwrap()).abs() < 1e-9, "{p} vs {}", c["welch_p"]);
+        }
+        assert_eq!(welch_p(&[1.0, 1.0], &[1.0, 1.0]), Some(1.0));
+        assert_eq!(welch_p(&[1.0, 1.0], &[2.0, 2.0]), Some(0.0));
+        assert_eq!(welch_p(&[1.0], &[2.0, 3.0]), None);
+    }
+
+    #[test]
+    fn verdicts_at_the_edges() {
+        let s = Stats::of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap(); // CI (1.0367568385224393, 4.963243161477561)
+        assert_eq!(Verdict::decide(Some(&s), Some(4.96), 0.0), Verdict::Reproduced);
+        assert_eq!(Verdict::decide(Some(&s), Some(4.97), 0.0), Verdict::NotReproduced);
+        assert_eq!(Verdict::decide(Some(&s), Some(4.97), 0.01), Verdict::Reproduced);
+        assert_eq!(Verdict::decide(Some(&s), Some(1.03), 0.0), Verdict::NotReproduced);
+        assert_eq!(Verdict::decide(Some(&s), None, 0.0), Verdict::NoReference);
+        assert_eq!(Verdict::decide(None, Some(1.0), 0.0), Verdict::NotReproduced);
+        let one = Stats::of(&[0.5]).unwrap();
+        assert_eq!(Verdict::decide(Some(&one), Some(0.52), 0.02), Verdict::Reproduced);
+        assert_eq!(Verdict::decide(Some(&one), Some(0.53), 0.02), Verdict::NotReproduced);
+    }
+}

@@ -8,10 +8,12 @@
 
 pub mod overrides;
 pub mod raw;
+pub mod reference;
 pub mod report;
 pub mod source;
 
 pub use overrides::Override;
+pub use reference::{ReferenceRow, ReferenceSpec};
 pub use report::{Direction, ReportSpec};
 pub use source::{KeyPath, Source};
 
@@ -66,6 +68,8 @@ pub struct Experiment {
     pub sweep: Option<SweepSpec>,
     /// How results are summarised.
     pub report: ReportSpec,
+    /// Published numbers to reproduce.
+    pub reference: Option<ReferenceSpec>,
 }
 
 /// Locates errors: in the file, or in a `--set` override.
@@ -189,6 +193,15 @@ impl Experiment {
         }
         let sweep = raw.sweep.map(|s| s.into_typed(loc)).transpose()?;
         raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
+        if let Some(r) = &raw.reference {
+            let labels: Vec<&str> = models.iter().map(|m: &ModelVariant| m.label.as_str()).collect();
+            let swept: Vec<String> = match &sweep {
+                None => Vec::new(),
+                Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.clone()).collect(),
+                Some(SweepSpec::Random { params, .. }) => params.iter().map(|(k, _)| k.clone()).collect(),
+            };
+            r.validate(&labels, &swept).map_err(|e| loc.field_error(&root.key("reference"), e))?;
+        }
 
         Ok(Experiment {
             name: raw.name,
@@ -203,6 +216,7 @@ impl Experiment {
             seeds: raw.seeds,
             sweep,
             report: raw.report,
+            reference: raw.reference,
         })
     }
 

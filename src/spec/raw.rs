@@ -41,6 +41,9 @@ pub struct RawExperiment {
     /// Reporting.
     #[serde(default)]
     pub report: ReportSpec,
+    /// Published numbers to reproduce.
+    #[serde(default)]
+    pub reference: Option<super::ReferenceSpec>,
 }
 
 fn default_seeds() -> Vec<u64> {

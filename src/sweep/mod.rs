@@ -199,6 +199,9 @@ pub struct Plan {
     pub swept_keys: Vec<String>,
     /// How tables rank and show results.
     pub report: crate::spec::ReportSpec,
+    /// Published numbers to compare with.
+    #[serde(default)]
+    pub reference: Option<crate::spec::ReferenceSpec>,
     /// The trials.
     pub trials: Vec<Trial>,
 }
@@ -271,7 +274,7 @@ pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
             }
         }
     }
-    Ok(Plan { experiment: exp.name.clone(), swept_keys, report: exp.report.clone(), trials })
+    Ok(Plan { experiment: exp.name.clone(), swept_keys, report: exp.report.clone(), reference: exp.reference.clone(), trials })
 }
 
 fn check_model_keys(exp: &Experiment, keys: &[String], loc: &Locator<'_>) -> Result<(), UserError> {

@@ -1,0 +1,68 @@
+//! The bare training loop: `train::fit` with an observer that records nothing.
+//!
+//! `scripts/bench` compares this against a full `burnlab run` (to measure burnlab's logging,
+//! TensorBoard and table overhead) and against PyTorch eager (`scripts/bench_torch.py`).
+//!
+//! Usage: `cargo bench --bench train_loop -- [--steps N] [--backend flex|ndarray] FAMILY...`
+//! Prints one JSON object per family. Threads: set `RAYON_NUM_THREADS`.
+
+use burnlab::backend::{Backend, BackendKind, DeviceSel};
+use burnlab::data::{DatasetSpec, Mnist1dOptions};
+use burnlab::models::{FAMILIES, Family};
+use burnlab::train::{self, Batching, Observer, TrainingSpec};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+struct Null;
+
+impl Observer for Null {
+    fn on_train_loss(&mut self, _: usize, _: f64) {}
+    fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let (mut steps, mut backend, mut families) = (6000usize, BackendKind::Flex, Vec::new());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--steps" => steps = args.next().and_then(|s| s.parse().ok()).expect("--steps N"),
+            "--backend" => {
+                backend = match args.next().as_deref() {
+                    Some("ndarray") => BackendKind::Ndarray,
+                    Some("flex") => BackendKind::Flex,
+                    other => panic!("unknown backend {other:?}"),
+                }
+            }
+            f => families.push(f.to_string()),
+        }
+    }
+    if families.is_empty() {
+        families = vec!["linear".into(), "mlp".into()];
+    }
+    let backend = Backend { kind: backend, device: DeviceSel::Cpu };
+    let dataset = DatasetSpec::Mnist1d(Mnist1dOptions::default());
+    let data = dataset.load().expect("MNIST-1D");
+    // The MNIST-1D reference loop: Adam lr 1e-2, batch 100, sequential slices, no evaluation.
+    let cfg = TrainingSpec { lr: 1e-2, batch_size: 100, steps, eval_every: steps, batching: Batching::Sequential, ..Default::default() };
+    for name in families {
+        let family = FAMILIES.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("unknown family {name}"));
+        let spec = (family.default)();
+        let device = backend.training_device().expect("backend");
+        device.seed(0);
+        let start = Instant::now();
+        let outcome = burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null));
+        let seconds = start.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "family": name, "backend": backend.to_string(), "steps": steps, "seconds": seconds,
+                "seconds_per_1k_steps": seconds * 1000.0 / steps as f64,
+                "test_accuracy": outcome.final_metrics.get("test.accuracy"),
+                "threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
+            })
+        );
+    }
+}

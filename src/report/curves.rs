@@ -1,0 +1,105 @@
+//! `curves.svg`: the primary metric against training step, mean over seeds with a ± std band,
+//! one line per model variant and swept setting.
+
+use crate::error::Result;
+use crate::runner::{TrialSummary, paths};
+use crate::sweep::Plan;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Reads `(step, value)` pairs of `split.metric` from a trial's `metrics.csv`.
+pub fn read_curve(trial_dir: &Path, metric: &str) -> Vec<(usize, f64)> {
+    let (split, name) = metric.split_once('.').unwrap_or(("test", metric));
+    let Ok(text) = std::fs::read_to_string(trial_dir.join("metrics.csv")) else { return Vec::new() };
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4 && f[1] == split && f[2] == name).then(|| Some((f[0].parse().ok()?, f[3].parse().ok()?))).flatten()
+        })
+        .collect()
+}
+
+/// One curve: mean and std over seeds at each step.
+type Curve = (String, Vec<(f64, f64, f64)>);
+
+fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Curve> {
+    let metric = &plan.report.metric;
+    let mut groups: Vec<(String, BTreeMap<usize, Vec<f64>>)> = Vec::new();
+    for (t, s) in plan.trials.iter().zip(summaries) {
+        if s.as_ref().is_none_or(|s| s.status != crate::runner::TrialStatus::Completed) {
+            continue;
+        }
+        let mut name = t.label.clone();
+        for (k, v) in &t.swept {
+            name.push_str(&format!(" {}={v}", k.rsplit('.').next().unwrap_or(k)));
+        }
+        let idx = groups.iter().position(|g| g.0 == name).unwrap_or_else(|| {
+            groups.push((name, BTreeMap::new()));
+            groups.len() - 1
+        });
+        for (step, v) in read_curve(&paths::trial_dir(dir, &t.id), metric) {
+            groups[idx].1.entry(step).or_default().push(v);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(name, by_step)| {
+            let pts = by_step
+                .into_iter()
+                .filter_map(|(step, vals)| super::stats::Stats::of(&vals).map(|s| (step as f64, s.mean, s.std)))
+                .collect();
+            (name, pts)
+        })
+        .collect()
+}
+
+/// Draws the curves as an SVG document.
+pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<String> {
+    let curves = curves(dir, plan, summaries);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        draw(&root, plan, &curves).map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
+        root.present().map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
+    }
+    Ok(svg)
+}
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>, plan: &Plan, curves: &[Curve]) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let pts = curves.iter().flat_map(|c| c.1.iter());
+    let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, m, s) in pts {
+        x_max = x_max.max(x);
+        y_min = y_min.min(m - s);
+        y_max = y_max.max(m + s);
+    }
+    if !y_min.is_finite() || !y_max.is_finite() {
+        (y_min, y_max) = (0.0, 1.0);
+    }
+    let pad = ((y_max - y_min) * 0.05).max(1e-6);
+    let mut chart = ChartBuilder::on(root)
+        .caption(format!("{}: {} (mean ± std over seeds)", plan.experiment, plan.report.metric), ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))?;
+    chart.configure_mesh().x_desc("step").y_desc(plan.report.metric.as_str()).x_label_formatter(&|x| format!("{x:.0}")).draw()?;
+    for (i, (name, pts)) in curves.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let band: Vec<(f64, f64)> =
+            pts.iter().map(|p| (p.0, p.1 + p.2)).chain(pts.iter().rev().map(|p| (p.0, p.1 - p.2))).collect();
+        chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.15).filled())))?;
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+    Ok(())
+}
