@@ -46,7 +46,14 @@ fn main() {
     let dataset = DatasetSpec::Mnist1d(Mnist1dOptions::default());
     let data = dataset.load().expect("MNIST-1D");
     // The MNIST-1D reference loop: Adam lr 1e-2, batch 100, sequential slices, no evaluation.
-    let cfg = TrainingSpec { lr: 1e-2, batch_size: 100, steps, eval_every: steps, batching: Batching::Sequential, ..Default::default() };
+    let cfg = TrainingSpec {
+        lr: 1e-2,
+        batch_size: 100,
+        steps,
+        eval_every: steps,
+        batching: Batching::Sequential,
+        ..Default::default()
+    };
     for name in families {
         let family = FAMILIES.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("unknown family {name}"));
         let spec = (family.default)();

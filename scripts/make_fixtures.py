@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate PyTorch reference fixtures for burnlab's numerical parity tests.
 
-Writes tests/fixtures/torch/{linear,mlp,cnn,gru,attention}.json.
+Writes tests/fixtures/torch/{linear,mlp,cnn,gru,lstm,attention}.json.
 
 Regenerate (deterministic: running it twice gives byte-identical files):
     PY="$(scripts/setup-torch-venv | tail -n1)/bin/python"
@@ -13,7 +13,7 @@ Everything is float32 on CPU, one thread, deterministic algorithms. Floats are
 written as the repr of the float32 value widened to a Python float, so parsing
 them as f32 gives back the exact float32 value.
 
-Model fixtures (linear, mlp, cnn, gru):
+Model fixtures (linear, mlp, cnn, gru, lstm):
     torch.manual_seed(0); model = Model()
     torch.manual_seed(1); x = torch.randn(3, 40)
     targets = [1, 4, 7]
@@ -28,6 +28,9 @@ Model fixtures (linear, mlp, cnn, gru):
   with gates stacked in order (r, z, n); "_reverse" names are the backward
   direction; the GRU has both bias_ih and bias_hh, and
   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
+  lstm is not a bench_torch.py model: it is the GRU model with nn.LSTM in place
+  of nn.GRU (burnlab's `lstm` defaults, 5,242 params); its weights are
+  "lstm.weight_ih_l0" [4*H, in] etc. with gates stacked in order (i, f, g, o).
 
 Attention fixture (attention.json):
     torch.manual_seed(0)
@@ -95,8 +98,30 @@ def dump(obj, path):
         f.write(enc(obj, 0) + "\n")
 
 
+class LSTMNet(nn.Module):
+    """bench_torch.py's GRUNet with an LSTM: burnlab's `lstm` family defaults."""
+
+    def __init__(self, input_size=1, output_size=10, hidden_size=6, time_steps=40):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=input_size, hidden_size=hidden_size,
+                            batch_first=True, bidirectional=True)
+        self.linear = nn.Linear(2 * hidden_size * time_steps, output_size)
+
+    def forward(self, x):
+        x = x.view(*x.shape[:2], 1)  # [B, 40] -> [B, 40, 1]
+        output, _ = self.lstm(x)  # [B, 40, 2*6], [fwd | bwd] per time step
+        return self.linear(output.reshape(output.shape[0], -1))  # [B, 480]
+
+
+def build_lstm(seed):
+    torch.manual_seed(seed)
+    model = LSTMNet()
+    assert param_count(model) == 5242, param_count(model)
+    return model
+
+
 def model_fixture(name):
-    model = build_model(name, seed=0)
+    model = build_lstm(seed=0) if name == "lstm" else build_model(name, seed=0)
     model.train()
     torch.manual_seed(1)
     x = torch.randn(3, 40)
@@ -177,7 +202,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_default_dtype(torch.float32)
     os.makedirs(args.out_dir, exist_ok=True)
-    fixtures = [(name, lambda n=name: model_fixture(n)) for name in MODEL_NAMES]
+    fixtures = [(name, lambda n=name: model_fixture(n)) for name in MODEL_NAMES + ["lstm"]]
     fixtures.append(("attention", attention_fixture))
     for name, make in fixtures:
         path = os.path.join(args.out_dir, f"{name}.json")

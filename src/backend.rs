@@ -119,11 +119,8 @@ impl Backend {
     /// Checks that the combination is valid and compiled into this build.
     pub fn check(&self) -> Result<(), UserError> {
         if !self.kind.compiled_in() {
-            return Err(UserError::new(format!(
-                "backend `{}` is not compiled into this build of burnlab",
-                self.kind
-            ))
-            .help("rebuild with `--features tch` after `scripts/setup-libtorch` (see README)"));
+            return Err(UserError::new(format!("backend `{}` is not compiled into this build of burnlab", self.kind))
+                .help("rebuild with `--features tch` after `scripts/setup-libtorch` (see README)"));
         }
         if self.kind != BackendKind::Libtorch && self.device != DeviceSel::Cpu {
             return Err(UserError::new(format!(
@@ -182,10 +179,8 @@ mod tch_support {
     pub fn check_cuda(i: usize) -> Result<(), UserError> {
         let n = tch::Cuda::device_count() as usize;
         if i >= n {
-            return Err(UserError::new(format!(
-                "device cuda:{i} is not available: LibTorch sees {n} CUDA device(s)"
-            ))
-            .help("check CUDA_VISIBLE_DEVICES and `nvidia-smi`, or use device = \"cpu\""));
+            return Err(UserError::new(format!("device cuda:{i} is not available: LibTorch sees {n} CUDA device(s)"))
+                .help("check CUDA_VISIBLE_DEVICES and `nvidia-smi`, or use device = \"cpu\""));
         }
         Ok(())
     }

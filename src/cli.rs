@@ -225,7 +225,11 @@ pub fn execute(cli: Cli) -> Result<i32> {
                     .iter()
                     .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.family(), "swept": t.swept, "seed": t.config.seed}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&json!({"experiment": plan.experiment, "trials": trials})).map_err(anyhow::Error::from)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"experiment": plan.experiment, "trials": trials}))
+                        .map_err(anyhow::Error::from)?
+                );
             } else {
                 println!("{:>5}  {:<12}  trial", "index", "id");
                 for t in &plan.trials {
@@ -243,7 +247,9 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Report { dir } => {
             if !runner::paths::plan(&dir).is_file() {
-                return Err(crate::error::UserError::new("not a burnlab results directory (no plan.json)").at(dir.display().to_string()).into());
+                return Err(crate::error::UserError::new("not a burnlab results directory (no plan.json)")
+                    .at(dir.display().to_string())
+                    .into());
             }
             for p in crate::report::build(&dir)? {
                 println!("{}", p.display());
@@ -284,10 +290,8 @@ fn defaults_table<T: serde::Serialize>(v: &T, tag: &str) -> toml::Table {
 }
 
 fn list(json: bool) -> Result<()> {
-    let families: Vec<_> = crate::models::FAMILIES
-        .iter()
-        .map(|f| (f.name, f.summary, defaults_table(&(f.default)(), "family")))
-        .collect();
+    let families: Vec<_> =
+        crate::models::FAMILIES.iter().map(|f| (f.name, f.summary, defaults_table(&(f.default)(), "family"))).collect();
     let datasets: Vec<_> =
         crate::data::DATASETS.iter().map(|d| (d.name, d.summary, defaults_table(&(d.default)(), "name"))).collect();
     if json {
@@ -302,7 +306,11 @@ fn list(json: bool) -> Result<()> {
         return Ok(());
     }
     let fmt = |d: &toml::Table| {
-        if d.is_empty() { "(no parameters)".to_string() } else { d.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ") }
+        if d.is_empty() {
+            "(no parameters)".to_string()
+        } else {
+            d.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+        }
     };
     println!("Model families ([[models]] family = \"...\"):");
     for (n, s, d) in &families {

@@ -19,11 +19,7 @@ pub struct UserError {
 impl UserError {
     /// A user error without a location.
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            location: None,
-            message: message.into(),
-            help: None,
-        }
+        Self { location: None, message: message.into(), help: None }
     }
 
     /// Sets the location.
@@ -84,10 +80,7 @@ impl Error {
 
     /// Wraps an I/O error with its path.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.as_ref().display().to_string(),
-            source,
-        }
+        Error::Io { path: path.as_ref().display().to_string(), source }
     }
 }
 

@@ -99,7 +99,10 @@ fn a_parquet_list_column_is_a_sequence() {
     assert!(acc > 0.8, "the bump's position gives the class: got {acc}");
 
     // The same file read as numeric features.
-    let f = s.file("f.toml", &experiment("path = \"signals.parquet\"\nfeatures = [\"w\"]\nlabel = \"cls\"\nsplit = \"part\"", 5));
+    let f = s.file(
+        "f.toml",
+        &experiment("path = \"signals.parquet\"\nfeatures = [\"w\"]\nlabel = \"cls\"\nsplit = \"part\"", 5),
+    );
     let out = s.burnlab(&["validate", f.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

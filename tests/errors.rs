@@ -23,25 +23,100 @@ hidden = 8
 fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
     vec![
         ("syntax", GOOD.replace("lr = 0.01", "lr = = 0.01"), "e.toml:8:", vec!["invalid TOML"]),
-        ("unknown top key", GOOD.replace("seeds = [0]", "seeds = [0]\nbakend = \"flex\""), "e.toml:3:1", vec!["unknown key `bakend`", "did you mean `backend`?"]),
-        ("unknown training key", GOOD.replace("steps = 10", "stepz = 10"), "e.toml:9:1", vec!["`training.stepz`", "did you mean `steps`?"]),
-        ("wrong type", GOOD.replace("lr = 0.01", "lr = \"fast\""), "e.toml:8:6", vec!["training.lr", "invalid type: string \"fast\", expected f64"]),
-        ("out of range", GOOD.replace("lr = 0.01", "lr = -0.5"), "e.toml:8:6", vec!["`training.lr` must be a positive number, got -0.5"]),
-        ("unknown family", GOOD.replace("family = \"mlp\"", "family = \"mpl\""), "e.toml:", vec!["unknown value `mpl`", "did you mean `mlp`?"]),
-        ("unknown model param", GOOD.replace("hidden = 8", "hiden = 8"), "e.toml:13:1", vec!["`models[0].hiden`", "did you mean `hidden`?"]),
-        ("unknown dataset", GOOD.replace("name = \"mnist1d\"", "name = \"mnist\""), "e.toml:", vec!["unknown value `mnist`", "did you mean `mnist1d`?"]),
-        ("unknown backend", GOOD.replace("seeds = [0]", "seeds = [0]\nbackend = \"ndarry\""), "e.toml:3:11", vec!["unknown value `ndarry`", "did you mean `ndarray`?"]),
+        (
+            "unknown top key",
+            GOOD.replace("seeds = [0]", "seeds = [0]\nbakend = \"flex\""),
+            "e.toml:3:1",
+            vec!["unknown key `bakend`", "did you mean `backend`?"],
+        ),
+        (
+            "unknown training key",
+            GOOD.replace("steps = 10", "stepz = 10"),
+            "e.toml:9:1",
+            vec!["`training.stepz`", "did you mean `steps`?"],
+        ),
+        (
+            "wrong type",
+            GOOD.replace("lr = 0.01", "lr = \"fast\""),
+            "e.toml:8:6",
+            vec!["training.lr", "invalid type: string \"fast\", expected f64"],
+        ),
+        (
+            "out of range",
+            GOOD.replace("lr = 0.01", "lr = -0.5"),
+            "e.toml:8:6",
+            vec!["`training.lr` must be a positive number, got -0.5"],
+        ),
+        (
+            "unknown family",
+            GOOD.replace("family = \"mlp\"", "family = \"mpl\""),
+            "e.toml:",
+            vec!["unknown value `mpl`", "did you mean `mlp`?"],
+        ),
+        (
+            "unknown model param",
+            GOOD.replace("hidden = 8", "hiden = 8"),
+            "e.toml:13:1",
+            vec!["`models[0].hiden`", "did you mean `hidden`?"],
+        ),
+        (
+            "unknown dataset",
+            GOOD.replace("name = \"mnist1d\"", "name = \"mnist\""),
+            "e.toml:",
+            vec!["unknown value `mnist`", "did you mean `mnist1d`?"],
+        ),
+        (
+            "unknown backend",
+            GOOD.replace("seeds = [0]", "seeds = [0]\nbackend = \"ndarry\""),
+            "e.toml:3:11",
+            vec!["unknown value `ndarry`", "did you mean `ndarray`?"],
+        ),
         ("empty sweep", format!("{GOOD}\n[sweep]\nkind = \"grid\"\n"), "e.toml:15:", vec!["the sweep is empty"]),
-        ("empty grid list", format!("{GOOD}\n[sweep.params]\n\"training.lr\" = []\n"), "e.toml:16:17", vec!["needs a non-empty list"]),
-        ("bad sweep key", format!("{GOOD}\n[sweep.params]\n\"models.hidden\" = [1, 2]\n"), "e.toml:16:1", vec!["sweep key `models.hidden`", "did you mean `model.hidden`?"]),
-        ("bad sweep value", format!("{GOOD}\n[sweep.params]\n\"training.lr\" = [0.1, -1.0]\n"), "e.toml:16:", vec!["sweep value training.lr = -1.0", "must be a positive number"]),
-        ("sweep on missing param", format!("{GOOD}\n[sweep.params]\n\"model.hiddn\" = [4, 8]\n"), "e.toml:16:1", vec!["no [[models]] variant has a parameter `hiddn`", "did you mean `model.hidden`?"]),
+        (
+            "empty grid list",
+            format!("{GOOD}\n[sweep.params]\n\"training.lr\" = []\n"),
+            "e.toml:16:17",
+            vec!["needs a non-empty list"],
+        ),
+        (
+            "bad sweep key",
+            format!("{GOOD}\n[sweep.params]\n\"models.hidden\" = [1, 2]\n"),
+            "e.toml:16:1",
+            vec!["sweep key `models.hidden`", "did you mean `model.hidden`?"],
+        ),
+        (
+            "bad sweep value",
+            format!("{GOOD}\n[sweep.params]\n\"training.lr\" = [0.1, -1.0]\n"),
+            "e.toml:16:",
+            vec!["sweep value training.lr = -1.0", "must be a positive number"],
+        ),
+        (
+            "sweep on missing param",
+            format!("{GOOD}\n[sweep.params]\n\"model.hiddn\" = [4, 8]\n"),
+            "e.toml:16:1",
+            vec!["no [[models]] variant has a parameter `hiddn`", "did you mean `model.hidden`?"],
+        ),
         ("no models", GOOD.split("[[models]]").next().unwrap().to_string(), "e.toml", vec!["no model variants"]),
         ("empty seeds", GOOD.replace("seeds = [0]", "seeds = []"), "e.toml:2:9", vec!["`seeds` is empty"]),
-        ("duplicate labels", format!("{GOOD}\n[[models]]\nfamily = \"mlp\"\n"), "e.toml:", vec!["both labelled `mlp`", "distinct `label`"]),
-        ("bad report metric", format!("{GOOD}\n[report]\nmetric = \"test.acc\"\n"), "e.toml:16:10", vec!["unknown metric `test.acc`", "did you mean `test.accuracy`?"]),
+        (
+            "duplicate labels",
+            format!("{GOOD}\n[[models]]\nfamily = \"mlp\"\n"),
+            "e.toml:",
+            vec!["both labelled `mlp`", "distinct `label`"],
+        ),
+        (
+            "bad report metric",
+            format!("{GOOD}\n[report]\nmetric = \"test.acc\"\n"),
+            "e.toml:16:10",
+            vec!["unknown metric `test.acc`", "did you mean `test.accuracy`?"],
+        ),
         ("missing name", GOOD.replace("name = \"e\"\n", ""), "e.toml", vec!["missing field `name`"]),
-        ("cpu backend on cuda", GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""), "e.toml:", vec!["runs on the CPU only"]),
+        (
+            "cpu backend on cuda",
+            GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""),
+            "e.toml:",
+            vec!["runs on the CPU only"],
+        ),
     ]
 }
 
@@ -52,7 +127,11 @@ fn malformed_files_exit_2_with_location_and_key_and_write_nothing() {
         let s = Scratch::new();
         s.file("e.toml", &text);
         for cmd in ["validate", "run"] {
-            let out = if cmd == "run" { s.run(std::path::Path::new("e.toml"), &[]) } else { s.burnlab(&["validate", "e.toml"]) };
+            let out = if cmd == "run" {
+                s.run(std::path::Path::new("e.toml"), &[])
+            } else {
+                s.burnlab(&["validate", "e.toml"])
+            };
             let err = stderr(&out);
             assert_eq!(out.status.code(), Some(2), "{name} ({cmd}): {err}");
             assert!(err.starts_with(&format!("error: {loc}")), "{name}: expected location {loc}, got: {err}");
@@ -83,7 +162,11 @@ fn bad_overrides_name_the_set_at_fault() {
     assert!(stderr(&out).contains("--set training.steps=-3"), "{}", stderr(&out));
     let out = s.burnlab(&["validate", "e.toml", "--set", "backend=tensorflow"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--set backend=tensorflow") && stderr(&out).contains("unknown value `tensorflow`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--set backend=tensorflow") && stderr(&out).contains("unknown value `tensorflow`"),
+        "{}",
+        stderr(&out)
+    );
     let out = s.burnlab(&["validate", "e.toml", "--set", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
     let out = s.burnlab(&["validate", "e.toml", "--set", "training.steps=3", "--set", "backend=ndarray"]);

@@ -16,58 +16,26 @@ pub const SCALE: f32 = 16.0;
 
 /// SHA-256 of each shipped file (see `datasets/digits/SHA256SUMS`).
 const FILES: [(&str, &str); 4] = [
-    (
-        "x_train.u8",
-        "5760f944f9d4583320655eb3932bdbb8a1d7ecccece1d5e8ac73699a93fdf434",
-    ),
-    (
-        "y_train.u8",
-        "33fe81a53fa12d9cd119c74adab9b6b08a7d070ee62e736390c5cf89f00886b1",
-    ),
-    (
-        "x_test.u8",
-        "3cc232bd25364446c8646cd9434a26e35ea92e20045d395b2fdd2232a75c9b8f",
-    ),
-    (
-        "y_test.u8",
-        "70ee2850bb25b543ca4112717fd4396c3fb90bcb54d8015bd3f9c7c900966072",
-    ),
+    ("x_train.u8", "5760f944f9d4583320655eb3932bdbb8a1d7ecccece1d5e8ac73699a93fdf434"),
+    ("y_train.u8", "33fe81a53fa12d9cd119c74adab9b6b08a7d070ee62e736390c5cf89f00886b1"),
+    ("x_test.u8", "3cc232bd25364446c8646cd9434a26e35ea92e20045d395b2fdd2232a75c9b8f"),
+    ("y_test.u8", "70ee2850bb25b543ca4112717fd4396c3fb90bcb54d8015bd3f9c7c900966072"),
 ];
 
 /// The example shape: 8 rows (time steps) of 8 pixels (channels), an 8×8 image, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo {
-        seq_len: SIDE,
-        channels: SIDE,
-        num_classes: CLASSES,
-        image: Some([SIDE, SIDE]),
-        vocab: None,
-    }
+    DataInfo { seq_len: SIDE, channels: SIDE, num_classes: CLASSES, image: Some([SIDE, SIDE]), vocab: None }
 }
 
 /// Loads the shipped files, verifying their checksums.
 pub fn load(_opts: &DigitsOptions) -> Result<Dataset> {
     let dir = datasets_dir().join("digits");
     let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
-    let pixels = |b: Vec<u8>| {
-        b.into_iter()
-            .map(|p| f32::from(p) / SCALE)
-            .collect::<Vec<_>>()
-    };
+    let pixels = |b: Vec<u8>| b.into_iter().map(|p| f32::from(p) / SCALE).collect::<Vec<_>>();
     let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
-    let train = Split {
-        x: pixels(read(0)?),
-        y: labels(read(1)?),
-    };
-    let test = Split {
-        x: pixels(read(2)?),
-        y: labels(read(3)?),
-    };
-    Ok(Dataset {
-        info: info(),
-        train,
-        test,
-    })
+    let train = Split { x: pixels(read(0)?), y: labels(read(1)?) };
+    let test = Split { x: pixels(read(2)?), y: labels(read(3)?) };
+    Ok(Dataset { info: info(), train, test })
 }
 
 #[cfg(test)]
@@ -80,20 +48,11 @@ mod tests {
         assert_eq!((d.train.len(), d.test.len()), (1437, 360));
         assert_eq!(d.train.x.len(), 1437 * 64);
         assert_eq!(d.test.x.len(), 360 * 64);
-        let row0: Vec<f32> = [0., 0., 8., 16., 16., 12., 0., 0.]
-            .iter()
-            .map(|p| p / 16.0)
-            .collect();
+        let row0: Vec<f32> = [0., 0., 8., 16., 16., 12., 0., 0.].iter().map(|p| p / 16.0).collect();
         assert_eq!(&d.train.x[..8], &row0[..]);
         assert_eq!(&d.train.y[..10], &[3, 9, 1, 3, 1, 9, 4, 4, 2, 8]);
         assert_eq!(&d.test.y[..10], &[7, 6, 3, 7, 7, 3, 2, 8, 9, 3]);
-        assert!(
-            d.train
-                .x
-                .iter()
-                .chain(&d.test.x)
-                .all(|&p| (0.0..=1.0).contains(&p))
-        );
+        assert!(d.train.x.iter().chain(&d.test.x).all(|&p| (0.0..=1.0).contains(&p)));
         assert!(d.train.x.contains(&1.0), "the brightest pixel scales to 1");
         let mut counts = [0usize; CLASSES];
         for &y in &d.test.y {

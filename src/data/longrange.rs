@@ -38,13 +38,7 @@ pub const MAX_VALUES: usize = 1 << 28;
 
 /// The example shape: `length` steps of `vocab + 1` one-hot channels, 2 classes.
 pub fn info(opts: &LongrangeOptions) -> DataInfo {
-    DataInfo {
-        seq_len: opts.length,
-        channels: opts.vocab + 1,
-        num_classes: CLASSES,
-        image: None,
-        vocab: None,
-    }
+    DataInfo { seq_len: opts.length, channels: opts.vocab + 1, num_classes: CLASSES, image: None, vocab: None }
 }
 
 /// Checks the option ranges.
@@ -52,26 +46,18 @@ pub fn validate(opts: &LongrangeOptions) -> std::result::Result<(), FieldError> 
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&opts.length) {
         return Err(FieldError::new(
             "length",
-            format!(
-                "must be between {MIN_LENGTH} and {MAX_LENGTH}, got {}",
-                opts.length
-            ),
+            format!("must be between {MIN_LENGTH} and {MAX_LENGTH}, got {}", opts.length),
         ));
     }
     if !(2..=MAX_VOCAB).contains(&opts.vocab) {
-        return Err(FieldError::new(
-            "vocab",
-            format!("must be between 2 and {MAX_VOCAB}, got {}", opts.vocab),
-        ));
+        return Err(FieldError::new("vocab", format!("must be between 2 and {MAX_VOCAB}, got {}", opts.vocab)));
     }
     for (key, n) in [("n_train", opts.n_train), ("n_test", opts.n_test)] {
         if n == 0 {
             return Err(FieldError::new(key, "must be at least 1, got 0"));
         }
     }
-    let values = (opts.n_train.saturating_add(opts.n_test))
-        .saturating_mul(opts.length)
-        .saturating_mul(opts.vocab + 1);
+    let values = (opts.n_train.saturating_add(opts.n_test)).saturating_mul(opts.length).saturating_mul(opts.vocab + 1);
     if values > MAX_VALUES {
         return Err(FieldError::new(
             "n_train",
@@ -85,15 +71,10 @@ pub fn validate(opts: &LongrangeOptions) -> std::result::Result<(), FieldError> 
 
 /// Generates both splits.
 pub fn load(opts: &LongrangeOptions) -> Result<Dataset> {
-    validate(opts)
-        .map_err(|e| crate::error::UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
+    validate(opts).map_err(|e| crate::error::UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
     let train = generate(opts, 0, opts.n_train);
     let test = generate(opts, 1, opts.n_test);
-    Ok(Dataset {
-        info: info(opts),
-        train,
-        test,
-    })
+    Ok(Dataset { info: info(opts), train, test })
 }
 
 /// Generates `n` examples from the ChaCha8 stream `stream` of `opts.seed`.
@@ -106,19 +87,14 @@ pub fn generate(opts: &LongrangeOptions, stream: u64, n: usize) -> Split {
     let mut x = vec![0f32; n * len * channels];
     let mut y = Vec::with_capacity(n);
     let mut symbols = vec![0usize; len];
-    for (i, example) in x.chunks_exact_mut(len * channels).enumerate() {
-        debug_assert!(i < n);
+    for example in x.chunks_exact_mut(len * channels) {
         for s in symbols.iter_mut() {
             *s = rng.random_range(0..vocab);
         }
         let p = rng.random_range(0..quarter);
         let q = rng.random_range(len - quarter..len);
         let matched = rng.random_bool(0.5);
-        symbols[q] = if matched {
-            symbols[p]
-        } else {
-            (symbols[p] + rng.random_range(1..vocab)) % vocab
-        };
+        symbols[q] = if matched { symbols[p] } else { (symbols[p] + rng.random_range(1..vocab)) % vocab };
         for (t, step) in example.chunks_exact_mut(channels).enumerate() {
             step[symbols[t]] = 1.0;
         }
@@ -134,13 +110,7 @@ mod tests {
     use super::*;
 
     fn opts(seed: u64, length: usize, vocab: usize, n: usize) -> LongrangeOptions {
-        LongrangeOptions {
-            seed,
-            length,
-            vocab,
-            n_train: n,
-            n_test: n / 4,
-        }
+        LongrangeOptions { seed, length, vocab, n_train: n, n_test: n / 4 }
     }
 
     /// The marked positions and the symbol at each step of example `i`.
@@ -162,41 +132,15 @@ mod tests {
     fn same_seed_gives_identical_data_and_other_seeds_differ() {
         let a = load(&opts(3, 32, 5, 200)).unwrap();
         let b = load(&opts(3, 32, 5, 200)).unwrap();
-        assert_eq!(
-            (a.train.x.clone(), a.train.y.clone()),
-            (b.train.x.clone(), b.train.y.clone())
-        );
-        assert_eq!(
-            (a.test.x.clone(), a.test.y.clone()),
-            (b.test.x.clone(), b.test.y.clone())
-        );
+        assert_eq!((a.train.x.clone(), a.train.y.clone()), (b.train.x.clone(), b.train.y.clone()));
+        assert_eq!((a.test.x.clone(), a.test.y.clone()), (b.test.x.clone(), b.test.y.clone()));
         let c = load(&opts(4, 32, 5, 200)).unwrap();
         assert_ne!(a.train.x, c.train.x);
         assert_ne!(a.test.x, c.test.x);
-        assert_ne!(
-            a.train.x[..a.test.x.len()],
-            a.test.x[..],
-            "train and test come from different streams"
-        );
-        let more = load(&LongrangeOptions {
-            n_train: 300,
-            ..opts(3, 32, 5, 200)
-        })
-        .unwrap();
-        assert_eq!(
-            more.test.x, a.test.x,
-            "the test split does not depend on n_train"
-        );
-        assert_eq!(
-            a.info,
-            DataInfo {
-                seq_len: 32,
-                channels: 6,
-                num_classes: 2,
-                image: None,
-                vocab: None
-            }
-        );
+        assert_ne!(a.train.x[..a.test.x.len()], a.test.x[..], "train and test come from different streams");
+        let more = load(&LongrangeOptions { n_train: 300, ..opts(3, 32, 5, 200) }).unwrap();
+        assert_eq!(more.test.x, a.test.x, "the test split does not depend on n_train");
+        assert_eq!(a.info, DataInfo { seq_len: 32, channels: 6, num_classes: 2, image: None, vocab: None });
         assert_eq!(a.train.x.len(), 200 * 32 * 6);
     }
 
@@ -219,10 +163,7 @@ mod tests {
         let (len, vocab, n) = (16, 4, 20_000);
         let s = generate(&opts(1, len, vocab, n), 0, n);
         let positives = s.y.iter().filter(|&&y| y == 1).count() as f64 / n as f64;
-        assert!(
-            (positives - 0.5).abs() < 0.02,
-            "fraction of label 1: {positives}"
-        );
+        assert!((positives - 0.5).abs() < 0.02, "fraction of label 1: {positives}");
         let c = vocab + 1;
         // P(label = 1 | channel ch at step t is on) for every step and channel: all near 1/2.
         let mut worst = 0f64;
@@ -243,43 +184,16 @@ mod tests {
                 worst = worst.max((pos as f64 / on as f64 - 0.5).abs());
             }
         }
-        assert!(
-            worst < 0.04,
-            "a single position predicts the label: |P(y=1|x) - 0.5| = {worst}"
-        );
+        assert!(worst < 0.04, "a single position predicts the label: |P(y=1|x) - 0.5| = {worst}");
     }
 
     #[test]
     fn bad_options_are_refused() {
         assert_eq!(validate(&LongrangeOptions::default()), Ok(()));
         let bad = |o: LongrangeOptions| validate(&o).unwrap_err().key;
-        assert_eq!(
-            bad(LongrangeOptions {
-                length: 4,
-                ..Default::default()
-            }),
-            "length"
-        );
-        assert_eq!(
-            bad(LongrangeOptions {
-                vocab: 1,
-                ..Default::default()
-            }),
-            "vocab"
-        );
-        assert_eq!(
-            bad(LongrangeOptions {
-                n_test: 0,
-                ..Default::default()
-            }),
-            "n_test"
-        );
-        assert_eq!(
-            bad(LongrangeOptions {
-                n_train: 1 << 30,
-                ..Default::default()
-            }),
-            "n_train"
-        );
+        assert_eq!(bad(LongrangeOptions { length: 4, ..Default::default() }), "length");
+        assert_eq!(bad(LongrangeOptions { vocab: 1, ..Default::default() }), "vocab");
+        assert_eq!(bad(LongrangeOptions { n_test: 0, ..Default::default() }), "n_test");
+        assert_eq!(bad(LongrangeOptions { n_train: 1 << 30, ..Default::default() }), "n_train");
     }
 }

@@ -14,33 +14,15 @@ pub const SHUFFLE_SEQ_SEED: u64 = 0;
 
 /// SHA-256 of each shipped file (see `datasets/mnist1d/SHA256SUMS`).
 const FILES: [(&str, &str); 4] = [
-    (
-        "x_train.f32",
-        "d53506bddd12d3b72c7153b1ae7f34807724b1dd078a7273809bf9d0792319f6",
-    ),
-    (
-        "y_train.u8",
-        "6e13c7aab5f831266ec59efd193e310c511faefd71cfc5d39427c20337df4dc6",
-    ),
-    (
-        "x_test.f32",
-        "30addc43827c82aafa5db8bc97cea63349ca687e87db2f201cc4f5415d9a4ebd",
-    ),
-    (
-        "y_test.u8",
-        "9486539f99fcca7dc5923aba4d0cb5b7963f8e8e1f74398ca33a64ccb3b5b654",
-    ),
+    ("x_train.f32", "d53506bddd12d3b72c7153b1ae7f34807724b1dd078a7273809bf9d0792319f6"),
+    ("y_train.u8", "6e13c7aab5f831266ec59efd193e310c511faefd71cfc5d39427c20337df4dc6"),
+    ("x_test.f32", "30addc43827c82aafa5db8bc97cea63349ca687e87db2f201cc4f5415d9a4ebd"),
+    ("y_test.u8", "9486539f99fcca7dc5923aba4d0cb5b7963f8e8e1f74398ca33a64ccb3b5b654"),
 ];
 
 /// The example shape: 40 time steps of one channel, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo {
-        seq_len: LEN,
-        channels: 1,
-        num_classes: CLASSES,
-        image: None,
-        vocab: None,
-    }
+    DataInfo { seq_len: LEN, channels: 1, num_classes: CLASSES, image: None, vocab: None }
 }
 
 /// Loads the shipped files, verifying their checksums.
@@ -48,32 +30,20 @@ pub fn load(opts: &Mnist1dOptions) -> Result<Dataset> {
     let dir = datasets_dir().join("mnist1d");
     let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
     let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
-    let mut train = Split {
-        x: f32_le(&read(0)?),
-        y: labels(read(1)?),
-    };
-    let mut test = Split {
-        x: f32_le(&read(2)?),
-        y: labels(read(3)?),
-    };
+    let mut train = Split { x: f32_le(&read(0)?), y: labels(read(1)?) };
+    let mut test = Split { x: f32_le(&read(2)?), y: labels(read(3)?) };
     if opts.shuffle_seq {
         let perm = position_permutation();
         permute_positions(&mut train, &perm);
         permute_positions(&mut test, &perm);
     }
-    Ok(Dataset {
-        info: info(),
-        train,
-        test,
-    })
+    Ok(Dataset { info: info(), train, test })
 }
 
 /// The fixed permutation of the 40 positions used by `shuffle_seq`.
 pub fn position_permutation() -> Vec<usize> {
     let mut perm: Vec<usize> = (0..LEN).collect();
-    perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
-        SHUFFLE_SEQ_SEED,
-    ));
+    perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(SHUFFLE_SEQ_SEED));
     perm
 }
 
@@ -96,13 +66,7 @@ mod tests {
         assert_eq!(d.train.len(), 4000);
         assert_eq!(d.test.len(), 1000);
         assert_eq!(d.train.x.len(), 4000 * LEN);
-        let bits = [
-            0xbea9fca6u32,
-            0xbef19e3c,
-            0xbf4758b1,
-            0xbf813f30,
-            0xbf61e1dc,
-        ];
+        let bits = [0xbea9fca6u32, 0xbef19e3c, 0xbf4758b1, 0xbf813f30, 0xbf61e1dc];
         let expected: Vec<f32> = bits.iter().map(|b| f32::from_bits(*b)).collect();
         assert_eq!(&d.train.x[..5], &expected[..]);
         assert_eq!(&d.train.y[..10], &[2, 6, 4, 5, 6, 6, 6, 0, 3, 1]);
@@ -115,10 +79,7 @@ mod tests {
         let shuffled = load(&Mnist1dOptions { shuffle_seq: true }).unwrap();
         let perm = position_permutation();
         assert_ne!(perm, (0..LEN).collect::<Vec<_>>());
-        for (split_p, split_s) in [
-            (&plain.train, &shuffled.train),
-            (&plain.test, &shuffled.test),
-        ] {
+        for (split_p, split_s) in [(&plain.train, &shuffled.train), (&plain.test, &shuffled.test)] {
             for row in [0, 17] {
                 for (j, &src) in perm.iter().enumerate() {
                     assert_eq!(split_s.x[row * LEN + j], split_p.x[row * LEN + src]);

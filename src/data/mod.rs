@@ -6,9 +6,7 @@ pub mod mnist1d;
 pub mod spec;
 pub mod table;
 
-pub use spec::{
-    DatasetSpec, DigitsOptions, LongrangeOptions, Mnist1dOptions, TableOptions, Tokenizer,
-};
+pub use spec::{DatasetSpec, DigitsOptions, LongrangeOptions, Mnist1dOptions, TableOptions, Tokenizer};
 
 use crate::error::{Error, Result, UserError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -108,30 +106,21 @@ impl DeviceSplit {
     /// Uploads a host split.
     pub fn new(split: &Split, info: &DataInfo, device: &Device) -> Self {
         let n = split.len();
-        let x = Tensor::from_data(
-            TensorData::new(split.x.clone(), [n, info.seq_len, info.channels]),
-            device,
-        );
+        let x = Tensor::from_data(TensorData::new(split.x.clone(), [n, info.seq_len, info.channels]), device);
         let y = Tensor::from_data(TensorData::new(split.y.clone(), [n]), device);
         DeviceSplit { x, y, len: n }
     }
 
     /// Rows `start..end`.
     pub fn slice(&self, start: usize, end: usize) -> (Tensor<3>, Tensor<1, Int>) {
-        (
-            self.x.clone().slice(start..end),
-            self.y.clone().slice(start..end),
-        )
+        (self.x.clone().slice(start..end), self.y.clone().slice(start..end))
     }
 
     /// The rows at `indices`.
     pub fn select(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), device);
-        (
-            self.x.clone().select(0, idx.clone()),
-            self.y.clone().select(0, idx),
-        )
+        (self.x.clone().select(0, idx.clone()), self.y.clone().select(0, idx))
     }
 }
 
@@ -142,11 +131,7 @@ pub fn datasets_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
-    if built.is_dir() {
-        built
-    } else {
-        PathBuf::from("datasets")
-    }
+    if built.is_dir() { built } else { PathBuf::from("datasets") }
 }
 
 /// Reads a shipped file and checks its SHA-256 against the expected digest.
@@ -155,9 +140,7 @@ pub fn read_verified(path: &Path, sha256_hex: &str) -> Result<Vec<u8>> {
         Error::from(
             UserError::new(format!("cannot read dataset file: {e}"))
                 .at(path.display().to_string())
-                .help(
-                    "run from the burnlab checkout or set BURNLAB_DATASETS to its datasets/ folder",
-                ),
+                .help("run from the burnlab checkout or set BURNLAB_DATASETS to its datasets/ folder"),
         )
     })?;
     let digest = Sha256::digest(&bytes);
@@ -174,10 +157,7 @@ pub fn read_verified(path: &Path, sha256_hex: &str) -> Result<Vec<u8>> {
 
 /// Decodes little-endian f32 values.
 pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// A dataset in the registry: what `burnlab list` shows.

@@ -48,13 +48,7 @@ pub struct LongrangeOptions {
 
 impl Default for LongrangeOptions {
     fn default() -> Self {
-        LongrangeOptions {
-            seed: 0,
-            length: 64,
-            n_train: 4000,
-            n_test: 1000,
-            vocab: 8,
-        }
+        LongrangeOptions { seed: 0, length: 64, n_train: 4000, n_test: 1000, vocab: 8 }
     }
 }
 

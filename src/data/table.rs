@@ -62,10 +62,7 @@ pub struct TableError {
 
 impl TableError {
     fn new(key: &'static str, message: impl Into<String>) -> Self {
-        TableError {
-            key,
-            message: message.into(),
-        }
+        TableError { key, message: message.into() }
     }
 }
 
@@ -84,27 +81,19 @@ impl From<TableError> for UserError {
 type Checked<T> = std::result::Result<T, TableError>;
 
 /// `DataInfo` of every option set prepared in this process, keyed by the options as JSON.
-static INFOS: LazyLock<Mutex<HashMap<String, Checked<DataInfo>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static INFOS: LazyLock<Mutex<HashMap<String, Checked<DataInfo>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 fn cache_key(opts: &TableOptions) -> String {
     serde_json::to_string(opts).unwrap_or_default()
 }
 
 fn remember(opts: &TableOptions, info: Checked<DataInfo>) -> Checked<DataInfo> {
-    INFOS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(cache_key(opts), info.clone());
+    INFOS.lock().unwrap_or_else(|e| e.into_inner()).insert(cache_key(opts), info.clone());
     info
 }
 
 fn prepared_info(opts: &TableOptions) -> Checked<DataInfo> {
-    let cached = INFOS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&cache_key(opts))
-        .cloned();
+    let cached = INFOS.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key(opts)).cloned();
     match cached {
         Some(info) => info,
         None => remember(opts, build(opts).map(|d| d.info)),
@@ -119,23 +108,13 @@ pub fn validate(opts: &TableOptions) -> std::result::Result<(), FieldError> {
 /// The example shape. Reads the file unless [`validate`] already did in this process; for a
 /// file that cannot be used (which `validate` reports) it returns a one-value placeholder.
 pub fn info(opts: &TableOptions) -> DataInfo {
-    prepared_info(opts).unwrap_or(DataInfo {
-        seq_len: 1,
-        channels: 1,
-        num_classes: 2,
-        image: None,
-        vocab: None,
-    })
+    prepared_info(opts).unwrap_or(DataInfo { seq_len: 1, channels: 1, num_classes: 2, image: None, vocab: None })
 }
 
 /// Reads the file and builds both splits.
 pub fn load(opts: &TableOptions) -> crate::error::Result<Dataset> {
     let data = build(opts);
-    remember(
-        opts,
-        data.as_ref().map(|d| d.info.clone()).map_err(Clone::clone),
-    )
-    .ok();
+    remember(opts, data.as_ref().map(|d| d.info.clone()).map_err(Clone::clone)).ok();
     data.map_err(|e| UserError::from(e).into())
 }
 
@@ -147,55 +126,38 @@ enum Inputs<'a> {
 }
 
 fn inputs(o: &TableOptions) -> Checked<Inputs<'_>> {
-    const ONE_OF: &str = "give exactly one of `features` (numeric columns), `sequence` (one list column) or `text` (one string column)";
-    let given: Vec<&'static str> = [
-        ("features", o.features.is_some()),
-        ("sequence", o.sequence.is_some()),
-        ("text", o.text.is_some()),
-    ]
-    .into_iter()
-    .filter(|(_, g)| *g)
-    .map(|(k, _)| k)
-    .collect();
+    const ONE_OF: &str =
+        "give exactly one of `features` (numeric columns), `sequence` (one list column) or `text` (one string column)";
+    let given: Vec<&'static str> =
+        [("features", o.features.is_some()), ("sequence", o.sequence.is_some()), ("text", o.text.is_some())]
+            .into_iter()
+            .filter(|(_, g)| *g)
+            .map(|(k, _)| k)
+            .collect();
     match given.as_slice() {
         [] => return Err(TableError::new("features", format!("is missing: {ONE_OF}"))),
         [_] => {}
         [first, second, ..] => {
-            return Err(TableError::new(
-                second,
-                format!("cannot be combined with `{first}`: {ONE_OF}"),
-            ));
+            return Err(TableError::new(second, format!("cannot be combined with `{first}`: {ONE_OF}")));
         }
     }
     if o.text.is_none() {
-        for (k, set) in [
-            ("tokenizer", o.tokenizer.is_some()),
-            ("max_vocab", o.max_vocab.is_some()),
-        ] {
+        for (k, set) in [("tokenizer", o.tokenizer.is_some()), ("max_vocab", o.max_vocab.is_some())] {
             if set {
                 return Err(TableError::new(k, "applies to `text` inputs only"));
             }
         }
     }
     if o.text.is_some() && o.standardize.is_some() {
-        return Err(TableError::new(
-            "standardize",
-            "applies to `features` and `sequence` inputs only",
-        ));
+        return Err(TableError::new("standardize", "applies to `features` and `sequence` inputs only"));
     }
     if o.features.is_some() && o.max_len.is_some() {
-        return Err(TableError::new(
-            "max_len",
-            "applies to `sequence` and `text` inputs only",
-        ));
+        return Err(TableError::new("max_len", "applies to `sequence` and `text` inputs only"));
     }
     if let Some(m) = o.max_len
         && !(1..=MAX_LEN).contains(&m)
     {
-        return Err(TableError::new(
-            "max_len",
-            format!("must be between 1 and {MAX_LEN}, got {m}"),
-        ));
+        return Err(TableError::new("max_len", format!("must be between 1 and {MAX_LEN}, got {m}")));
     }
     if o.max_vocab == Some(0) {
         return Err(TableError::new("max_vocab", "must be at least 1, got 0"));
@@ -209,32 +171,20 @@ fn inputs(o: &TableOptions) -> Checked<Inputs<'_>> {
     if let Some(f) = o.test_fraction
         && !(f > 0.0 && f < 1.0)
     {
-        return Err(TableError::new(
-            "test_fraction",
-            format!("must be between 0 and 1 (exclusive), got {f}"),
-        ));
+        return Err(TableError::new("test_fraction", format!("must be between 0 and 1 (exclusive), got {f}")));
     }
     Ok(match (&o.features, &o.sequence, &o.text) {
         (Some(f), _, _) => {
             if f.is_empty() {
-                return Err(TableError::new(
-                    "features",
-                    "is empty: list at least one numeric column",
-                ));
+                return Err(TableError::new("features", "is empty: list at least one numeric column"));
             }
             let mut seen = BTreeSet::new();
             for c in f {
                 if !seen.insert(c) {
-                    return Err(TableError::new(
-                        "features",
-                        format!("lists column `{c}` twice"),
-                    ));
+                    return Err(TableError::new("features", format!("lists column `{c}` twice")));
                 }
                 if *c == o.label {
-                    return Err(TableError::new(
-                        "features",
-                        format!("lists the label column `{c}`"),
-                    ));
+                    return Err(TableError::new("features", format!("lists the label column `{c}`")));
                 }
             }
             Inputs::Features(f)
@@ -249,35 +199,18 @@ fn inputs(o: &TableOptions) -> Checked<Inputs<'_>> {
 fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
     let path = Path::new(&o.path);
     if !path.is_file() {
-        let cwd = std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_default();
-        let why = if path.exists() {
-            "is not a file"
-        } else {
-            "does not exist"
-        };
+        let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        let why = if path.exists() { "is not a file" } else { "does not exist" };
         let rel = if path.is_relative() {
             format!(" (relative paths are resolved against the current directory, {cwd})")
         } else {
             String::new()
         };
-        return Err(TableError::new(
-            "path",
-            format!("names `{}`, which {why}{rel}", o.path),
-        ));
+        return Err(TableError::new("path", format!("names `{}`, which {why}{rel}", o.path)));
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let read_err = |kind: &str, e: PolarsError| {
-        TableError::new(
-            "path",
-            format!("`{}` cannot be read as {kind}: {e}", o.path),
-        )
-    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let read_err =
+        |kind: &str, e: PolarsError| TableError::new("path", format!("`{}` cannot be read as {kind}: {e}", o.path));
     let csv = |sep: u8| {
         CsvReadOptions::default()
             .with_has_header(true)
@@ -290,55 +223,32 @@ fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
         "csv" => csv(b',').map_err(|e| read_err("CSV", e)),
         "tsv" => csv(b'\t').map_err(|e| read_err("TSV", e)),
         "parquet" | "pq" => {
-            let file = std::fs::File::open(path).map_err(|e| {
-                TableError::new("path", format!("`{}` cannot be opened: {e}", o.path))
-            })?;
-            ParquetReader::new(file)
-                .finish()
-                .map_err(|e| read_err("Parquet", e))
+            let file = std::fs::File::open(path)
+                .map_err(|e| TableError::new("path", format!("`{}` cannot be opened: {e}", o.path)))?;
+            ParquetReader::new(file).finish().map_err(|e| read_err("Parquet", e))
         }
         _ => Err(TableError::new(
             "path",
-            format!(
-                "names `{}`, whose type is unknown: use a .csv, .tsv or .parquet file",
-                o.path
-            ),
+            format!("names `{}`, whose type is unknown: use a .csv, .tsv or .parquet file", o.path),
         )),
     }
 }
 
 /// The column `name`, blaming `key` (with a did-you-mean over the file's columns) if absent.
-fn column<'a>(
-    df: &'a DataFrame,
-    o: &TableOptions,
-    key: &'static str,
-    name: &str,
-) -> Checked<&'a Series> {
+fn column<'a>(df: &'a DataFrame, o: &TableOptions, key: &'static str, name: &str) -> Checked<&'a Series> {
     if let Ok(c) = df.column(name) {
         return Ok(c.as_materialized_series());
     }
-    let names: Vec<&str> = df
-        .get_column_names()
-        .into_iter()
-        .map(|n| n.as_str())
-        .collect();
+    let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();
     let hint = match did_you_mean(name, names.iter().copied()) {
         Some(s) => format!("; did you mean `{s}`?"),
         None => String::new(),
     };
     let shown: Vec<String> = names.iter().take(20).map(|n| format!("`{n}`")).collect();
-    let more = if names.len() > 20 {
-        format!(" and {} more", names.len() - 20)
-    } else {
-        String::new()
-    };
+    let more = if names.len() > 20 { format!(" and {} more", names.len() - 20) } else { String::new() };
     Err(TableError::new(
         key,
-        format!(
-            "names column `{name}`, which is not in `{}`{hint} (its columns: {}{more})",
-            o.path,
-            shown.join(", ")
-        ),
+        format!("names column `{name}`, which is not in `{}`{hint} (its columns: {}{more})", o.path, shown.join(", ")),
     ))
 }
 
@@ -347,18 +257,10 @@ fn no_nulls(s: &Series, key: &'static str, name: &str) -> Checked<()> {
     if s.null_count() == 0 {
         return Ok(());
     }
-    let first = s
-        .is_null()
-        .iter()
-        .position(|v| v == Some(true))
-        .unwrap_or(0);
+    let first = s.is_null().iter().position(|v| v == Some(true)).unwrap_or(0);
     Err(TableError::new(
         key,
-        format!(
-            "column `{name}` has {} missing values (the first in data row {})",
-            s.null_count(),
-            first + 1
-        ),
+        format!("column `{name}` has {} missing values (the first in data row {})", s.null_count(), first + 1),
     ))
 }
 
@@ -367,35 +269,18 @@ fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
     const KEY: &str = "label";
     no_nulls(s, KEY, name)?;
     let not_cat = |what: String| {
-        TableError::new(
-            KEY,
-            format!(
-                "column `{name}` is not categorical: {what}; use a column of strings or integers"
-            ),
-        )
+        TableError::new(KEY, format!("column `{name}` is not categorical: {what}; use a column of strings or integers"))
     };
     fn ids<T: Ord + Clone>(values: Vec<T>) -> (Vec<i64>, usize) {
-        let classes: BTreeMap<T, i64> = values
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .zip(0..)
-            .collect();
+        let classes: BTreeMap<T, i64> = values.iter().cloned().collect::<BTreeSet<_>>().into_iter().zip(0..).collect();
         (values.iter().map(|v| classes[v]).collect(), classes.len())
     }
     let dtype = s.dtype().clone();
-    let cast = |to: &DataType| {
-        s.cast(to)
-            .map_err(|e| not_cat(format!("it has type {dtype} ({e})")))
-    };
+    let cast = |to: &DataType| s.cast(to).map_err(|e| not_cat(format!("it has type {dtype} ({e})")));
     let (y, k) = if dtype.is_string() || matches!(dtype, DataType::Categorical(..)) {
         let s = cast(&DataType::String)?;
         let ca = s.str().map_err(|e| not_cat(e.to_string()))?;
-        ids(ca
-            .iter()
-            .map(|v| v.unwrap_or_default().to_string())
-            .collect())
+        ids(ca.iter().map(|v| v.unwrap_or_default().to_string()).collect())
     } else if dtype.is_integer() || dtype.is_bool() {
         let s = cast(&DataType::Int64)?;
         let ca = s.i64().map_err(|e| not_cat(e.to_string()))?;
@@ -404,15 +289,8 @@ fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
         let s = cast(&DataType::Float64)?;
         let ca = s.f64().map_err(|e| not_cat(e.to_string()))?;
         let values: Vec<f64> = ca.iter().map(|v| v.unwrap_or_default()).collect();
-        if let Some((row, v)) = values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && v.fract() == 0.0))
-        {
-            return Err(not_cat(format!(
-                "it holds the non-integer number {v} (data row {})",
-                row + 1
-            )));
+        if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| !(v.is_finite() && v.fract() == 0.0)) {
+            return Err(not_cat(format!("it holds the non-integer number {v} (data row {})", row + 1)));
         }
         ids(values.iter().map(|&v| v as i64).collect())
     } else {
@@ -425,9 +303,7 @@ fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
         ));
     }
     if k > MAX_CLASSES {
-        return Err(not_cat(format!(
-            "it has {k} distinct values (at most {MAX_CLASSES} classes)"
-        )));
+        return Err(not_cat(format!("it has {k} distinct values (at most {MAX_CLASSES} classes)")));
     }
     Ok((y, k))
 }
@@ -440,7 +316,10 @@ fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
             let s = column(df, o, "split", name)?;
             no_nulls(s, "split", name)?;
             let ca = s.str().map_err(|_| {
-                TableError::new("split", format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()))
+                TableError::new(
+                    "split",
+                    format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()),
+                )
             })?;
             let mut out = Vec::with_capacity(n);
             for (row, v) in ca.iter().enumerate() {
@@ -451,7 +330,10 @@ fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
                     _ => {
                         return Err(TableError::new(
                             "split",
-                            format!("column `{name}` holds {v:?} in data row {}; its values must be \"train\" or \"test\"", row + 1),
+                            format!(
+                                "column `{name}` holds {v:?} in data row {}; its values must be \"train\" or \"test\"",
+                                row + 1
+                            ),
                         ));
                     }
                 });
@@ -494,30 +376,14 @@ fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
 /// One column's values as f64, refusing missing and non-finite values.
 fn numbers(s: &Series, key: &'static str, name: &str) -> Checked<Vec<f64>> {
     if !(s.dtype().is_primitive_numeric() || s.dtype().is_bool()) {
-        return Err(TableError::new(
-            key,
-            format!("column `{name}` has type {}; it must be numeric", s.dtype()),
-        ));
+        return Err(TableError::new(key, format!("column `{name}` has type {}; it must be numeric", s.dtype())));
     }
     no_nulls(s, key, name)?;
-    let s = s
-        .cast(&DataType::Float64)
-        .map_err(|e| TableError::new(key, format!("column `{name}`: {e}")))?;
-    let values: Vec<f64> = s
-        .f64()
-        .map_err(|e| TableError::new(key, e.to_string()))?
-        .iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect();
+    let s = s.cast(&DataType::Float64).map_err(|e| TableError::new(key, format!("column `{name}`: {e}")))?;
+    let values: Vec<f64> =
+        s.f64().map_err(|e| TableError::new(key, e.to_string()))?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
     if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(TableError::new(
-            key,
-            format!(
-                "column `{name}` holds {} in data row {}",
-                values[row],
-                row + 1
-            ),
-        ));
+        return Err(TableError::new(key, format!("column `{name}` holds {} in data row {}", values[row], row + 1)));
     }
     Ok(values)
 }
@@ -543,13 +409,7 @@ fn feature_rows(
     for name in names {
         let mut values = numbers(column(df, o, "features", name)?, "features", name)?;
         if o.standardize.unwrap_or(true) {
-            let (mean, std) = moments(
-                values
-                    .iter()
-                    .zip(is_test)
-                    .filter(|(_, t)| !**t)
-                    .map(|(v, _)| *v),
-            );
+            let (mean, std) = moments(values.iter().zip(is_test).filter(|(_, t)| !**t).map(|(v, _)| *v));
             values.iter_mut().for_each(|v| *v = (*v - mean) / std);
         }
         for (row, v) in rows.iter_mut().zip(values) {
@@ -563,12 +423,8 @@ fn feature_rows(
 fn sequence_values(s: &Series, name: &str) -> Checked<Vec<Vec<f64>>> {
     const KEY: &str = "sequence";
     no_nulls(s, KEY, name)?;
-    let bad_row = |row: usize, what: String| {
-        TableError::new(
-            KEY,
-            format!("column `{name}`, data row {}: {what}", row + 1),
-        )
-    };
+    let bad_row =
+        |row: usize, what: String| TableError::new(KEY, format!("column `{name}`, data row {}: {what}", row + 1));
     if let Ok(list) = s.list() {
         let mut out = Vec::with_capacity(s.len());
         for (row, cell) in list.series_iter().enumerate() {
@@ -612,9 +468,7 @@ fn sequence_rows(
     is_test: &[bool],
 ) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
     let mut seqs = sequence_values(column(df, o, "sequence", name)?, name)?;
-    let (shortest, longest) = seqs.iter().fold((usize::MAX, 0), |(lo, hi), s| {
-        (lo.min(s.len()), hi.max(s.len()))
-    });
+    let (shortest, longest) = seqs.iter().fold((usize::MAX, 0), |(lo, hi), s| (lo.min(s.len()), hi.max(s.len())));
     let len = match o.max_len {
         Some(m) => m,
         None if shortest == longest => longest,
@@ -628,21 +482,12 @@ fn sequence_rows(
         }
     };
     if len == 0 {
-        return Err(TableError::new(
-            "sequence",
-            format!("column `{name}` holds only empty lists"),
-        ));
+        return Err(TableError::new("sequence", format!("column `{name}` holds only empty lists")));
     }
     if o.standardize.unwrap_or(true) {
-        let train = seqs
-            .iter()
-            .zip(is_test)
-            .filter(|(_, t)| !**t)
-            .flat_map(|(s, _)| s.iter().take(len).copied());
+        let train = seqs.iter().zip(is_test).filter(|(_, t)| !**t).flat_map(|(s, _)| s.iter().take(len).copied());
         let (mean, std) = moments(train);
-        seqs.iter_mut()
-            .flatten()
-            .for_each(|v| *v = (*v - mean) / std);
+        seqs.iter_mut().flatten().for_each(|v| *v = (*v - mean) / std);
     }
     let rows = seqs
         .into_iter()
@@ -664,27 +509,13 @@ fn tokenize(text: &str, tokenizer: Tokenizer) -> Vec<String> {
 }
 
 /// Token id rows, the length and the vocabulary size (including padding and unknown).
-fn text_rows(
-    df: &DataFrame,
-    o: &TableOptions,
-    name: &str,
-    is_test: &[bool],
-) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+fn text_rows(df: &DataFrame, o: &TableOptions, name: &str, is_test: &[bool]) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
     let s = column(df, o, "text", name)?;
     let Ok(strings) = s.str() else {
-        return Err(TableError::new(
-            "text",
-            format!(
-                "column `{name}` has type {}; it must hold strings",
-                s.dtype()
-            ),
-        ));
+        return Err(TableError::new("text", format!("column `{name}` has type {}; it must hold strings", s.dtype())));
     };
     let tokenizer = o.tokenizer.unwrap_or_default();
-    let texts: Vec<Vec<String>> = strings
-        .iter()
-        .map(|t| tokenize(t.unwrap_or_default(), tokenizer))
-        .collect();
+    let texts: Vec<Vec<String>> = strings.iter().map(|t| tokenize(t.unwrap_or_default(), tokenizer)).collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for (tokens, _) in texts.iter().zip(is_test).filter(|(_, t)| !**t) {
         for tok in tokens {
@@ -694,35 +525,20 @@ fn text_rows(
     let mut known: Vec<(&str, usize)> = counts.into_iter().collect();
     known.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     known.truncate(o.max_vocab.unwrap_or(usize::MAX));
-    let ids: HashMap<&str, usize> = known
-        .iter()
-        .enumerate()
-        .map(|(i, (tok, _))| (*tok, i + 2))
-        .collect();
-    let longest = texts
-        .iter()
-        .zip(is_test)
-        .filter(|(_, t)| !**t)
-        .map(|(t, _)| t.len())
-        .max()
-        .unwrap_or(0);
+    let ids: HashMap<&str, usize> = known.iter().enumerate().map(|(i, (tok, _))| (*tok, i + 2)).collect();
+    let longest = texts.iter().zip(is_test).filter(|(_, t)| !**t).map(|(t, _)| t.len()).max().unwrap_or(0);
     let len = o.max_len.unwrap_or(longest.max(1));
     if len > MAX_LEN {
         return Err(TableError::new(
             "text",
-            format!(
-                "column `{name}` has a training text of {longest} tokens, more than {MAX_LEN}: set `max_len`"
-            ),
+            format!("column `{name}` has a training text of {longest} tokens, more than {MAX_LEN}: set `max_len`"),
         ));
     }
     let rows = texts
         .iter()
         .map(|tokens| {
-            let mut row: Vec<f32> = tokens
-                .iter()
-                .take(len)
-                .map(|t| *ids.get(t.as_str()).unwrap_or(&UNKNOWN) as f32)
-                .collect();
+            let mut row: Vec<f32> =
+                tokens.iter().take(len).map(|t| *ids.get(t.as_str()).unwrap_or(&UNKNOWN) as f32).collect();
             if row.is_empty() {
                 row.push(UNKNOWN as f32);
             }
@@ -738,10 +554,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
     let inputs = inputs(o)?;
     let df = read_frame(o)?;
     if df.height() == 0 {
-        return Err(TableError::new(
-            "path",
-            format!("names `{}`, which has no data rows", o.path),
-        ));
+        return Err(TableError::new("path", format!("names `{}`, which has no data rows", o.path)));
     }
     let named: Vec<(&'static str, &str)> = match &inputs {
         Inputs::Features(names) => names.iter().map(|n| ("features", n.as_str())).collect(),
@@ -749,11 +562,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         Inputs::Text(n) => vec![("text", *n)],
     };
     let split = o.split.as_deref().map(|n| ("split", n));
-    for (key, name) in named
-        .into_iter()
-        .chain([("label", o.label.as_str())])
-        .chain(split)
-    {
+    for (key, name) in named.into_iter().chain([("label", o.label.as_str())]).chain(split) {
         column(&df, o, key, name)?;
     }
     let (y, num_classes) = labels(column(&df, o, "label", &o.label)?, &o.label)?;
@@ -769,10 +578,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         }
     };
     let split = |test: bool| {
-        let mut s = Split {
-            x: Vec::new(),
-            y: Vec::new(),
-        };
+        let mut s = Split { x: Vec::new(), y: Vec::new() };
         for ((row, &label), &t) in rows.iter().zip(&y).zip(&is_test) {
             if t == test {
                 s.x.extend_from_slice(row);
@@ -781,18 +587,8 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         }
         s
     };
-    let info = DataInfo {
-        seq_len,
-        channels,
-        num_classes,
-        image: None,
-        vocab,
-    };
-    Ok(Dataset {
-        info,
-        train: split(false),
-        test: split(true),
-    })
+    let info = DataInfo { seq_len, channels, num_classes, image: None, vocab };
+    Ok(Dataset { info, train: split(false), test: split(true) })
 }
 
 #[cfg(test)]
@@ -800,11 +596,7 @@ mod tests {
     use super::*;
 
     fn opts(path: &Path, label: &str) -> TableOptions {
-        TableOptions {
-            path: path.display().to_string(),
-            label: label.into(),
-            ..TableOptions::default()
-        }
+        TableOptions { path: path.display().to_string(), label: label.into(), ..TableOptions::default() }
     }
 
     fn csv(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
@@ -816,76 +608,42 @@ mod tests {
     #[test]
     fn features_labels_and_split_column() {
         let dir = tempfile::tempdir().unwrap();
-        let p = csv(
-            &dir,
-            "a,b,kind,fold\n1,10,cat,train\n3,10,dog,train\n5,10,ant,test\n7,10,cat,TEST\n",
-        );
+        let p = csv(&dir, "a,b,kind,fold\n1,10,cat,train\n3,10,dog,train\n5,10,ant,test\n7,10,cat,TEST\n");
         let o = TableOptions {
             features: Some(vec!["a".into(), "b".into()]),
             split: Some("fold".into()),
             ..opts(&p, "kind")
         };
         let d = build(&o).unwrap();
-        assert_eq!(
-            d.info,
-            DataInfo {
-                seq_len: 1,
-                channels: 2,
-                num_classes: 3,
-                image: None,
-                vocab: None
-            }
-        );
+        assert_eq!(d.info, DataInfo { seq_len: 1, channels: 2, num_classes: 3, image: None, vocab: None });
         // Classes in sorted order: ant 0, cat 1, dog 2.
         assert_eq!(d.train.y, vec![1, 2]);
         assert_eq!(d.test.y, vec![0, 1]);
         // a: train mean 2, std 1; b: constant, so only centred.
         assert_eq!(d.train.x, vec![-1.0, 0.0, 1.0, 0.0]);
         assert_eq!(d.test.x, vec![3.0, 0.0, 5.0, 0.0]);
-        let raw = build(&TableOptions {
-            standardize: Some(false),
-            ..o
-        })
-        .unwrap();
+        let raw = build(&TableOptions { standardize: Some(false), ..o.clone() }).unwrap();
         assert_eq!(raw.test.x, vec![5.0, 10.0, 7.0, 10.0]);
+        // The same table as TSV.
+        let tsv = dir.path().join("t.tsv");
+        std::fs::write(&tsv, std::fs::read_to_string(&p).unwrap().replace(',', "\t")).unwrap();
+        let t = build(&TableOptions { path: tsv.display().to_string(), ..o }).unwrap();
+        assert_eq!((t.train.x, t.test.y), (d.train.x, d.test.y));
     }
 
     #[test]
     fn integer_and_integral_float_labels_sort_numerically() {
         let dir = tempfile::tempdir().unwrap();
-        let p = csv(
-            &dir,
-            "x,y,z\n1,10,10.0\n2,2,2.0\n3,10,10.0\n4,-1,-1.0\n5,2,2.0\n",
-        );
+        let p = csv(&dir, "x,y,z\n1,10,10.0\n2,2,2.0\n3,10,10.0\n4,-1,-1.0\n5,2,2.0\n");
         let f = Some(vec!["x".to_string()]);
-        let a = build(&TableOptions {
-            features: f.clone(),
-            test_fraction: Some(0.4),
-            ..opts(&p, "y")
-        })
-        .unwrap();
-        let b = build(&TableOptions {
-            features: f,
-            test_fraction: Some(0.4),
-            ..opts(&p, "z")
-        })
-        .unwrap();
+        let a = build(&TableOptions { features: f.clone(), test_fraction: Some(0.4), ..opts(&p, "y") }).unwrap();
+        let b = build(&TableOptions { features: f, test_fraction: Some(0.4), ..opts(&p, "z") }).unwrap();
         assert_eq!(a.info.num_classes, 3);
         assert_eq!((a.train.y.clone(), a.test.y.clone()), (b.train.y, b.test.y));
-        let mut all: Vec<(f32, i64)> = a
-            .train
-            .x
-            .iter()
-            .chain(&a.test.x)
-            .copied()
-            .zip(a.train.y.iter().chain(&a.test.y).copied())
-            .collect();
+        let mut all: Vec<(f32, i64)> =
+            a.train.x.iter().chain(&a.test.x).copied().zip(a.train.y.iter().chain(&a.test.y).copied()).collect();
         all.sort_by(|p, q| p.0.total_cmp(&q.0));
-        assert_eq!(
-            all.iter().map(|p| p.1).collect::<Vec<_>>(),
-            vec![2, 1, 2, 0, 1],
-            "-1 -> 0, 2 -> 1, 10 -> 2"
-        );
+        assert_eq!(all.iter().map(|p| p.1).collect::<Vec<_>>(), vec![2, 1, 2, 0, 1], "-1 -> 0, 2 -> 1, 10 -> 2");
     }
 
     #[test]
@@ -905,55 +663,23 @@ mod tests {
         let a = build(&o).unwrap();
         assert_eq!((a.train.len(), a.test.len()), (75, 25));
         assert_eq!(build(&o).unwrap().test.x, a.test.x);
-        let other = build(&TableOptions {
-            split_seed: 1,
-            ..o.clone()
-        })
-        .unwrap();
+        let other = build(&TableOptions { split_seed: 1, ..o.clone() }).unwrap();
         assert_ne!(other.test.x, a.test.x);
-        let default = build(&TableOptions {
-            test_fraction: None,
-            ..o
-        })
-        .unwrap();
+        let default = build(&TableOptions { test_fraction: None, ..o }).unwrap();
         assert_eq!(default.test.len(), 20);
     }
 
     #[test]
     fn text_is_tokenised_with_a_training_vocabulary() {
         let dir = tempfile::tempdir().unwrap();
-        let p = csv(
-            &dir,
-            "t,y,s\nab a,0,train\nbb,1,train\n,0,train\nzab,1,test\n",
-        );
-        let o = TableOptions {
-            text: Some("t".into()),
-            split: Some("s".into()),
-            ..opts(&p, "y")
-        };
+        let p = csv(&dir, "t,y,s\nab a,0,train\nbb,1,train\n,0,train\nzab,1,test\n");
+        let o = TableOptions { text: Some("t".into()), split: Some("s".into()), ..opts(&p, "y") };
         let d = build(&o).unwrap();
         // Training chars: b x3, a x2, ' ' x1 -> b 2, a 3, ' ' 4; vocab 2 + 3. A missing text is empty.
-        assert_eq!(
-            d.info,
-            DataInfo {
-                seq_len: 4,
-                channels: 1,
-                num_classes: 2,
-                image: None,
-                vocab: Some(5)
-            }
-        );
-        assert_eq!(
-            d.train.x,
-            vec![3., 2., 4., 3., 2., 2., 0., 0., 1., 0., 0., 0.]
-        );
+        assert_eq!(d.info, DataInfo { seq_len: 4, channels: 1, num_classes: 2, image: None, vocab: Some(5) });
+        assert_eq!(d.train.x, vec![3., 2., 4., 3., 2., 2., 0., 0., 1., 0., 0., 0.]);
         assert_eq!(d.test.x, vec![1., 3., 2., 0.], "z is unknown");
-        let w = build(&TableOptions {
-            tokenizer: Some(Tokenizer::Words),
-            max_len: Some(1),
-            ..o
-        })
-        .unwrap();
+        let w = build(&TableOptions { tokenizer: Some(Tokenizer::Words), max_len: Some(1), ..o }).unwrap();
         // Training words: ab, a, bb (once each) -> a 2, ab 3, bb 4.
         assert_eq!(w.info.vocab, Some(5));
         assert_eq!(w.train.x, vec![3., 4., 1.]);
@@ -972,16 +698,8 @@ mod tests {
         };
         let e = build(&o).unwrap_err();
         assert_eq!(e.key, "sequence");
-        assert!(
-            e.message.contains("lengths 2 to 3") && e.message.contains("max_len"),
-            "{}",
-            e.message
-        );
-        let d = build(&TableOptions {
-            max_len: Some(3),
-            ..o
-        })
-        .unwrap();
+        assert!(e.message.contains("lengths 2 to 3") && e.message.contains("max_len"), "{}", e.message);
+        let d = build(&TableOptions { max_len: Some(3), ..o }).unwrap();
         assert_eq!(d.info.seq_len, 3);
         let mut all: Vec<f32> = d.train.x.iter().chain(&d.test.x).copied().collect();
         all.sort_by(f32::total_cmp);
@@ -991,99 +709,41 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_column() {
         let dir = tempfile::tempdir().unwrap();
-        let p = csv(
-            &dir,
-            "length,label,score,fold\n1,a,0.5,train\n2,b,1.5,test\n",
-        );
-        let base = TableOptions {
-            features: Some(vec!["length".into()]),
-            split: Some("fold".into()),
-            ..opts(&p, "label")
-        };
+        let p = csv(&dir, "length,label,score,fold\n1,a,0.5,train\n2,b,1.5,test\n");
+        let base =
+            TableOptions { features: Some(vec!["length".into()]), split: Some("fold".into()), ..opts(&p, "label") };
         let err = |o: TableOptions| build(&o).unwrap_err();
-        let e = err(TableOptions {
-            features: Some(vec!["lenght".into()]),
-            ..base.clone()
-        });
+        let e = err(TableOptions { features: Some(vec!["lenght".into()]), ..base.clone() });
         assert_eq!(e.key, "features");
-        assert!(
-            e.message.contains("`lenght`") && e.message.contains("did you mean `length`?"),
-            "{}",
-            e.message
-        );
-        let e = err(TableOptions {
-            label: "score".into(),
-            ..base.clone()
-        });
+        assert!(e.message.contains("`lenght`") && e.message.contains("did you mean `length`?"), "{}", e.message);
+        let e = err(TableOptions { label: "score".into(), ..base.clone() });
         assert_eq!(e.key, "label");
-        assert!(
-            e.message.contains("`score` is not categorical") && e.message.contains("0.5"),
-            "{}",
-            e.message
-        );
-        let e = err(TableOptions {
-            path: dir.path().join("nope.csv").display().to_string(),
-            ..base.clone()
-        });
+        assert!(e.message.contains("`score` is not categorical") && e.message.contains("0.5"), "{}", e.message);
+        let json = dir.path().join("t.json");
+        std::fs::write(&json, "{}").unwrap();
+        let e = err(TableOptions { path: json.display().to_string(), ..base.clone() });
+        assert!(e.key == "path" && e.message.contains("type is unknown"), "{}", e.message);
+        let e = err(TableOptions { path: dir.path().join("nope.csv").display().to_string(), ..base.clone() });
         assert_eq!(e.key, "path");
-        assert!(
-            e.message.contains("nope.csv") && e.message.contains("does not exist"),
-            "{}",
-            e.message
-        );
-        let e = err(TableOptions {
-            test_fraction: Some(0.01),
-            split: None,
-            ..base.clone()
-        });
+        assert!(e.message.contains("nope.csv") && e.message.contains("does not exist"), "{}", e.message);
+        let e = err(TableOptions { test_fraction: Some(0.01), split: None, ..base.clone() });
         assert_eq!(e.key, "test_fraction");
         assert!(e.message.contains("test split empty"), "{}", e.message);
-        let e = err(TableOptions {
-            text: Some("label".into()),
-            ..base.clone()
-        });
+        let e = err(TableOptions { text: Some("label".into()), ..base.clone() });
         assert!(e.message.contains("exactly one of"), "{}", e.message);
-        let e = err(TableOptions {
-            features: Some(vec!["fold".into()]),
-            ..base.clone()
-        });
-        assert!(
-            e.message.contains("`fold` has type str") && e.message.contains("numeric"),
-            "{}",
-            e.message
-        );
-        let e = err(TableOptions {
-            test_fraction: Some(0.5),
-            ..base.clone()
-        });
-        assert!(
-            e.key == "test_fraction" && e.message.contains("cannot be combined with `split`"),
-            "{}",
-            e.message
-        );
+        let e = err(TableOptions { features: Some(vec!["fold".into()]), ..base.clone() });
+        assert!(e.message.contains("`fold` has type str") && e.message.contains("numeric"), "{}", e.message);
+        let e = err(TableOptions { test_fraction: Some(0.5), ..base.clone() });
+        assert!(e.key == "test_fraction" && e.message.contains("cannot be combined with `split`"), "{}", e.message);
         let e = err(TableOptions {
             features: Some(vec!["length".into(), "nope".into()]),
             label: "nada".into(),
             ..base.clone()
         });
-        assert!(
-            e.key == "features" && e.message.contains("`nope`"),
-            "features are checked first: {}",
-            e.message
-        );
-        let e = err(TableOptions {
-            split: Some("label".into()),
-            ..base.clone()
-        });
-        assert!(
-            e.key == "split" && e.message.contains("\"a\" in data row 1"),
-            "{}",
-            e.message
-        );
-        let fe = FieldError::from(err(TableOptions {
-            label: "lable".into(),
-            ..base
-        }));
+        assert!(e.key == "features" && e.message.contains("`nope`"), "features are checked first: {}", e.message);
+        let e = err(TableOptions { split: Some("label".into()), ..base.clone() });
+        assert!(e.key == "split" && e.message.contains("\"a\" in data row 1"), "{}", e.message);
+        let fe = FieldError::from(err(TableOptions { label: "lable".into(), ..base }));
         assert_eq!(fe.key, "label");
     }
 }

@@ -15,13 +15,43 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// A per-layer setting: one value for every layer, or a list with one value per layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PerLayer {
     /// The same value for every layer.
     All(usize),
     /// One value per layer (as many as `channels`).
     Each(Vec<usize>),
+}
+
+impl<'de> Deserialize<'de> for PerLayer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PerLayer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a non-negative integer or a list of them (one per layer)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PerLayer, E> {
+                usize::try_from(v)
+                    .map(PerLayer::All)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PerLayer, E> {
+                usize::try_from(v)
+                    .map(PerLayer::All)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<PerLayer, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<usize>()? {
+                    v.push(x);
+                }
+                Ok(PerLayer::Each(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl PerLayer {
@@ -40,7 +70,10 @@ impl PerLayer {
         {
             return Err(FieldError::new(
                 key,
-                format!("has {} entries but `channels` has {layers}: give one per layer, or one number for all", v.len()),
+                format!(
+                    "has {} entries but `channels` has {layers}: give one per layer, or one number for all",
+                    v.len()
+                ),
             ));
         }
         match (0..layers).map(|i| self.get(i)).find(|&v| v < min) {
@@ -73,7 +106,7 @@ impl Default for CnnSpec {
         Self {
             channels: vec![25, 25, 25],
             kernels: PerLayer::Each(vec![5, 3, 3]),
-            strides: PerLayer::Each(vec![2, 2, 2]),
+            strides: PerLayer::All(2),
             padding: PerLayer::All(1),
             dim: 1,
             embed: 16,
@@ -179,7 +212,8 @@ impl Family for CnnSpec {
                     .with_padding(PaddingConfig2d::Explicit(p, p, p, p));
                 conv2d.push(cfg.init(device));
             } else {
-                let cfg = Conv1dConfig::new(c_in, c_out, k).with_stride(s).with_padding(PaddingConfig1d::Explicit(p, p));
+                let cfg =
+                    Conv1dConfig::new(c_in, c_out, k).with_stride(s).with_padding(PaddingConfig1d::Explicit(p, p));
                 conv1d.push(cfg.init(device));
             }
             c_in = c_out;
@@ -247,7 +281,12 @@ mod tests {
 
     #[test]
     fn conv1d_takes_the_channels_as_input_channels() {
-        let spec = CnnSpec { channels: vec![4, 6], kernels: PerLayer::All(3), padding: PerLayer::All(0), ..Default::default() };
+        let spec = CnnSpec {
+            channels: vec![4, 6],
+            kernels: PerLayer::All(3),
+            padding: PerLayer::All(0),
+            ..Default::default()
+        };
         spec.validate(&digits()).unwrap();
         // 8 -> 3 -> 1 steps; conv1 has 8 input channels: (8*3*4 + 4) + (4*3*6 + 6) + (6*1*10 + 10).
         assert_eq!(spec.init(&digits(), &Device::flex()).num_params(), 100 + 78 + 70);
@@ -256,7 +295,13 @@ mod tests {
 
     #[test]
     fn conv2d_runs_over_images() {
-        let spec = CnnSpec { channels: vec![8, 16], kernels: PerLayer::All(3), strides: PerLayer::All(2), dim: 2, ..Default::default() };
+        let spec = CnnSpec {
+            channels: vec![8, 16],
+            kernels: PerLayer::All(3),
+            strides: PerLayer::All(2),
+            dim: 2,
+            ..Default::default()
+        };
         spec.validate(&digits()).unwrap();
         // 8x8 -> 4x4 -> 2x2.
         assert_eq!(spec.output_size(&digits()).unwrap(), vec![2, 2]);
@@ -286,7 +331,12 @@ mod tests {
         assert_eq!(key(CnnSpec { strides: PerLayer::All(0), ..Default::default() }, &mnist1d()), "strides");
         assert_eq!(key(CnnSpec { padding: PerLayer::Each(vec![1]), ..Default::default() }, &mnist1d()), "padding");
         // 40 -> 19 -> 9 -> 4 -> 1, then a kernel of 3 does not fit without padding.
-        let deep = CnnSpec { channels: vec![2; 5], kernels: PerLayer::All(3), padding: PerLayer::All(0), ..Default::default() };
+        let deep = CnnSpec {
+            channels: vec![2; 5],
+            kernels: PerLayer::All(3),
+            padding: PerLayer::All(0),
+            ..Default::default()
+        };
         let err = deep.validate(&mnist1d()).unwrap_err();
         assert_eq!(err.key, "kernels");
         assert!(err.message.contains("layer 5"), "{}", err.message);
@@ -296,6 +346,9 @@ mod tests {
     fn per_layer_values_read_as_a_number_or_a_list() {
         let spec: CnnSpec = toml::from_str("channels = [8, 8]\nkernels = 3\nstrides = [1, 2]\n").unwrap();
         assert_eq!((spec.kernels.get(1), spec.strides.get(1), spec.padding.get(0)), (3, 2, 1));
-        assert!(toml::from_str::<CnnSpec>("kernels = \"3\"\n").is_err());
+        let err = toml::from_str::<CnnSpec>("kernels = \"3\"\n").unwrap_err().to_string();
+        assert!(err.contains("a non-negative integer or a list of them"), "{err}");
+        assert!(toml::from_str::<CnnSpec>("padding = -1\n").is_err());
+        assert!(toml::from_str::<CnnSpec>("strides = [1, -2]\n").is_err());
     }
 }

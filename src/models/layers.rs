@@ -41,9 +41,9 @@ mod tests {
         let device = Device::flex();
         let x = Tensor::<3>::from_data(TensorData::new(vec![3.0f32, 9.0, 0.0, 9.0, 5.0, 9.0], [1, 3, 2]), &device);
         let ids = token_ids(x);
-        assert_eq!(ids.to_data().convert::<i64>().to_vec::<i64>().unwrap(), vec![3, 0, 5]);
+        assert_eq!(ids.to_data().try_to_vec_as::<i64>().unwrap(), vec![3, 0, 5]);
         let mask = padding_mask(ids);
-        assert_eq!(mask.to_data().to_vec::<bool>().unwrap(), vec![false, true, false]);
+        assert_eq!(mask.to_data().try_to_vec::<bool>().unwrap(), vec![false, true, false]);
     }
 
     #[test]

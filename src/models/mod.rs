@@ -3,8 +3,12 @@
 //! A family is a serde variant of [`ModelSpec`] (its TOML parameters, with defaults) whose
 //! spec implements [`Family`]: `init` builds a Burn module that implements [`Classifier`].
 
+pub mod attention;
+pub mod cnn;
+pub mod layers;
 pub mod linear;
 pub mod mlp;
+pub mod rnn;
 
 use crate::data::DataInfo;
 use crate::spec::FieldError;
@@ -50,6 +54,14 @@ pub enum ModelSpec {
     Linear(linear::LinearSpec),
     /// Multilayer perceptron with residual hidden layers (MNIST-1D's MLP by default).
     Mlp(mlp::MlpSpec),
+    /// Convolutional classifier, 1D over time or 2D over images (MNIST-1D's CNN by default).
+    Cnn(cnn::CnnSpec),
+    /// Gated recurrent unit classifier (MNIST-1D's bidirectional GRU by default).
+    Gru(rnn::GruSpec),
+    /// Long short-term memory classifier (same defaults as `gru`).
+    Lstm(rnn::LstmSpec),
+    /// Transformer-encoder classifier on multi-head self-attention.
+    Attention(attention::AttentionSpec),
 }
 
 /// Calls `$body` with `$spec` bound to the family's typed spec: the one dispatch point.
@@ -60,6 +72,10 @@ macro_rules! with_family {
         match $model {
             $crate::models::ModelSpec::Linear($spec) => $body,
             $crate::models::ModelSpec::Mlp($spec) => $body,
+            $crate::models::ModelSpec::Cnn($spec) => $body,
+            $crate::models::ModelSpec::Gru($spec) => $body,
+            $crate::models::ModelSpec::Lstm($spec) => $body,
+            $crate::models::ModelSpec::Attention($spec) => $body,
         }
     };
 }
@@ -70,6 +86,10 @@ impl ModelSpec {
         match self {
             ModelSpec::Linear(_) => "linear",
             ModelSpec::Mlp(_) => "mlp",
+            ModelSpec::Cnn(_) => "cnn",
+            ModelSpec::Gru(_) => "gru",
+            ModelSpec::Lstm(_) => "lstm",
+            ModelSpec::Attention(_) => "attention",
         }
     }
 
@@ -114,6 +134,26 @@ pub const FAMILIES: &[FamilyInfo] = &[
         summary: "MLP: h = relu(W1 x); h = h + relu(Wi h)...; out = Wo h",
         default: || ModelSpec::Mlp(Default::default()),
     },
+    FamilyInfo {
+        name: "cnn",
+        summary: "CNN: conv (channels, kernels, strides, padding) + relu per layer; flatten; linear",
+        default: || ModelSpec::Cnn(Default::default()),
+    },
+    FamilyInfo {
+        name: "gru",
+        summary: "GRU (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear",
+        default: || ModelSpec::Gru(Default::default()),
+    },
+    FamilyInfo {
+        name: "lstm",
+        summary: "LSTM (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear",
+        default: || ModelSpec::Lstm(Default::default()),
+    },
+    FamilyInfo {
+        name: "attention",
+        summary: "Transformer encoder: multi-head self-attention + feed-forward, pre/post norm; pool; linear",
+        default: || ModelSpec::Attention(Default::default()),
+    },
 ];
 
 /// A `[[models]]` entry: a label (defaults to the family name) and the family's parameters.
@@ -139,7 +179,10 @@ mod tests {
 
     #[test]
     fn variant_round_trips_through_toml_and_rejects_unknown_keys() {
-        let v = ModelVariant { label: "big".into(), spec: ModelSpec::Mlp(mlp::MlpSpec { hidden: 7, ..Default::default() }) };
+        let v = ModelVariant {
+            label: "big".into(),
+            spec: ModelSpec::Mlp(mlp::MlpSpec { hidden: 7, ..Default::default() }),
+        };
         let t = toml::Table::try_from(&v).unwrap();
         assert_eq!(t["family"].as_str(), Some("mlp"));
         let back: ModelVariant = t.try_into().unwrap();

@@ -16,7 +16,9 @@ pub fn read_curve(trial_dir: &Path, metric: &str) -> Vec<(usize, f64)> {
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f.len() == 4 && f[1] == split && f[2] == name).then(|| Some((f[0].parse().ok()?, f[3].parse().ok()?))).flatten()
+            (f.len() == 4 && f[1] == split && f[2] == name)
+                .then(|| Some((f[0].parse().ok()?, f[3].parse().ok()?)))
+                .flatten()
         })
         .collect()
 }
@@ -67,7 +69,11 @@ pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Resul
     Ok(svg)
 }
 
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>, plan: &Plan, curves: &[Curve]) -> Result<(), Box<dyn std::error::Error>>
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    plan: &Plan,
+    curves: &[Curve],
+) -> Result<(), Box<dyn std::error::Error>>
 where
     DB::ErrorType: 'static,
 {
@@ -89,7 +95,12 @@ where
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))?;
-    chart.configure_mesh().x_desc("step").y_desc(plan.report.metric.as_str()).x_label_formatter(&|x| format!("{x:.0}")).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc(plan.report.metric.as_str())
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()?;
     for (i, (name, pts)) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let band: Vec<(f64, f64)> =

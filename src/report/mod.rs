@@ -68,7 +68,8 @@ pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
             let completed: Vec<&TrialSummary> =
                 members.iter().filter_map(|(_, s)| s.filter(|s| s.status == TrialStatus::Completed)).collect();
             let diverged = members.iter().filter(|(_, s)| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
-            let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
+            let values =
+                |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
             let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
             let swept_map = plan.swept_keys.iter().cloned().zip(swept.iter().cloned()).collect();
             let published = plan
@@ -169,7 +170,9 @@ fn swept_column(name: &str, values: Vec<Option<&toml::Value>>) -> Column {
 
 fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFrame> {
     let t = &plan.trials;
-    let s = |f: &dyn Fn(&TrialSummary) -> Option<f64>| -> Vec<Option<f64>> { summaries.iter().map(|x| x.as_ref().and_then(f)).collect() };
+    let s = |f: &dyn Fn(&TrialSummary) -> Option<f64>| -> Vec<Option<f64>> {
+        summaries.iter().map(|x| x.as_ref().and_then(f)).collect()
+    };
     let mut cols = vec![
         Column::new("id".into(), t.iter().map(|t| t.id.clone()).collect::<Vec<_>>()),
         Column::new("index".into(), t.iter().map(|t| t.index as u64).collect::<Vec<_>>()),
@@ -205,7 +208,8 @@ fn group_frame(plan: &Plan, groups: &[Group], best: Option<usize>) -> Result<Dat
     cols.push(Column::new("diverged".into(), groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>()));
     cols.push(Column::new("missing".into(), groups.iter().map(|g| g.missing as u64).collect::<Vec<_>>()));
     for (j, m) in plan.report.metrics().iter().enumerate() {
-        let get = |f: fn(&Stats) -> f64| groups.iter().map(|g| g.metrics[j].as_ref().map(f)).collect::<Vec<Option<f64>>>();
+        let get =
+            |f: fn(&Stats) -> f64| groups.iter().map(|g| g.metrics[j].as_ref().map(f)).collect::<Vec<Option<f64>>>();
         cols.push(Column::new(format!("{m}.n").into(), get(|s| s.n as f64)));
         cols.push(Column::new(format!("{m}.mean").into(), get(|s| s.mean)));
         cols.push(Column::new(format!("{m}.std").into(), get(|s| s.std)));

@@ -127,7 +127,8 @@ mod welch_tests {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stats.json")).unwrap();
         let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
         assert_eq!(cases.len(), 4);
-        let nums = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+        let nums =
+            |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
         for c in &cases {
             let (a, b) = (nums(&c["a"]), nums(&c["b"]));
             let s = Stats::of(&a).unwrap();

@@ -34,13 +34,10 @@ impl ResultsLock {
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
-                Err(UserError::new(format!(
-                    "another burnlab run (pid {}) is using this results directory",
-                    pid.trim()
-                ))
-                .at(dir.display().to_string())
-                .help("wait for it to finish, or stop it; a crashed run releases the lock by itself")
-                .into())
+                Err(UserError::new(format!("another burnlab run (pid {}) is using this results directory", pid.trim()))
+                    .at(dir.display().to_string())
+                    .help("wait for it to finish, or stop it; a crashed run releases the lock by itself")
+                    .into())
             }
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }

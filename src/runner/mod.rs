@@ -190,7 +190,11 @@ fn execute(
     quiet: bool,
     stop: &Arc<AtomicBool>,
 ) -> Result<BTreeMap<String, usize>> {
-    let multi = MultiProgress::with_draw_target(if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    let multi = MultiProgress::with_draw_target(if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
     let overall = multi.add(ProgressBar::new(pending.len() as u64));
     overall.set_style(
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} trials {msg} ({elapsed})")
@@ -297,8 +301,16 @@ fn execute(
                     trial.name(),
                     summary.final_metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect::<Vec<_>>().join(" ")
                 ),
-                TrialStatus::Diverged => format!("diverged {} {} at step {}", &trial.id, trial.name(), summary.diverged_at.unwrap_or(0)),
-                s => format!("{:<8} {} {}: {}", s.name(), &trial.id, trial.name(), summary.error.clone().unwrap_or_default()),
+                TrialStatus::Diverged => {
+                    format!("diverged {} {} at step {}", &trial.id, trial.name(), summary.diverged_at.unwrap_or(0))
+                }
+                s => format!(
+                    "{:<8} {} {}: {}",
+                    s.name(),
+                    &trial.id,
+                    trial.name(),
+                    summary.error.clone().unwrap_or_default()
+                ),
             };
             if !quiet {
                 multi.suspend(|| eprintln!("{line}"));
@@ -325,7 +337,13 @@ fn forward_interrupt(running: &BTreeMap<usize, Running>) {
 }
 
 /// Writes the summary of a worker that exited without one (a crash or a kill).
-fn record_crash(dir: &Path, plan: &Plan, index: usize, status: &std::process::ExitStatus, stopping: bool) -> Result<TrialSummary> {
+fn record_crash(
+    dir: &Path,
+    plan: &Plan,
+    index: usize,
+    status: &std::process::ExitStatus,
+    stopping: bool,
+) -> Result<TrialSummary> {
     let trial = &plan.trials[index];
     let tdir = paths::trial_dir(dir, &trial.id);
     let log = std::fs::read_to_string(tdir.join(worker::WORKER_LOG)).unwrap_or_default();

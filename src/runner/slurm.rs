@@ -92,9 +92,7 @@ impl SlurmOptions {
         }
         let word = |flag: &str, v: &str| {
             if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                Err(UserError::new(format!(
-                    "{flag} must be one word without spaces, got {v:?}"
-                )))
+                Err(UserError::new(format!("{flag} must be one word without spaces, got {v:?}")))
             } else {
                 Ok(())
             }
@@ -104,10 +102,7 @@ impl SlurmOptions {
         }
         if let Some(t) = &self.time {
             word("--time", t)?;
-            if !t
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == ':' || c == '-')
-            {
+            if !t.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-') {
                 return Err(UserError::new(format!(
                     "--time must be a Slurm time such as 90, 1:30:00 or 2-00:00:00, got {t:?}"
                 )));
@@ -120,9 +115,24 @@ impl SlurmOptions {
                 ))
                 .help("write it with `=`: --sbatch-arg=--mem=4G"));
             }
+            if let Some(owned) = owned_option(a) {
+                return Err(UserError::new(format!(
+                    "--sbatch-arg {a:?}: burnlab sets {owned} itself (array tasks map to trials, logs go to slurm/logs/)"
+                )));
+            }
         }
         Ok(())
     }
+}
+
+/// The sbatch option burnlab writes itself that `arg` would override, if any.
+fn owned_option(arg: &str) -> Option<&'static str> {
+    const OWNED: [(&str, char); 3] = [("--array", 'a'), ("--output", 'o'), ("--error", 'e')];
+    let name = arg.split('=').next().unwrap_or(arg);
+    OWNED.iter().find_map(|&(long, short)| {
+        let short_form = !arg.starts_with("--") && arg.chars().nth(1) == Some(short);
+        (name == long || short_form).then_some(long)
+    })
 }
 
 /// One `sbatch` submission, as recorded in `slurm/jobs.json`.
@@ -202,11 +212,7 @@ pub struct ScriptSpec<'a> {
 
 /// The `--array` value for `n` tasks with an optional throttle.
 pub fn array_spec(n: usize, max_parallel: Option<usize>) -> String {
-    let range = if n <= 1 {
-        "0".to_string()
-    } else {
-        format!("0-{}", n - 1)
-    };
+    let range = if n <= 1 { "0".to_string() } else { format!("0-{}", n - 1) };
     match max_parallel {
         Some(m) => format!("{range}%{m}"),
         None => range,
@@ -232,10 +238,7 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     let o = spec.opts;
     let n = spec.indices.len();
     let results = spec.results_dir.display().to_string();
-    let log = logs_dir(spec.results_dir)
-        .join("%A_%a.out")
-        .display()
-        .to_string();
+    let log = logs_dir(spec.results_dir).join("%A_%a.out").display().to_string();
     let mut s = String::from("#!/bin/bash\n");
     s.push_str(&format!(
         "# Written by burnlab {} for experiment `{}`: {n} unfinished trials as one Slurm job array.\n",
@@ -245,12 +248,12 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str("# Array task k runs plan index INDICES[k]. Every `burnlab run --executor slurm` rewrites this\n");
     s.push_str("# file; Slurm keeps its own copy of a submitted script, so queued tasks are not affected.\n");
     s.push_str(&format!("#SBATCH --job-name=burnlab-{}\n", spec.experiment));
-    s.push_str(&format!(
-        "#SBATCH --array={}\n",
-        array_spec(n, o.max_parallel)
-    ));
+    s.push_str(&format!("#SBATCH --array={}\n", array_spec(n, o.max_parallel)));
     s.push_str(&format!("#SBATCH --output={}\n", sbatch_value(&log)));
     s.push_str("#SBATCH --ntasks=1\n");
+    // SIGINT to the trial (this shell `exec`s it) a minute before a time limit: it stops and
+    // records itself as interrupted, to be rerun by the next submission.
+    s.push_str("#SBATCH --signal=B:INT@60\n");
     s.push_str(&format!("#SBATCH --cpus-per-task={}\n", o.cpus_per_trial));
     if o.gpus_per_trial > 0 {
         s.push_str(&format!("#SBATCH --gres=gpu:{}\n", o.gpus_per_trial));
@@ -277,12 +280,11 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str("INDEX=\"${INDICES[$TASK]:?array task $TASK has no trial: the array has ${#INDICES[@]} tasks}\"\n");
     s.push_str(&format!("export RAYON_NUM_THREADS={}\n", o.cpus_per_trial));
     if let Some(d) = spec.datasets {
-        s.push_str(&format!(
-            "export BURNLAB_DATASETS={}\n",
-            shell_quote(&d.display().to_string())
-        ));
+        s.push_str(&format!("export BURNLAB_DATASETS={}\n", shell_quote(&d.display().to_string())));
     }
-    s.push_str("echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n");
+    s.push_str(
+        "echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n",
+    );
     s.push_str(&format!(
         "exec {} trial {} \"$INDEX\"\n",
         shell_quote(&spec.exe.display().to_string()),
@@ -296,25 +298,12 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
 pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
     opts.validate()?;
     let prepared = prepare(exp, &opts.results_root, opts.force)?;
-    let Prepared {
-        dir,
-        plan,
-        pending,
-        lock: _lock,
-    } = &prepared;
+    let Prepared { dir, plan, pending, lock: _lock } = &prepared;
     let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
     let jobs = read_jobs(&dir)?;
     let queue = status::query_queue(&jobs);
-    let in_queue: Vec<usize> = pending
-        .iter()
-        .copied()
-        .filter(|i| queue.tasks.contains_key(i))
-        .collect();
-    let indices: Vec<usize> = pending
-        .iter()
-        .copied()
-        .filter(|i| !queue.tasks.contains_key(i))
-        .collect();
+    let in_queue: Vec<usize> = pending.iter().copied().filter(|i| queue.tasks.contains_key(i)).collect();
+    let indices: Vec<usize> = pending.iter().copied().filter(|i| !queue.tasks.contains_key(i)).collect();
     let finished = plan.trials.len() - pending.len();
     let mut sub = Submission {
         results_dir: dir.clone(),
@@ -353,10 +342,7 @@ pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
             let mut jobs = jobs;
             jobs.push(JobRecord {
                 job_id: job_id.clone(),
-                submitted_at: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0),
+                submitted_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
                 indices: sub.indices.clone(),
                 cpus_per_trial: opts.cpus_per_trial,
                 gpus_per_trial: opts.gpus_per_trial,
@@ -374,10 +360,7 @@ pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
 /// script's path) on stdout and a description on stderr unless `quiet`.
 pub fn print_submission(sub: &Submission, json: bool, quiet: bool) -> Result<()> {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(sub).map_err(anyhow::Error::from)?
-        );
+        println!("{}", serde_json::to_string_pretty(sub).map_err(anyhow::Error::from)?);
         return Ok(());
     }
     let dir = sub.results_dir.display();
@@ -385,10 +368,7 @@ pub fn print_submission(sub: &Submission, json: bool, quiet: bool) -> Result<()>
     let queued = if sub.in_queue.is_empty() {
         String::new()
     } else {
-        format!(
-            ", {} still queued or running in earlier jobs (not resubmitted)",
-            sub.in_queue.len()
-        )
+        format!(", {} still queued or running in earlier jobs (not resubmitted)", sub.in_queue.len())
     };
     let array = sub.array.as_deref().unwrap_or("");
     match (&sub.script, &sub.job_id) {
@@ -397,36 +377,26 @@ pub fn print_submission(sub: &Submission, json: bool, quiet: bool) -> Result<()>
                 if sub.in_queue.is_empty() {
                     eprintln!("{head}: nothing to submit\ntables: {dir}/table.md");
                 } else {
-                    eprintln!(
-                        "{head}{queued}: nothing to submit\nfollow them with: burnlab status {dir}"
-                    );
+                    eprintln!("{head}{queued}: nothing to submit\nfollow them with: burnlab status {dir}");
                 }
             }
         }
         (Some(script), Some(id)) => {
             println!("{id}");
             if !quiet {
-                eprintln!(
-                    "{head}{queued}; submitted {} as Slurm job {id} (array {array})",
-                    sub.indices.len()
-                );
+                eprintln!("{head}{queued}; submitted {} as Slurm job {id} (array {array})", sub.indices.len());
                 eprintln!(
                     "script: {}\nlogs:   {}/{id}_<task>.out",
                     script.display(),
                     logs_dir(&sub.results_dir).display()
                 );
-                eprintln!(
-                    "follow: burnlab status {dir}\ntables: burnlab report {dir} (once finished)"
-                );
+                eprintln!("follow: burnlab status {dir}\ntables: burnlab report {dir} (once finished)");
             }
         }
         (Some(script), None) => {
             println!("{}", script.display());
             if !quiet {
-                eprintln!(
-                    "{head}{queued}; dry run: wrote the script for {} trials (array {array})",
-                    sub.indices.len()
-                );
+                eprintln!("{head}{queued}; dry run: wrote the script for {} trials (array {array})", sub.indices.len());
                 eprintln!("submit it with: sbatch {}", script.display());
             }
         }
@@ -450,8 +420,7 @@ fn sbatch(script: &Path) -> Result<String> {
             .help("check --partition/--time/--sbatch-arg against the cluster (`sinfo`); arrays longer than the cluster's MaxArraySize must be split")
             .into());
     }
-    parse_job_id(&stdout)
-        .ok_or_else(|| anyhow::anyhow!("sbatch printed no job id: {:?}", stdout.trim()).into())
+    parse_job_id(&stdout).ok_or_else(|| anyhow::anyhow!("sbatch printed no job id: {:?}", stdout.trim()).into())
 }
 
 /// The job id in `sbatch --parsable` output (`ID` or `ID;CLUSTER`).
@@ -503,22 +472,16 @@ mod tests {
             "#SBATCH --partition=gpu",
             "#SBATCH --time=1:00:00",
             "#SBATCH --mem=4G",
+            "#SBATCH --signal=B:INT@60",
             "  3 5 9",
             "export RAYON_NUM_THREADS=4",
             "exec '/opt/burn lab/burnlab' trial '/shared/results/tiny' \"$INDEX\"",
         ] {
-            assert!(
-                s.lines().any(|l| l == line),
-                "missing line {line:?} in\n{s}"
-            );
+            assert!(s.lines().any(|l| l == line), "missing line {line:?} in\n{s}");
         }
         // Every #SBATCH line comes before the first command, or sbatch ignores it.
         let first_cmd = s.lines().position(|l| l == "set -euo pipefail").unwrap();
-        assert!(
-            s.lines()
-                .enumerate()
-                .all(|(i, l)| !l.starts_with("#SBATCH") || i < first_cmd)
-        );
+        assert!(s.lines().enumerate().all(|(i, l)| !l.starts_with("#SBATCH") || i < first_cmd));
     }
 
     #[test]
@@ -550,6 +513,14 @@ mod tests {
         assert!(o.validate().is_ok());
         o.sbatch_args = vec!["mem=4G".into()];
         assert!(o.validate().is_err());
+        for owned in ["--array=0-3", "-a", "-a1", "--output=x", "-o", "--error=y"] {
+            o.sbatch_args = vec![owned.into()];
+            assert!(o.validate().is_err(), "{owned}");
+        }
+        for free in ["--account=x", "-A", "--exclusive", "--open-mode=append", "-N1"] {
+            o.sbatch_args = vec![free.into()];
+            assert!(o.validate().is_ok(), "{free}");
+        }
         o.sbatch_args = vec!["--mem=4G".into()];
         o.max_parallel = Some(0);
         assert!(o.validate().is_err());

@@ -72,8 +72,8 @@ impl QueueState {
     /// Classifies a Slurm job state name (`%T` of `squeue`).
     pub fn from_slurm(state: &str) -> QueueState {
         match state {
-            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STAGE_OUT" | "SIGNALING"
-            | "STOPPED" | "RESIZING" => QueueState::Running,
+            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STAGE_OUT" | "SIGNALING" | "STOPPED"
+            | "RESIZING" => QueueState::Running,
             _ => QueueState::Queued,
         }
     }
@@ -112,34 +112,20 @@ pub fn query_queue(jobs: &[JobRecord]) -> Queue {
         return Queue::default();
     }
     let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
-    let out = Command::new("squeue")
-        .args(["-h", "-r", "-o", "%F %K %T", "-j", &ids.join(",")])
-        .output();
+    let out = Command::new("squeue").args(["-h", "-r", "-o", "%F %K %T", "-j", &ids.join(",")]).output();
     let out = match out {
         Ok(o) => o,
         Err(e) => {
-            return Queue {
-                available: false,
-                error: Some(format!("squeue: {e}")),
-                tasks: BTreeMap::new(),
-            };
+            return Queue { available: false, error: Some(format!("squeue: {e}")), tasks: BTreeMap::new() };
         }
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     // A single job id that slurmctld has already forgotten is an error, not an empty answer.
     if !out.status.success() && !stderr.contains("Invalid job id") {
         let msg = stderr.lines().last().unwrap_or("failed").trim().to_string();
-        return Queue {
-            available: false,
-            error: Some(format!("squeue: {msg}")),
-            tasks: BTreeMap::new(),
-        };
+        return Queue { available: false, error: Some(format!("squeue: {msg}")), tasks: BTreeMap::new() };
     }
-    Queue {
-        available: true,
-        error: None,
-        tasks: parse_squeue(&String::from_utf8_lossy(&out.stdout), jobs),
-    }
+    Queue { available: true, error: None, tasks: parse_squeue(&String::from_utf8_lossy(&out.stdout), jobs) }
 }
 
 /// Maps `squeue -h -r -o "%F %K %T"` lines to plan indices through the recorded jobs.
@@ -160,12 +146,7 @@ pub fn parse_squeue(text: &str, jobs: &[JobRecord]) -> BTreeMap<usize, QueuedTas
             continue;
         };
         let state = QueueState::from_slurm(state);
-        let t = QueuedTask {
-            job_id: job.to_string(),
-            task,
-            index,
-            state,
-        };
+        let t = QueuedTask { job_id: job.to_string(), task, index, state };
         // A running task wins over a queued one for the same trial.
         match tasks.get(&index) {
             Some(old) if old.state == QueueState::Running => {}
@@ -224,11 +205,9 @@ pub struct Status {
 /// Reads the state of every trial in `dir`, asking `squeue` about recorded Slurm jobs.
 pub fn collect(dir: &Path) -> Result<Status> {
     if !paths::plan(dir).is_file() {
-        return Err(
-            UserError::new("not a burnlab results directory (no plan.json)")
-                .at(dir.display().to_string())
-                .into(),
-        );
+        return Err(UserError::new("not a burnlab results directory (no plan.json)")
+            .at(dir.display().to_string())
+            .into());
     }
     let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
     let jobs = slurm::read_jobs(dir)?;
@@ -248,6 +227,9 @@ pub fn collect(dir: &Path) -> Result<Status> {
             },
             (None, Some(s)) => {
                 error = s.error.clone();
+                if s.status == TrialStatus::Interrupted && error.is_none() {
+                    error = Some("stopped by SIGINT (Ctrl-C, or Slurm a minute before the time limit)".into());
+                }
                 match s.status {
                     TrialStatus::Completed => TrialState::Completed,
                     TrialStatus::Diverged => TrialState::Diverged,
@@ -257,14 +239,9 @@ pub fn collect(dir: &Path) -> Result<Status> {
             }
             (None, None) if !tdir.join("config.toml").is_file() => TrialState::Pending,
             // Started, no summary, not in the queue: running only if someone may still run it.
-            (None, None) if local_run_active || (!jobs.is_empty() && !queue.available) => {
-                TrialState::Running
-            }
+            (None, None) if local_run_active || (!jobs.is_empty() && !queue.available) => TrialState::Running,
             (None, None) => {
-                error = Some(
-                    "the trial ended without writing summary.json (killed, out of time or memory?)"
-                        .into(),
-                );
+                error = Some("the trial ended without writing summary.json (killed, out of time or memory?)".into());
                 TrialState::Failed
             }
         };
@@ -290,8 +267,7 @@ pub fn collect(dir: &Path) -> Result<Status> {
             log_tail,
         });
     }
-    let mut counts: BTreeMap<&'static str, usize> =
-        TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
+    let mut counts: BTreeMap<&'static str, usize> = TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
     for t in &trials {
         *counts.entry(t.state.name()).or_default() += 1;
     }
@@ -315,31 +291,19 @@ fn local_run_active(dir: &Path) -> bool {
     let Ok(file) = std::fs::File::open(dir.join(".lock")) else {
         return false;
     };
-    matches!(
-        file.try_lock_shared(),
-        Err(std::fs::TryLockError::WouldBlock)
-    )
+    matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// The newest log of a trial: the local runner's `worker.log`, or the Slurm log of the last
 /// job that ran it.
 fn latest_log(dir: &Path, tdir: &Path, index: usize, jobs: &[JobRecord]) -> Option<PathBuf> {
     let mut candidates = vec![tdir.join(worker::WORKER_LOG)];
-    if let Some((job, task)) = jobs
-        .iter()
-        .rev()
-        .find_map(|j| j.task_of(index).map(|t| (j, t)))
-    {
+    if let Some((job, task)) = jobs.iter().rev().find_map(|j| j.task_of(index).map(|t| (j, t))) {
         candidates.push(slurm::log_path(dir, &job.job_id, task));
     }
     candidates
         .into_iter()
-        .filter_map(|p| {
-            std::fs::metadata(&p)
-                .and_then(|m| m.modified())
-                .ok()
-                .map(|t| (t, p))
-        })
+        .filter_map(|p| std::fs::metadata(&p).and_then(|m| m.modified()).ok().map(|t| (t, p)))
         .max_by_key(|(t, _)| *t)
         .map(|(_, p)| p)
 }
@@ -351,62 +315,31 @@ pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
     };
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| l.to_string())
-        .collect()
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
 }
 
 /// The status as text for a terminal.
 pub fn render(s: &Status) -> String {
-    let counts: Vec<String> = TrialState::ALL
-        .iter()
-        .map(|st| format!("{} {}", s.counts[st.name()], st.name()))
-        .collect();
-    let mut out = format!(
-        "{}: {} trials: {}\n",
-        s.experiment,
-        s.total,
-        counts.join(", ")
-    );
+    let counts: Vec<String> =
+        TrialState::ALL.iter().map(|st| format!("{} {}", s.counts[st.name()], st.name())).collect();
+    let mut out = format!("{}: {} trials: {}\n", s.experiment, s.total, counts.join(", "));
     if !s.slurm_jobs.is_empty() {
         let queue = if s.queue.available {
-            let running = s
-                .queue
-                .tasks
-                .values()
-                .filter(|t| t.state == QueueState::Running)
-                .count();
-            format!(
-                "{running} running, {} queued",
-                s.queue.tasks.len() - running
-            )
+            let running = s.queue.tasks.values().filter(|t| t.state == QueueState::Running).count();
+            format!("{running} running, {} queued", s.queue.tasks.len() - running)
         } else {
             format!(
                 "unknown ({}); running/pending are read from the trial files",
                 s.queue.error.as_deref().unwrap_or("squeue failed")
             )
         };
-        out.push_str(&format!(
-            "slurm jobs: {} (in the queue: {queue})\n",
-            s.slurm_jobs.join(", ")
-        ));
+        out.push_str(&format!("slurm jobs: {} (in the queue: {queue})\n", s.slurm_jobs.join(", ")));
     }
     if s.local_run_active {
         out.push_str("a local `burnlab run` is using this directory\n");
     }
-    for t in s
-        .trials
-        .iter()
-        .filter(|t| matches!(t.state, TrialState::Failed | TrialState::Interrupted))
-    {
-        out.push_str(&format!(
-            "\n{} {} (index {}) {}\n",
-            t.state.name(),
-            t.id,
-            t.index,
-            t.name
-        ));
+    for t in s.trials.iter().filter(|t| matches!(t.state, TrialState::Failed | TrialState::Interrupted)) {
+        out.push_str(&format!("\n{} {} (index {}) {}\n", t.state.name(), t.id, t.index, t.name));
         if let Some(e) = &t.error {
             out.push_str(&format!("  error: {e}\n"));
         }
@@ -418,10 +351,7 @@ pub fn render(s: &Status) -> String {
         }
     }
     if s.finished {
-        out.push_str(&format!(
-            "\nfinished; tables: burnlab report {}\n",
-            s.results_dir.display()
-        ));
+        out.push_str(&format!("\nfinished; tables: burnlab report {}\n", s.results_dir.display()));
     }
     out
 }
@@ -431,11 +361,7 @@ mod tests {
     use super::*;
 
     fn job(id: &str, indices: &[usize]) -> JobRecord {
-        JobRecord {
-            job_id: id.into(),
-            indices: indices.to_vec(),
-            ..JobRecord::default()
-        }
+        JobRecord { job_id: id.into(), indices: indices.to_vec(), ..JobRecord::default() }
     }
 
     #[test]
@@ -444,15 +370,7 @@ mod tests {
         let text = "12 0 RUNNING\n12 2 PENDING\n15 0 RUNNING\n99 0 RUNNING\n12 N/A PENDING\n12 7 PENDING\n";
         let tasks = parse_squeue(text, &jobs);
         assert_eq!(tasks.keys().copied().collect::<Vec<_>>(), vec![3, 9]);
-        assert_eq!(
-            tasks[&3],
-            QueuedTask {
-                job_id: "12".into(),
-                task: 0,
-                index: 3,
-                state: QueueState::Running
-            }
-        );
+        assert_eq!(tasks[&3], QueuedTask { job_id: "12".into(), task: 0, index: 3, state: QueueState::Running });
         // Trial 9 is queued in job 12 and running in job 15: running wins.
         assert_eq!(tasks[&9].job_id, "15");
         assert_eq!(tasks[&9].state, QueueState::Running);

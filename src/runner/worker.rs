@@ -27,7 +27,10 @@ pub const WORKER_LOG: &str = "worker.log";
 pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
     let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
     let trial = plan.trials.get(index).cloned().ok_or_else(|| {
-        Error::from(UserError::new(format!("trial index {index} is out of range: the plan has {} trials", plan.trials.len())))
+        Error::from(UserError::new(format!(
+            "trial index {index} is out of range: the plan has {} trials",
+            plan.trials.len()
+        )))
     })?;
     let dir = paths::trial_dir(results, &trial.id);
     prepare_dir(&dir)?;
@@ -100,14 +103,8 @@ fn train_trial(trial: &Trial, dir: &Path, progress: bool, stop: &Arc<AtomicBool>
     // TensorBoard: the HParams session start (swept values, model, seed) and the resolved
     // config as text (src/tensorboard/experiment.rs).
     tb::write_trial_start(&mut events, trial).map_err(|e| Error::io(events.path(), e))?;
-    let mut obs = TrialObserver {
-        dir: dir.to_path_buf(),
-        rows: Vec::new(),
-        events,
-        progress,
-        stop: stop.clone(),
-        error: None,
-    };
+    let mut obs =
+        TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
     let info = data.info.clone();
     let outcome = crate::with_family!(&cfg.model.spec, s => {
         let model = crate::models::Family::init(s, &info, &device);
@@ -137,10 +134,10 @@ struct TrialObserver {
 impl TrialObserver {
     fn record(&mut self, step: usize, split: &'static str, metric: &str, value: f64) {
         self.rows.push((step, split, metric.to_string(), value));
-        if self.error.is_none() {
-            if let Err(e) = self.events.scalar(&format!("{split}/{metric}"), value as f32, step) {
-                self.error = Some(Error::io(self.events.path(), e));
-            }
+        if self.error.is_none()
+            && let Err(e) = self.events.scalar(&format!("{split}/{metric}"), value as f32, step)
+        {
+            self.error = Some(Error::io(self.events.path(), e));
         }
     }
 
@@ -169,7 +166,9 @@ impl Observer for TrialObserver {
                 self.record(step, split, metric, *value);
             }
         }
-        if let Err(e) = self.write_metrics().and_then(|_| self.events.flush().map_err(|e| Error::io(self.events.path(), e))) {
+        if let Err(e) =
+            self.write_metrics().and_then(|_| self.events.flush().map_err(|e| Error::io(self.events.path(), e)))
+        {
             self.error.get_or_insert(e);
         }
         if self.progress {

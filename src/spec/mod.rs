@@ -84,7 +84,12 @@ pub struct Locator<'a> {
 impl Locator<'_> {
     /// The location of `path`: the `--set` that wrote it, else its place in the file.
     pub fn locate(&self, path: &KeyPath, key_of: bool) -> String {
-        if let Some(o) = self.overrides.iter().rev().find(|o| path.starts_with(&o.path) || o.path.starts_with(path) && !path.is_empty()) {
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| path.starts_with(&o.path) || o.path.starts_with(path) && !path.is_empty())
+        {
             return format!("--set {}", o.raw);
         }
         self.source.locate(path, key_of).unwrap_or_else(|| self.source.path.display().to_string())
@@ -96,10 +101,10 @@ impl Locator<'_> {
         path.0.extend(KeyPath::from_serde(err.path()).0);
         let (message, help, unknown_key) = source::explain(err.inner().message());
         let key_of = unknown_key.is_some();
-        if let Some(k) = unknown_key {
-            if path.0.last() != Some(&source::Seg::Key(k.clone())) {
-                path = path.key(&k);
-            }
+        if let Some(k) = unknown_key
+            && path.0.last() != Some(&source::Seg::Key(k.clone()))
+        {
+            path = path.key(&k);
         }
         let what = if path.is_empty() { message } else { format!("`{path}`: {message}") };
         let mut e = UserError::new(what).at(self.locate(&path, key_of));
@@ -146,7 +151,10 @@ impl Experiment {
 
     fn from_raw(raw: raw::RawExperiment, loc: &Locator<'_>) -> Result<Experiment, UserError> {
         let root = KeyPath::default();
-        if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || raw.name.starts_with('.') {
+        if raw.name.is_empty()
+            || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || raw.name.starts_with('.')
+        {
             return Err(UserError::new(format!(
                 "`name` must be a non-empty folder name of letters, digits, '-', '_' and '.', got {:?}",
                 raw.name
@@ -188,7 +196,9 @@ impl Experiment {
         let mut seen = std::collections::BTreeSet::new();
         for s in &raw.seeds {
             if !seen.insert(s) {
-                return Err(UserError::new(format!("`seeds` lists {s} twice")).at(loc.locate(&root.key("seeds"), false)));
+                return Err(
+                    UserError::new(format!("`seeds` lists {s} twice")).at(loc.locate(&root.key("seeds"), false))
+                );
             }
         }
         let sweep = raw.sweep.map(|s| s.into_typed(loc)).transpose()?;

@@ -25,9 +25,7 @@ impl Override {
             return Err(UserError::new(format!("invalid key `{key}`")).at(format!("--set {raw}")));
         }
         let path = KeyPath(
-            key.split('.')
-                .map(|k| k.parse::<usize>().map_or_else(|_| Seg::Key(k.to_string()), Seg::Index))
-                .collect(),
+            key.split('.').map(|k| k.parse::<usize>().map_or_else(|_| Seg::Key(k.to_string()), Seg::Index)).collect(),
         );
         let value = parse_value(value.trim());
         Ok(Override { raw: raw.to_string(), path, value })
@@ -49,7 +47,9 @@ impl Override {
         let mut cur = root;
         for seg in parents {
             cur = match (seg, cur) {
-                (Seg::Key(k), toml::Value::Table(t)) => t.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new())),
+                (Seg::Key(k), toml::Value::Table(t)) => {
+                    t.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                }
                 (Seg::Index(i), toml::Value::Array(a)) => {
                     let n = a.len();
                     a.get_mut(*i).ok_or_else(|| err(format!("index {i} is out of range: the array has {n} item(s)")))?

@@ -60,9 +60,10 @@ impl RawDataset {
     pub fn into_typed(self, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
         let path = KeyPath::dotted("dataset");
         if !self.0.contains_key("name") {
-            return Err(UserError::new("`dataset` needs a `name`")
-                .at(loc.locate(&path, false))
-                .help(format!("available datasets: {}", crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))));
+            return Err(UserError::new("`dataset` needs a `name`").at(loc.locate(&path, false)).help(format!(
+                "available datasets: {}",
+                crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            )));
         }
         let spec: DatasetSpec = deserialize_at(toml::Value::Table(self.0), &path, loc)?;
         spec.validate().map_err(|e| loc.field_error(&path, e))?;

@@ -58,7 +58,10 @@ impl ReferenceSpec {
                 return Err(FieldError::new(key("tolerance"), "must be >= 0"));
             }
             if let Some(k) = r.filter.keys().find(|k| !swept.contains(k)) {
-                return Err(FieldError::new(key("where"), format!("`{k}` is not a swept key (swept: {})", swept.join(", "))));
+                return Err(FieldError::new(
+                    key("where"),
+                    format!("`{k}` is not a swept key (swept: {})", swept.join(", ")),
+                ));
             }
         }
         Ok(())

@@ -87,9 +87,8 @@ pub struct Source {
 impl Source {
     /// Reads the file, turning a missing or unreadable file into a user error.
     pub fn read(path: &Path) -> Result<Self, UserError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UserError::new(format!("cannot read experiment file: {e}")).at(path.display().to_string())
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::new(format!("cannot read experiment file: {e}")).at(path.display().to_string()))?;
         Ok(Source { path: path.to_path_buf(), text })
     }
 

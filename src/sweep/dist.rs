@@ -27,7 +27,9 @@ impl Distribution {
             Distribution::LogUniform([lo, hi]) if !(*lo > 0.0 && hi.is_finite() && lo < hi) => {
                 Err(format!("log_uniform needs 0 < low < high, got [{lo}, {hi}]"))
             }
-            Distribution::IntRange([lo, hi]) if lo > hi => Err(format!("int_range needs low <= high, got [{lo}, {hi}]")),
+            Distribution::IntRange([lo, hi]) if lo > hi => {
+                Err(format!("int_range needs low <= high, got [{lo}, {hi}]"))
+            }
             Distribution::Choice(v) if v.is_empty() => Err("choice needs at least one value".into()),
             _ => Ok(()),
         }
@@ -63,7 +65,8 @@ mod tests {
         assert_ne!(a, draw(4));
         assert!(a.iter().all(|v| (1e-4..1e-1).contains(v)));
         let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let ints: Vec<i64> = (0..200).map(|_| Distribution::IntRange([2, 4]).sample(&mut r).as_integer().unwrap()).collect();
+        let ints: Vec<i64> =
+            (0..200).map(|_| Distribution::IntRange([2, 4]).sample(&mut r).as_integer().unwrap()).collect();
         assert!(ints.contains(&2) && ints.contains(&4) && ints.iter().all(|v| (2..=4).contains(v)));
         assert!(Distribution::LogUniform([0.0, 1.0]).validate().is_err());
     }

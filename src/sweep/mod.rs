@@ -120,7 +120,8 @@ impl RawSweep {
             }
             SweepKind::Random => {
                 let trials = self.trials.filter(|&n| n > 0).ok_or_else(|| {
-                    UserError::new("a random sweep needs `trials = N` (N >= 1)").at(loc.locate(&KeyPath::dotted("sweep"), false))
+                    UserError::new("a random sweep needs `trials = N` (N >= 1)")
+                        .at(loc.locate(&KeyPath::dotted("sweep"), false))
                 })?;
                 let mut params = Vec::new();
                 for (key, value) in self.params {
@@ -129,7 +130,8 @@ impl RawSweep {
                         toml::Value::Array(values) if !values.is_empty() => Distribution::Choice(values),
                         v => deserialize_at::<Distribution>(v, &path, loc)?,
                     };
-                    d.validate().map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
+                    d.validate()
+                        .map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
                     params.push((key, d));
                 }
                 Ok(SweepSpec::Random { trials, seed: self.seed, params })
@@ -274,21 +276,27 @@ pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
             }
         }
     }
-    Ok(Plan { experiment: exp.name.clone(), swept_keys, report: exp.report.clone(), reference: exp.reference.clone(), trials })
+    Ok(Plan {
+        experiment: exp.name.clone(),
+        swept_keys,
+        report: exp.report.clone(),
+        reference: exp.reference.clone(),
+        trials,
+    })
 }
 
 fn check_model_keys(exp: &Experiment, keys: &[String], loc: &Locator<'_>) -> Result<(), UserError> {
     let all: Vec<String> = exp.models.iter().flat_map(|m| m.spec.param_names()).collect();
     for key in keys {
-        if let Some(p) = key.strip_prefix("model.") {
-            if !all.iter().any(|n| n == p) {
-                let mut e = UserError::new(format!("sweep key `{key}`: no [[models]] variant has a parameter `{p}`"))
-                    .at(loc.locate(&param_path(key), true));
-                if let Some(s) = did_you_mean(p, all.iter().map(String::as_str)) {
-                    e = e.help(format!("did you mean `model.{s}`?"));
-                }
-                return Err(e);
+        if let Some(p) = key.strip_prefix("model.")
+            && !all.iter().any(|n| n == p)
+        {
+            let mut e = UserError::new(format!("sweep key `{key}`: no [[models]] variant has a parameter `{p}`"))
+                .at(loc.locate(&param_path(key), true));
+            if let Some(s) = did_you_mean(p, all.iter().map(String::as_str)) {
+                e = e.help(format!("did you mean `model.{s}`?"));
             }
+            return Err(e);
         }
     }
     Ok(())
@@ -350,6 +358,9 @@ fn resolve(
             return Err(at_sweep(&key, format!("sweep value {key} = {v}: {}", e.message)));
         }
     }
-    config.backend().check().map_err(|e| UserError { location: Some(loc.locate(&param_path("backend"), false)), ..e })?;
+    config
+        .backend()
+        .check()
+        .map_err(|e| UserError { location: Some(loc.locate(&param_path("backend"), false)), ..e })?;
     Ok(config)
 }

@@ -99,13 +99,18 @@ pub fn trial_hparams(trial: &Trial) -> BTreeMap<String, HValue> {
     hp
 }
 
-/// A trial's HParams group: its model label and swept values without the seed, so the
-/// dashboard shows one row per setting with metrics averaged over seeds, like `table.md`.
+/// A trial's HParams group name: its model label, swept values (full keys) and seed, which
+/// together identify it.
+///
+/// Every trial is its own group, so the dashboard lists each trial with its own values and
+/// metrics. (Grouping the seeds of one setting would average their metrics, but the plugin
+/// then shows the first session's seed for the whole group; `table.md` has the means.)
 pub fn group_name(trial: &Trial) -> String {
     let mut s = trial.label.clone();
     for (k, v) in &trial.swept {
         s.push_str(&format!(" {k}={v}"));
     }
+    s.push_str(&format!(" seed={}", trial.config.seed));
     s
 }
 

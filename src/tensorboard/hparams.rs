@@ -272,7 +272,10 @@ mod tests {
             hparams: vec![
                 HParamDef { name: "lr".into(), domain: Domain::Interval { min: 1e-4, max: 1e-1 } },
                 HParamDef { name: "model".into(), domain: Domain::Discrete(vec![HValue::Text("mlp".into())]) },
-                HParamDef { name: "mixed".into(), domain: Domain::Discrete(vec![HValue::Number(1.0), HValue::Bool(true)]) },
+                HParamDef {
+                    name: "mixed".into(),
+                    domain: Domain::Discrete(vec![HValue::Number(1.0), HValue::Bool(true)]),
+                },
             ],
             metrics: vec![MetricDef { tag: "train/loss".into(), training: true }],
         };
@@ -292,7 +295,10 @@ mod tests {
 
     #[test]
     fn sessions_record_values_group_and_status() {
-        let hp = BTreeMap::from([("lr".to_string(), HValue::Number(0.01)), ("act".to_string(), HValue::Text("relu".into()))]);
+        let hp = BTreeMap::from([
+            ("lr".to_string(), HValue::Number(0.01)),
+            ("act".to_string(), HValue::Text("relu".into())),
+        ]);
         let (tag, data) = decode(&session_start_summary(&hp, "g", 3.0));
         assert_eq!(tag, SESSION_START_INFO_TAG);
         let Some(Data::session_start_info(s)) = data.data else { panic!("not a session start") };

@@ -115,7 +115,10 @@ pub fn grid(
     }
     let one = height.checked_mul(width).and_then(|n| n.checked_mul(channels.count()));
     if one.and_then(|n| n.checked_mul(count)) != Some(images.len()) {
-        return Err(invalid(format!("{count} images of {height}×{width} {channels:?} do not fit {} bytes", images.len())));
+        return Err(invalid(format!(
+            "{count} images of {height}×{width} {channels:?} do not fit {} bytes",
+            images.len()
+        )));
     }
     let one = one.unwrap_or(0);
     let columns = columns.min(count);

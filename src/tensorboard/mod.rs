@@ -9,8 +9,8 @@
 //! [`experiment`] maps burnlab's experiments and trials onto them.
 
 pub mod experiment;
-pub mod hparams;
 pub mod histogram;
+pub mod hparams;
 pub mod image;
 pub mod text;
 

@@ -152,7 +152,15 @@ struct Batches {
 impl Batches {
     fn new(cfg: &TrainingSpec, n: usize, seed: u64) -> Self {
         let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6261_7463_6865_7321);
-        Batches { mode: cfg.batching, batch: cfg.batch_size.min(n), n, step: 0, order: Vec::new(), pos: usize::MAX, rng }
+        Batches {
+            mode: cfg.batching,
+            batch: cfg.batch_size.min(n),
+            n,
+            step: 0,
+            order: Vec::new(),
+            pos: usize::MAX,
+            rng,
+        }
     }
 
     fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Tensor<3>, Tensor<1, Int>) {

@@ -23,7 +23,7 @@ pub fn build_optimizer(cfg: &TrainingSpec) -> ModuleOptimizer {
             .init(),
         OptimizerKind::Sgd => SgdConfig::new()
             .with_weight_decay(decay)
-            .with_momentum((cfg.momentum > 0.0).then(|| MomentumConfig {
+            .with_momentum((cfg.momentum > 0.0).then_some(MomentumConfig {
                 momentum: cfg.momentum,
                 dampening: 0.0,
                 nesterov: false,

@@ -88,7 +88,12 @@ impl TrainingSpec {
         };
         positive("lr", self.lr)?;
         positive("eps", self.eps)?;
-        for (key, v) in [("batch_size", self.batch_size), ("steps", self.steps), ("eval_every", self.eval_every), ("log_every", self.log_every)] {
+        for (key, v) in [
+            ("batch_size", self.batch_size),
+            ("steps", self.steps),
+            ("eval_every", self.eval_every),
+            ("log_every", self.log_every),
+        ] {
             if v == 0 {
                 return Err(FieldError::new(key, "must be at least 1"));
             }

@@ -89,10 +89,8 @@ pub fn summary(dir: &Path) -> serde_json::Value {
 
 /// The trial directories of an experiment, by id.
 pub fn trial_dirs(results: &Path, name: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(results.join(name).join("trials"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(results.join(name).join("trials")).unwrap().map(|e| e.unwrap().path()).collect();
     v.sort();
     v
 }
