@@ -139,20 +139,58 @@ impl Backend {
     }
 
     /// The plain (inference) Burn device.
+    ///
+    /// LibTorch on CUDA uses device `BURNLAB_CUDA_DEVICE` ([`CUDA_DEVICE_ENV`], set by
+    /// `burnlab run --gpus`) instead of the file's `cuda:N` when that variable is set, and fails
+    /// with a user error when the device does not exist. LibTorch on the CPU takes its thread
+    /// count from `RAYON_NUM_THREADS` when set, like the rayon pools of flex and ndarray, so
+    /// parallel trials share the cores instead of each using all of them.
     #[allow(deprecated)] // ndarray and tch are deprecated upstream but supported here by design.
     pub fn base_device(&self) -> Result<Device, UserError> {
         match (self.kind, self.device) {
             (BackendKind::Flex, _) => Ok(Device::flex()),
             (BackendKind::Ndarray, _) => Ok(Device::ndarray()),
             #[cfg(feature = "tch")]
-            (BackendKind::Libtorch, DeviceSel::Cpu) => Ok(Device::libtorch()),
+            (BackendKind::Libtorch, DeviceSel::Cpu) => {
+                tch_support::set_threads_from_env();
+                Ok(Device::libtorch())
+            }
             #[cfg(feature = "tch")]
             (BackendKind::Libtorch, DeviceSel::Cuda(i)) => {
-                crate::backend::tch_support::check_cuda(i)?;
+                let i = cuda_index_override()?.unwrap_or(i);
+                tch_support::check_cuda(i)?;
                 Ok(Device::libtorch_cuda(i))
             }
             #[cfg(not(feature = "tch"))]
-            (BackendKind::Libtorch, _) => Err(UserError::new("backend `libtorch` is not compiled in")),
+            (BackendKind::Libtorch, _) => Err(self
+                .check()
+                .err()
+                .unwrap_or_else(|| UserError::new("backend `libtorch` is not compiled into this build of burnlab"))),
+        }
+    }
+
+    /// Checks, before any trial starts, that the backend can run on this machine: for LibTorch
+    /// on CUDA, that the configured device (or each of `gpus`, indices as this process sees
+    /// them, i.e. after `CUDA_VISIBLE_DEVICES`) exists. Other backends only need [`Self::check`].
+    pub fn check_available(&self, gpus: &[usize]) -> Result<(), UserError> {
+        self.check()?;
+        if let Some(g) = gpus.iter().enumerate().find_map(|(k, g)| gpus[..k].contains(g).then_some(g)) {
+            return Err(UserError::new(format!("--gpus lists device {g} twice"))
+                .help("list each GPU once: --gpus runs one trial at a time on each"));
+        }
+        match (self.kind, self.device) {
+            (BackendKind::Libtorch, DeviceSel::Cuda(i)) => {
+                let wanted: Vec<usize> = if gpus.is_empty() { vec![i] } else { gpus.to_vec() };
+                for i in wanted {
+                    cuda_device_exists(i)?;
+                }
+                Ok(())
+            }
+            _ if !gpus.is_empty() => {
+                Err(UserError::new(format!("--gpus needs a CUDA backend, but this experiment runs on {self}"))
+                    .help("set backend = \"libtorch\" and device = \"cuda\" (or --set device=cuda), or drop --gpus"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -171,18 +209,105 @@ impl fmt::Display for Backend {
     }
 }
 
+/// The environment variable that pins a LibTorch CUDA trial to one device index (as the
+/// process sees it, after `CUDA_VISIBLE_DEVICES`). `burnlab run --gpus` sets it, together with
+/// `CUDA_VISIBLE_DEVICES`, for each worker; it overrides the file's `cuda:N`.
+pub const CUDA_DEVICE_ENV: &str = "BURNLAB_CUDA_DEVICE";
+
+/// The environment for a worker pinned to CUDA device `gpu` by `--gpus` (an index as this
+/// process sees devices): `CUDA_VISIBLE_DEVICES` set to that one device, so the worker's
+/// LibTorch creates no context on the others, and [`CUDA_DEVICE_ENV`]`=0`. When this process
+/// already has `CUDA_VISIBLE_DEVICES`, index `gpu` is its `gpu`-th entry (an id or UUID).
+pub fn cuda_pinning_env(gpu: usize) -> [(&'static str, String); 2] {
+    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+    [("CUDA_VISIBLE_DEVICES", pinned_visible_device(visible.as_deref(), gpu)), (CUDA_DEVICE_ENV, "0".to_string())]
+}
+
+/// Entry `gpu` of a `CUDA_VISIBLE_DEVICES` value, or `gpu` itself when the variable is unset.
+fn pinned_visible_device(visible: Option<&str>, gpu: usize) -> String {
+    match visible {
+        Some(v) => v.split(',').map(str::trim).nth(gpu).unwrap_or("").to_string(),
+        None => gpu.to_string(),
+    }
+}
+
+/// The device index from [`CUDA_DEVICE_ENV`], if set.
+fn cuda_index_override() -> Result<Option<usize>, UserError> {
+    match std::env::var(CUDA_DEVICE_ENV) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
+            UserError::new(format!("{CUDA_DEVICE_ENV}={v:?} is not a CUDA device index"))
+                .help(format!("set it to a number such as 0, or unset {CUDA_DEVICE_ENV}"))
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// Fails with a user error naming the fix when CUDA device `i` is not usable.
+fn cuda_device_exists(i: usize) -> Result<(), UserError> {
+    #[cfg(feature = "tch")]
+    return tch_support::check_cuda(i);
+    #[cfg(not(feature = "tch"))]
+    return Err(UserError::new(format!("device cuda:{i} needs the LibTorch backend, which is not compiled in"))
+        .help("rebuild with `--features tch` after `scripts/setup-libtorch` (see README)"));
+}
+
+/// LibTorch specifics: CUDA device checks and the CPU thread count (through the `tch` crate).
 #[cfg(feature = "tch")]
-mod tch_support {
+pub mod tch_support {
     use crate::error::UserError;
 
     /// Fails with a clear message when CUDA device `i` is not usable by LibTorch.
     pub fn check_cuda(i: usize) -> Result<(), UserError> {
-        let n = tch::Cuda::device_count() as usize;
+        let n = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+        if n == 0 {
+            let visible = match std::env::var("CUDA_VISIBLE_DEVICES") {
+                Ok(v) => format!(" (CUDA_VISIBLE_DEVICES={v:?})"),
+                Err(_) => String::new(),
+            };
+            return Err(UserError::new(format!(
+                "device cuda:{i} is not available: LibTorch finds no CUDA device on this machine{visible}"
+            ))
+            .help(
+                "use device = \"cpu\" (--set device=cpu), or run on a machine with an NVIDIA GPU and a driver for \
+                 CUDA 12.8 (`nvidia-smi` lists it); TCH_PRINT_CUDA_INIT_ERROR=1 prints LibTorch's reason",
+            ));
+        }
         if i >= n {
-            return Err(UserError::new(format!("device cuda:{i} is not available: LibTorch sees {n} CUDA device(s)"))
-                .help("check CUDA_VISIBLE_DEVICES and `nvidia-smi`, or use device = \"cpu\""));
+            return Err(UserError::new(format!(
+                "device cuda:{i} is not available: LibTorch sees {n} CUDA device(s), cuda:0 to cuda:{}",
+                n - 1
+            ))
+            .help("indices count the devices in CUDA_VISIBLE_DEVICES when it is set; check `nvidia-smi`"));
         }
         Ok(())
+    }
+
+    /// Sets LibTorch's intra-op CPU threads from `RAYON_NUM_THREADS` (the share of the cores
+    /// the runner gives each parallel trial), once per process.
+    pub fn set_threads_from_env() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if let Some(n) = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.trim().parse::<i32>().ok())
+                && n > 0
+            {
+                set_threads(n);
+            }
+        });
+    }
+
+    /// Sets LibTorch's intra-op CPU thread count (OpenMP and its own pool).
+    pub fn set_threads(n: i32) {
+        tch::set_num_threads(n);
+    }
+
+    /// LibTorch's current intra-op CPU thread count.
+    pub fn threads() -> i32 {
+        tch::get_num_threads()
+    }
+
+    /// How many CUDA devices LibTorch sees (0 on a machine without a usable GPU).
+    pub fn cuda_device_count() -> usize {
+        usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
     }
 }
 
@@ -203,5 +328,34 @@ mod tests {
     fn cpu_backends_reject_cuda() {
         let b = Backend { kind: BackendKind::Flex, device: DeviceSel::Cuda(0) };
         assert!(b.check().unwrap_err().message.contains("CPU only"));
+    }
+
+    #[test]
+    fn pinning_maps_indices_through_cuda_visible_devices() {
+        assert_eq!(pinned_visible_device(None, 3), "3");
+        assert_eq!(pinned_visible_device(Some("4,6"), 0), "4");
+        assert_eq!(pinned_visible_device(Some("4, 6"), 1), "6");
+        assert_eq!(pinned_visible_device(Some("GPU-ab12,GPU-cd34"), 1), "GPU-cd34");
+        // Past the end (only reachable if LibTorch saw more devices): no device rather than a wrong one.
+        assert_eq!(pinned_visible_device(Some("4"), 1), "");
+    }
+
+    #[test]
+    fn gpus_need_a_cuda_backend() {
+        let b = Backend { kind: BackendKind::Flex, device: DeviceSel::Cpu };
+        assert!(b.check_available(&[]).is_ok());
+        let e = b.check_available(&[0]).unwrap_err();
+        assert!(e.message.contains("--gpus needs a CUDA backend"), "{e}");
+        let e = b.check_available(&[0, 1, 0]).unwrap_err();
+        assert!(e.message.contains("lists device 0 twice"), "{e}");
+    }
+
+    #[cfg(not(feature = "tch"))]
+    #[test]
+    fn libtorch_without_the_feature_names_the_fix() {
+        let b = Backend { kind: BackendKind::Libtorch, device: DeviceSel::Cpu };
+        let e = b.base_device().unwrap_err();
+        assert!(e.message.contains("not compiled into this build"), "{e}");
+        assert!(e.help.as_deref().unwrap_or("").contains("--features tch"), "{e}");
     }
 }

@@ -108,6 +108,10 @@ pub enum Command {
         /// Trials run in parallel (default: one per core on CPU backends).
         #[arg(long)]
         jobs: Option<usize>,
+        /// One trial at a time on each listed CUDA device (LibTorch), e.g. --gpus 0,1; indices
+        /// count the devices in CUDA_VISIBLE_DEVICES when it is set.
+        #[arg(long, value_delimiter = ',', value_name = "I,J,...", conflicts_with = "jobs")]
+        gpus: Vec<usize>,
         /// Rerun finished trials too.
         #[arg(long)]
         force: bool,
@@ -171,12 +175,18 @@ pub enum Command {
 /// Runs the parsed command; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Run { file, results, jobs, force, quiet, json, executor, slurm } => {
+        Command::Run { file, results, jobs, gpus, force, quiet, json, executor, slurm } => {
             let exp = Experiment::load(&file.file, &file.sets)?;
             if executor == Executor::Slurm {
                 if jobs.is_some() {
                     return Err(crate::error::UserError::new("--jobs is an option of the local executor")
                         .help("with --executor slurm, --max-parallel limits the trials running at once")
+                        .into());
+                }
+                if !gpus.is_empty() {
+                    // --gpus pins local workers (issue 7); Slurm allocates GPUs itself.
+                    return Err(crate::error::UserError::new("--gpus is an option of the local executor")
+                        .help("with --executor slurm, --gpus-per-trial requests GPUs for each trial")
                         .into());
                 }
                 let sub = runner::slurm::submit(&exp, &slurm.options(results, force))?;
@@ -191,7 +201,8 @@ pub fn execute(cli: Cli) -> Result<i32> {
             if jobs == Some(0) {
                 return Err(crate::error::UserError::new("--jobs must be at least 1").into());
             }
-            let outcome = runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json })?;
+            let outcome =
+                runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&outcome).map_err(anyhow::Error::from)?);
             } else if !quiet {

@@ -129,11 +129,11 @@ impl SelfAttention {
     /// Attends over the sequence axis of `x` `[batch, seq, d_model]`; `pad` `[batch, seq]` is
     /// `true` for keys to ignore.
     ///
-    /// Training (an autodiff device) uses the composed form, which has attention dropout and a
-    /// cheap backward (the softmax max is detached). Evaluation uses Burn's fused
-    /// `module::attention`, which flex runs as one kernel per head without materialising the
-    /// intermediate tensors (it has no dropout, which evaluation does not need); under
-    /// autodiff it would fall back to composed ops anyway.
+    /// Why two paths: training (an autodiff device) needs attention dropout, which Burn's fused
+    /// `module::attention` lacks, and under autodiff that op falls back to composed ops anyway
+    /// (with a few more of them); so training uses the composed form here (softmax with a
+    /// detached max). Evaluation (a plain device) uses the fused op, which flex runs as a
+    /// single kernel without intermediate tensors. Both match PyTorch (`tests/parity.rs`).
     pub fn forward(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.heads, d / self.heads);

@@ -33,10 +33,7 @@ fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Cu
         if s.as_ref().is_none_or(|s| s.status != crate::runner::TrialStatus::Completed) {
             continue;
         }
-        let mut name = t.label.clone();
-        for (k, v) in &t.swept {
-            name.push_str(&format!(" {}={v}", k.rsplit('.').next().unwrap_or(k)));
-        }
+        let name = t.setting_name();
         let idx = groups.iter().position(|g| g.0 == name).unwrap_or_else(|| {
             groups.push((name, BTreeMap::new()));
             groups.len() - 1

@@ -94,14 +94,7 @@ pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
 }
 
 fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Value>) -> Vec<String> {
-    plan.swept_keys.iter().map(|k| swept.get(k).map(value_str).unwrap_or_default()).collect()
-}
-
-fn value_str(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    plan.swept_keys.iter().map(|k| swept.get(k).map(crate::sweep::value_text).unwrap_or_default()).collect()
 }
 
 /// The index of the best group by the primary metric's mean.
@@ -163,7 +156,7 @@ fn swept_column(name: &str, values: Vec<Option<&toml::Value>>) -> Column {
             values.iter().map(|v| v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))).collect();
         Column::new(name.into(), v)
     } else {
-        let v: Vec<Option<String>> = values.iter().map(|v| v.map(value_str)).collect();
+        let v: Vec<Option<String>> = values.iter().map(|v| v.map(crate::sweep::value_text)).collect();
         Column::new(name.into(), v)
     }
 }

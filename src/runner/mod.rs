@@ -83,6 +83,8 @@ pub struct RunOptions {
     pub force: bool,
     /// No progress bars.
     pub quiet: bool,
+    /// `--gpus`: CUDA device indices, one trial at a time on each (empty: no pinning).
+    pub gpus: Vec<usize>,
 }
 
 /// What a run did.
@@ -150,13 +152,46 @@ pub fn prepare(exp: &Experiment, results_root: &Path, force: bool) -> Result<Pre
 pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let prepared = prepare(exp, &opts.results_root, opts.force)?;
     let Prepared { dir, plan, pending, lock: _lock } = &prepared;
+    // Trials of an earlier `--executor slurm` submission that are still queued or running must not
+    // run twice at once.
+    let queue = status::query_queue(&slurm::read_jobs(dir)?);
+    let queued: Vec<&status::QueuedTask> = pending.iter().filter_map(|i| queue.tasks.get(i)).collect();
+    if let Some(first) = queued.first() {
+        return Err(crate::error::UserError::new(format!(
+            "{} unfinished trial(s) of this results directory are queued or running in Slurm job {}",
+            queued.len(),
+            first.job_id
+        ))
+        .at(dir.display().to_string())
+        .help(format!("wait for them (`burnlab status {}`) or cancel them with scancel", dir.display()))
+        .into());
+    }
     // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
     let mut root_events = crate::tensorboard::experiment::write_experiment(dir, exp).map_err(|e| Error::io(dir, e))?;
     let cores = worker::default_threads();
-    let jobs = opts.jobs.unwrap_or(cores).clamp(1, pending.len().max(1));
+    // GPUs (issue 7): check that LibTorch sees every CUDA device the pending trials need before
+    // starting any; with --gpus one trial per listed GPU, else CUDA sweeps run one at a time.
+    let backends = pending.iter().map(|&i| plan.trials[i].config.backend()).fold(Vec::new(), |mut v, b| {
+        if !v.contains(&b) {
+            v.push(b);
+        }
+        v
+    });
+    for b in &backends {
+        b.check_available(&opts.gpus)?;
+    }
+    let on_cpu = backends.iter().all(|b| b.uses_cpu_threads());
+    let default_jobs = if !opts.gpus.is_empty() {
+        opts.gpus.len()
+    } else if on_cpu {
+        cores
+    } else {
+        1
+    };
+    let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
     let threads = if exp.backend.uses_cpu_threads() { (cores / jobs).max(1) } else { 1 };
     let stop = stop_flag();
-    let ran = execute(dir, plan, pending, jobs, threads, opts.quiet, &stop)?;
+    let ran = execute(dir, plan, pending, jobs, threads, &opts.gpus, opts.quiet, &stop)?;
     let tables = crate::report::build(dir)?;
     // TensorBoard: table.md as a text summary in the results root.
     crate::tensorboard::experiment::write_table(&mut root_events, dir).map_err(|e| Error::io(root_events.path(), e))?;
@@ -179,14 +214,18 @@ struct Running {
     child: Child,
     bar: ProgressBar,
     stdout_open: bool,
+    /// The `--gpus` entry this trial is pinned to.
+    gpu: Option<usize>,
 }
 
+#[allow(clippy::too_many_arguments)] // `gpus` (issue 7) made it eight.
 fn execute(
     dir: &Path,
     plan: &Plan,
     pending: &[usize],
     jobs: usize,
     threads: usize,
+    gpus: &[usize],
     quiet: bool,
     stop: &Arc<AtomicBool>,
 ) -> Result<BTreeMap<String, usize>> {
@@ -219,12 +258,15 @@ fn execute(
             std::fs::create_dir_all(&tdir).map_err(|e| Error::io(&tdir, e))?;
             let log_path = tdir.join(worker::WORKER_LOG);
             let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
-            let mut child = Command::new(&exe)
-                .arg("trial")
-                .arg(dir)
-                .arg(index.to_string())
-                .arg("--progress")
-                .env("RAYON_NUM_THREADS", threads.to_string())
+            let mut cmd = Command::new(&exe);
+            cmd.arg("trial").arg(dir).arg(index.to_string()).arg("--progress");
+            cmd.env("RAYON_NUM_THREADS", threads.to_string());
+            // --gpus: pin the worker to the first listed GPU no running trial holds.
+            let gpu = gpus.iter().copied().find(|g| running.values().all(|r| r.gpu != Some(*g)));
+            if let Some(g) = gpu {
+                cmd.envs(crate::backend::cuda_pinning_env(g));
+            }
+            let mut child = cmd
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(log))
@@ -244,7 +286,7 @@ fn execute(
             bar.set_style(trial_style.clone());
             bar.set_prefix(trial.id[..8].to_string());
             bar.set_message(trial.name());
-            running.insert(index, Running { child, bar, stdout_open: true });
+            running.insert(index, Running { child, bar, stdout_open: true, gpu });
         }
         if running.is_empty() {
             break;

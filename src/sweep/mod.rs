@@ -82,10 +82,13 @@ impl RawSweep {
         }
         for key in self.params.keys() {
             let root = key.split('.').next().unwrap_or_default();
-            let ok = SWEEP_ROOTS.contains(&root) && (key.contains('.') == !matches!(root, "backend" | "device"));
+            // `dataset` alone swaps the whole dataset: `"dataset" = ["mnist1d", "digits"]`.
+            let ok = SWEEP_ROOTS.contains(&root)
+                && (key.contains('.') || matches!(root, "backend" | "device" | "dataset"))
+                && !(key.contains('.') && matches!(root, "backend" | "device"));
             if !ok {
                 let mut e = UserError::new(format!(
-                    "sweep key `{key}` must be `training.KEY`, `dataset.KEY`, `model.KEY`, `backend` or `device`"
+                    "sweep key `{key}` must be `training.KEY`, `dataset.KEY`, `dataset`, `model.KEY`, `backend` or `device`"
                 ))
                 .at(loc.locate(&param_path(key), true));
                 if let Some(s) = did_you_mean(root, SWEEP_ROOTS) {
@@ -168,7 +171,7 @@ impl TrialConfig {
 /// One planned trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trial {
-    /// Position in the plan (the Slurm array index).
+    /// Position in the plan (`burnlab trial DIR INDEX`).
     pub index: usize,
     /// Stable id: a hash of the resolved config.
     pub id: String,
@@ -181,14 +184,26 @@ pub struct Trial {
 }
 
 impl Trial {
-    /// A short human-readable name: label, swept values, seed.
-    pub fn name(&self) -> String {
+    /// The variant and swept setting: `mlp lr=0.01`.
+    pub fn setting_name(&self) -> String {
         let mut s = self.label.clone();
         for (k, v) in &self.swept {
-            s.push_str(&format!(" {}={}", k.rsplit('.').next().unwrap_or(k), v));
+            s.push_str(&format!(" {}={}", k.rsplit('.').next().unwrap_or(k), value_text(v)));
         }
-        s.push_str(&format!(" seed={}", self.config.seed));
         s
+    }
+
+    /// A short human-readable name: label, swept values, seed.
+    pub fn name(&self) -> String {
+        format!("{} seed={}", self.setting_name(), self.config.seed)
+    }
+}
+
+/// A swept value as shown in names and tables (strings without quotes).
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -323,7 +338,14 @@ fn resolve(
     }
     let mut doc = toml::Table::try_from(&base).expect("trial configs serialise to TOML");
     for (key, value) in point {
-        let o = crate::spec::Override { raw: key.clone(), path: KeyPath::dotted(key), value: value.clone() };
+        // A dataset given by name stands for that dataset with default options.
+        let value = match (key.as_str(), value) {
+            ("dataset", toml::Value::String(name)) => {
+                toml::Value::Table(toml::Table::from_iter([("name".to_string(), toml::Value::String(name.clone()))]))
+            }
+            (_, v) => v.clone(),
+        };
+        let o = crate::spec::Override { raw: key.clone(), path: KeyPath::dotted(key), value };
         o.apply(&mut doc)?;
     }
     let at_sweep = |key: &str, message: String| UserError::new(message).at(loc.locate(&param_path(key), false));
