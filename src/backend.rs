@@ -232,6 +232,7 @@ fn pinned_visible_device(visible: Option<&str>, gpu: usize) -> String {
 }
 
 /// The device index from [`CUDA_DEVICE_ENV`], if set.
+#[cfg_attr(not(feature = "tch"), allow(dead_code))] // only LibTorch CUDA devices read it
 fn cuda_index_override() -> Result<Option<usize>, UserError> {
     match std::env::var(CUDA_DEVICE_ENV) {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {

@@ -95,7 +95,8 @@ fn event_files_are_read_back_by_tensorboard() {
         "tiny.toml",
         &TINY
             .replace("seeds = [0, 1]", "seeds = [0]")
-            .replace("\"training.lr\" = [1e-2, 3e-3]", "\"training.lr\" = [1e-2]"),
+            .replace("\"training.lr\" = [1e-2, 3e-3]", "\"training.lr\" = [1e-2]")
+            .replace("log_every = 5", "log_every = 5\nhistogram_every = 2"),
     );
     let out = s.run(&file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -116,6 +117,10 @@ fn event_files_are_read_back_by_tensorboard() {
         assert_eq!(steps("train/loss"), vec![5, 10, 15, 20, 25, 30]);
         assert_eq!(steps("test/accuracy"), vec![10, 20, 30]);
         assert_eq!(steps("test/loss"), vec![10, 20, 30]);
+        // Weight histograms every second evaluation.
+        let histograms = data["histograms"].as_object().unwrap();
+        assert!(!histograms.is_empty() && histograms.keys().all(|k| k.starts_with("weights/")), "{histograms:?}");
+        assert!(histograms.values().all(|steps| steps.as_array().unwrap() == &vec![serde_json::json!(20)]), "{histograms:?}");
         // The values match metrics.csv.
         let dir = logdir.join(run);
         let csv = metrics_of(&dir);

@@ -166,8 +166,6 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .help(format!("wait for them (`burnlab status {}`) or cancel them with scancel", dir.display()))
         .into());
     }
-    // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
-    let mut root_events = crate::tensorboard::experiment::write_experiment(dir, exp).map_err(|e| Error::io(dir, e))?;
     let cores = worker::default_threads();
     // GPUs (issue 7): check that LibTorch sees every CUDA device the pending trials need before
     // starting any; with --gpus one trial per listed GPU, else CUDA sweeps run one at a time.
@@ -189,6 +187,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         1
     };
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
+    // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
+    let mut root_events = crate::tensorboard::experiment::write_experiment(dir, exp).map_err(|e| Error::io(dir, e))?;
     let threads = if exp.backend.uses_cpu_threads() { (cores / jobs).max(1) } else { 1 };
     let stop = stop_flag();
     let ran = execute(dir, plan, pending, jobs, threads, &opts.gpus, opts.quiet, &stop)?;

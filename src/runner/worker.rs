@@ -176,6 +176,17 @@ impl Observer for TrialObserver {
         }
     }
 
+    fn on_weights(&mut self, step: usize, weights: &[(String, Vec<f32>)]) {
+        for (name, values) in weights {
+            if self.error.is_some() {
+                return;
+            }
+            if let Err(e) = self.events.histogram(&format!("weights/{name}"), values, step) {
+                self.error = Some(Error::io(self.events.path(), e));
+            }
+        }
+    }
+
     fn should_stop(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.error.is_some()
     }

@@ -28,6 +28,31 @@ pub trait Observer {
     fn on_eval(&mut self, step: usize, metrics: &BTreeMap<String, f64>);
     /// Whether the loop should stop now (Ctrl-C).
     fn should_stop(&self) -> bool;
+    /// The model's parameters by path (`fc.weight`), every `histogram_every` evaluations.
+    fn on_weights(&mut self, _step: usize, _weights: &[(String, Vec<f32>)]) {}
+}
+
+/// Collects every float parameter's values with its dotted path (`hidden.0.weight`).
+#[derive(Default)]
+struct WeightCollector {
+    path: Vec<String>,
+    weights: Vec<(String, Vec<f32>)>,
+}
+
+impl burn::module::ModuleVisitor for WeightCollector {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        if let Ok(values) = param.val().to_data().convert::<f32>().try_to_vec::<f32>() {
+            self.weights.push((self.path.join("."), values));
+        }
+    }
 }
 
 /// How a training run ended.
@@ -79,6 +104,7 @@ pub fn fit<M: Classifier>(
     let (mut eval_sum, mut eval_n) = (0.0, 0usize);
     let mut status = FitStatus::Completed;
     let mut done = 0;
+    let mut evals = 0;
     for step in 1..=cfg.steps {
         if obs.should_stop() {
             status = FitStatus::Interrupted(done);
@@ -110,6 +136,12 @@ pub fn fit<M: Classifier>(
             (eval_sum, eval_n) = (0.0, 0);
             obs.on_eval(step, &metrics);
             final_metrics = metrics;
+            evals += 1;
+            if cfg.histogram_every > 0 && evals % cfg.histogram_every == 0 {
+                let mut weights = WeightCollector::default();
+                model.visit(&mut weights);
+                obs.on_weights(step, &weights.weights);
+            }
         }
     }
     FitOutcome { status, steps: done, final_metrics, seconds: start.elapsed().as_secs_f64(), num_params }

@@ -55,6 +55,8 @@ pub struct TrainingSpec {
     pub batching: Batching,
     /// Log the training loss every this many steps.
     pub log_every: usize,
+    /// Write weight histograms to TensorBoard every this many evaluations (0: never).
+    pub histogram_every: usize,
 }
 
 impl Default for TrainingSpec {
@@ -72,6 +74,7 @@ impl Default for TrainingSpec {
             eps: 1e-8,
             batching: Batching::Shuffle,
             log_every: 10,
+            histogram_every: 0,
         }
     }
 }
