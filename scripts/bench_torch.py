@@ -108,11 +108,45 @@ class GRUNet(nn.Module):
         return self.linear(output.reshape(output.shape[0], -1))  # [B, 480]
 
 
+class LSTMNet(nn.Module):
+    """burnlab's `lstm` default: the GRU model above with an LSTM cell."""
+
+    def __init__(self, output_size=OUTPUT_SIZE, hidden_size=6, time_steps=INPUT_SIZE):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=1, hidden_size=hidden_size, batch_first=True, bidirectional=True)
+        self.linear = nn.Linear(2 * hidden_size * time_steps, output_size)
+
+    def forward(self, x):
+        output, _ = self.lstm(x.view(*x.shape[:2], 1))
+        return self.linear(output.reshape(output.shape[0], -1))
+
+
+class AttentionNet(nn.Module):
+    """burnlab's `attention` default: each step embedded (Linear 1 -> 32) plus a learned
+    position, 2 pre-norm encoder layers (4 heads, feed-forward 64, dropout 0.1) with a final
+    LayerNorm, mean pooling, Linear 32 -> 10. The configuration of the issue's reference
+    Transformer (d_model 32, 4 heads, feed-forward 64, 2 layers, 40 tokens)."""
+
+    def __init__(self, output_size=OUTPUT_SIZE, d_model=32, heads=4, ff=64, layers=2, time_steps=INPUT_SIZE):
+        super().__init__()
+        self.embed = nn.Linear(1, d_model)
+        self.pos = nn.Parameter(torch.zeros(time_steps, d_model))
+        layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout=0.1, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, output_size)
+
+    def forward(self, x):
+        h = self.embed(x.view(*x.shape[:2], 1)) + self.pos
+        return self.head(self.encoder(h).mean(dim=1))
+
+
 MODELS = {
     "linear": (LinearModel, 410),
     "mlp": (MLP, 15210),
     "cnn": (ConvNet, 5210),
     "gru": (GRUNet, 5134),
+    "lstm": (LSTMNet, 5242),
+    "attention": (AttentionNet, 18826),
 }
 MODEL_NAMES = list(MODELS)
 

@@ -120,7 +120,10 @@ fn event_files_are_read_back_by_tensorboard() {
         // Weight histograms every second evaluation.
         let histograms = data["histograms"].as_object().unwrap();
         assert!(!histograms.is_empty() && histograms.keys().all(|k| k.starts_with("weights/")), "{histograms:?}");
-        assert!(histograms.values().all(|steps| steps.as_array().unwrap() == &vec![serde_json::json!(20)]), "{histograms:?}");
+        assert!(
+            histograms.values().all(|steps| steps.as_array().unwrap() == &vec![serde_json::json!(20)]),
+            "{histograms:?}"
+        );
         // The values match metrics.csv.
         let dir = logdir.join(run);
         let csv = metrics_of(&dir);

@@ -339,13 +339,8 @@ mod tests {
     use super::*;
     use burn::tensor::{Distribution, Tolerance};
 
-    fn mnist1d() -> DataInfo {
-        DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None }
-    }
-
-    fn digits() -> DataInfo {
-        DataInfo { seq_len: 8, channels: 8, num_classes: 10, image: Some([8, 8]), vocab: None }
-    }
+    use crate::data::digits::info as digits;
+    use crate::data::mnist1d::info as mnist1d;
 
     fn text() -> DataInfo {
         DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12) }

@@ -255,13 +255,8 @@ impl Classifier for Cnn {
 mod tests {
     use super::*;
 
-    fn mnist1d() -> DataInfo {
-        DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None }
-    }
-
-    fn digits() -> DataInfo {
-        DataInfo { seq_len: 8, channels: 8, num_classes: 10, image: Some([8, 8]), vocab: None }
-    }
+    use crate::data::digits::info as digits;
+    use crate::data::mnist1d::info as mnist1d;
 
     fn logits_shape(spec: &CnnSpec, data: &DataInfo, batch: usize) -> [usize; 2] {
         let device = Device::flex();
