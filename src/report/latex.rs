@@ -22,7 +22,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A booktabs `tabular` with one row per group.
-pub fn table(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
+pub fn table(plan: &Plan, groups: &[Group]) -> String {
     let metrics = plan.report.metrics();
     let has_ref = plan.reference.is_some();
     let mut header: Vec<String> = vec!["Model".into()];
@@ -43,8 +43,8 @@ pub fn table(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
         escape(&plan.experiment),
         header.join(" & ")
     );
-    for (i, g) in groups.iter().enumerate() {
-        let bold = Some(i) == best;
+    for g in groups {
+        let bold = g.best;
         let num = |s: Option<super::Stats>| match s {
             None => "--".to_string(),
             Some(s) if bold => format!("$\\mathbf{{{:.4} \\pm {:.4}}}$", s.mean, s.std),

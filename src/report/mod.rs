@@ -37,6 +37,8 @@ pub struct Group {
     pub verdict: Verdict,
     /// Welch's t-test p-value against the best group (`None` for the best and for n < 2).
     pub p_vs_best: Option<f64>,
+    /// Whether this is the best group (of its dataset, when the sweep varies the dataset).
+    pub best: bool,
 }
 
 /// Reads every trial summary of the plan (`None` where a trial has none).
@@ -88,6 +90,7 @@ pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
                 published,
                 verdict,
                 p_vs_best: None,
+                best: false,
             }
         })
         .collect()
@@ -97,13 +100,12 @@ fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Va
     plan.swept_keys.iter().map(|k| swept.get(k).map(crate::sweep::value_text).unwrap_or_default()).collect()
 }
 
-/// The index of the best group by the primary metric's mean.
-pub fn best(plan: &Plan, groups: &[Group]) -> Option<usize> {
+/// The index of the best of `members` (group indices) by the primary metric's mean.
+fn best_of(plan: &Plan, groups: &[Group], members: &[usize]) -> Option<usize> {
     let dir = plan.report.direction();
-    groups
+    members
         .iter()
-        .enumerate()
-        .filter_map(|(i, g)| g.metrics[0].map(|s| (i, s.mean)))
+        .filter_map(|&i| groups[i].metrics[0].map(|s| (i, s.mean)))
         .filter(|(_, m)| m.is_finite())
         .max_by(|a, b| match dir {
             Direction::Max => a.1.total_cmp(&b.1),
@@ -112,31 +114,45 @@ pub fn best(plan: &Plan, groups: &[Group]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Marks the best group and sets every other group's Welch p-value against it. Results on
+/// different datasets are not comparable, so a sweep over `dataset` is ranked per dataset.
+pub fn rank(plan: &Plan, groups: &mut [Group]) {
+    let dataset = plan.swept_keys.iter().position(|k| k == "dataset");
+    let mut partitions: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        let key = dataset.map(|d| g.swept[d].clone()).unwrap_or_default();
+        match partitions.iter_mut().find(|p| p.0 == key) {
+            Some(p) => p.1.push(i),
+            None => partitions.push((key, vec![i])),
+        }
+    }
+    for (_, members) in partitions {
+        let Some(b) = best_of(plan, groups, &members) else { continue };
+        groups[b].best = true;
+        let best_values = groups[b].primary.clone();
+        for i in members.into_iter().filter(|&i| i != b) {
+            groups[i].p_vs_best = welch_p(&best_values, &groups[i].primary);
+        }
+    }
+}
+
 /// Rebuilds every table of the results directory; returns the files written.
 pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     let (plan, summaries) = load(dir)?;
     let mut groups = groups(&plan, &summaries);
-    let best = best(&plan, &groups);
-    if let Some(b) = best {
-        let best_values = groups[b].primary.clone();
-        for (i, g) in groups.iter_mut().enumerate() {
-            if i != b {
-                g.p_vs_best = welch_p(&best_values, &g.primary);
-            }
-        }
-    }
+    rank(&plan, &mut groups);
     let mut written = Vec::new();
 
     let mut per_trial = trial_frame(&plan, &summaries)?;
     written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
     written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
-    let mut table = group_frame(&plan, &groups, best)?;
+    let mut table = group_frame(&plan, &groups)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
     let md_path = dir.join("table.md");
-    write_atomic(&md_path, markdown(&plan, &groups, best).as_bytes())?;
+    write_atomic(&md_path, markdown(&plan, &groups).as_bytes())?;
     written.push(md_path);
     let tex_path = dir.join("table.tex");
-    write_atomic(&tex_path, latex::table(&plan, &groups, best).as_bytes())?;
+    write_atomic(&tex_path, latex::table(&plan, &groups).as_bytes())?;
     written.push(tex_path);
     let svg_path = dir.join("curves.svg");
     write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
@@ -192,7 +208,7 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
     DataFrame::new_infer_height(cols).map_err(polars_err)
 }
 
-fn group_frame(plan: &Plan, groups: &[Group], best: Option<usize>) -> Result<DataFrame> {
+fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
     let mut cols = vec![Column::new("label".into(), groups.iter().map(|g| g.label.clone()).collect::<Vec<_>>())];
     for (i, k) in plan.swept_keys.iter().enumerate() {
         cols.push(Column::new(k.as_str().into(), groups.iter().map(|g| g.swept[i].clone()).collect::<Vec<_>>()));
@@ -219,7 +235,7 @@ fn group_frame(plan: &Plan, groups: &[Group], best: Option<usize>) -> Result<Dat
     ));
     cols.push(Column::new("verdict".into(), groups.iter().map(|g| g.verdict.text().to_string()).collect::<Vec<_>>()));
     cols.push(Column::new("p_vs_best".into(), groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>()));
-    cols.push(Column::new("best".into(), (0..groups.len()).map(|i| Some(i) == best).collect::<Vec<_>>()));
+    cols.push(Column::new("best".into(), groups.iter().map(|g| g.best).collect::<Vec<_>>()));
     DataFrame::new_infer_height(cols).map_err(polars_err)
 }
 
@@ -239,7 +255,7 @@ fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
 
 /// The comparison table as Markdown: mean ± std over seeds, 95% CI, the published value and
 /// verdict where the file declares one, Welch's p-value against the best row (in bold).
-pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
+pub fn markdown(plan: &Plan, groups: &[Group]) -> String {
     let metrics = plan.report.metrics();
     let has_ref = plan.reference.is_some();
     let mut header = vec!["variant".to_string()];
@@ -256,12 +272,13 @@ pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
     let mut out = format!("# {}\n\n", plan.experiment);
     out.push_str(&format!(
         "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
-         p vs best: Welch's t-test against the **best** row.\n",
+         p vs best: Welch's t-test against the **best** row{}.\n",
         plan.report.metric,
         match plan.report.direction() {
             Direction::Max => "higher is better",
             Direction::Min => "lower is better",
-        }
+        },
+        if plan.swept_keys.iter().any(|k| k == "dataset") { " of the same dataset" } else { "" }
     ));
     if let Some(r) = &plan.reference {
         out.push_str(&format!(
@@ -273,7 +290,7 @@ pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
     out.push('\n');
     out.push_str(&format!("| {} |\n", header.join(" | ")));
     out.push_str(&format!("|{}|\n", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
-    for (i, g) in groups.iter().enumerate() {
+    for g in groups {
         let mut row = vec![g.label.clone()];
         row.extend(g.swept.iter().cloned());
         let primary = g.metrics[0];
@@ -302,10 +319,57 @@ pub fn markdown(plan: &Plan, groups: &[Group], best: Option<usize>) -> String {
             notes.push(format!("{} missing", g.missing));
         }
         row.push(notes.join(", "));
-        if Some(i) == best {
+        if g.best {
             row = row.into_iter().map(|c| if c.is_empty() { c } else { format!("**{c}**") }).collect();
         }
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(label: &str, dataset: &str, values: &[f64]) -> Group {
+        Group {
+            label: label.into(),
+            swept: vec![dataset.into()],
+            planned: values.len(),
+            diverged: 0,
+            missing: 0,
+            metrics: vec![Stats::of(values)],
+            primary: values.to_vec(),
+            published: None,
+            verdict: Verdict::NoReference,
+            p_vs_best: None,
+            best: false,
+        }
+    }
+
+    #[test]
+    fn a_dataset_sweep_is_ranked_per_dataset() {
+        let plan = Plan {
+            experiment: "x".into(),
+            swept_keys: vec!["dataset".into()],
+            report: Default::default(),
+            reference: None,
+            trials: Vec::new(),
+        };
+        let mut groups = vec![
+            group("a", "easy", &[0.9, 0.92]),
+            group("b", "easy", &[0.8, 0.81]),
+            group("a", "hard", &[0.3, 0.31]),
+            group("b", "hard", &[0.5, 0.52]),
+        ];
+        rank(&plan, &mut groups);
+        let best: Vec<bool> = groups.iter().map(|g| g.best).collect();
+        assert_eq!(best, vec![true, false, false, true]);
+        assert!(groups[0].p_vs_best.is_none() && groups[3].p_vs_best.is_none());
+        assert_eq!(groups[1].p_vs_best, welch_p(&[0.9, 0.92], &[0.8, 0.81]));
+        assert_eq!(groups[2].p_vs_best, welch_p(&[0.5, 0.52], &[0.3, 0.31]));
+        let md = markdown(&plan, &groups);
+        assert!(md.contains("the **best** row of the same dataset"), "{md}");
+        assert_eq!(md.matches("| **a** |").count() + md.matches("| **b** |").count(), 2, "{md}");
+    }
 }
