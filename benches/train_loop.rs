@@ -3,7 +3,8 @@
 //! `scripts/bench` compares this against a full `burnlab run` (to measure burnlab's logging,
 //! TensorBoard and table overhead) and against PyTorch eager (`scripts/bench_torch.py`).
 //!
-//! Usage: `cargo bench --bench train_loop -- [--steps N] [--backend flex|ndarray] FAMILY...`
+//! Usage: `cargo bench --bench train_loop -- [--steps N] [--backend flex|ndarray|libtorch] FAMILY...`
+//! (`libtorch` needs `--features tch`).
 //! Prints one JSON object per family. Threads: set `RAYON_NUM_THREADS`.
 
 use burnlab::backend::{Backend, BackendKind, DeviceSel};
@@ -33,6 +34,7 @@ fn main() {
                 backend = match args.next().as_deref() {
                     Some("ndarray") => BackendKind::Ndarray,
                     Some("flex") => BackendKind::Flex,
+                    Some("libtorch") => BackendKind::Libtorch,
                     other => panic!("unknown backend {other:?}"),
                 }
             }
