@@ -38,10 +38,7 @@ hidden = 16
 
 /// Runs `burnlab ARGS` in the scratch dir with `path_prefix` (fake Slurm commands) first on PATH.
 fn burnlab_with(s: &Scratch, path_prefix: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnlab"));
-    cmd.args(args)
-        .current_dir(s.path())
-        .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"));
+    let mut cmd = s.command(args);
     if let Some(p) = path_prefix {
         cmd.env("PATH", format!("{}:{}", p.display(), std::env::var("PATH").unwrap_or_default()));
     }

@@ -169,12 +169,12 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let cores = worker::default_threads();
     // GPUs (issue 7): check that LibTorch sees every CUDA device the pending trials need before
     // starting any; with --gpus one trial per listed GPU, else CUDA sweeps run one at a time.
-    let backends = pending.iter().map(|&i| plan.trials[i].config.backend()).fold(Vec::new(), |mut v, b| {
-        if !v.contains(&b) {
-            v.push(b);
+    let mut backends = Vec::new();
+    for b in pending.iter().map(|&i| plan.trials[i].config.backend()) {
+        if !backends.contains(&b) {
+            backends.push(b);
         }
-        v
-    });
+    }
     for b in &backends {
         b.check_available(&opts.gpus)?;
     }
@@ -189,9 +189,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
     // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
     let mut root_events = crate::tensorboard::experiment::write_experiment(dir, exp).map_err(|e| Error::io(dir, e))?;
-    let threads = if exp.backend.uses_cpu_threads() { (cores / jobs).max(1) } else { 1 };
+    let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
     let stop = stop_flag();
-    let ran = execute(dir, plan, pending, jobs, threads, &opts.gpus, opts.quiet, &stop)?;
+    let pool = Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet };
+    let ran = execute(dir, plan, pending, &pool, &stop)?;
     let tables = crate::report::build(dir)?;
     // TensorBoard: table.md as a text summary in the results root.
     crate::tensorboard::experiment::write_table(&mut root_events, dir).map_err(|e| Error::io(root_events.path(), e))?;
@@ -218,17 +219,26 @@ struct Running {
     gpu: Option<usize>,
 }
 
-#[allow(clippy::too_many_arguments)] // `gpus` (issue 7) made it eight.
+/// How the local runner spreads trials over the machine.
+struct Pool<'a> {
+    /// Trials at a time.
+    jobs: usize,
+    /// CPU threads per worker (`RAYON_NUM_THREADS`).
+    threads: usize,
+    /// `--gpus`: one trial at a time on each.
+    gpus: &'a [usize],
+    /// No progress output.
+    quiet: bool,
+}
+
 fn execute(
     dir: &Path,
     plan: &Plan,
     pending: &[usize],
-    jobs: usize,
-    threads: usize,
-    gpus: &[usize],
-    quiet: bool,
+    pool: &Pool<'_>,
     stop: &Arc<AtomicBool>,
 ) -> Result<BTreeMap<String, usize>> {
+    let Pool { jobs, threads, gpus, quiet } = *pool;
     let multi = MultiProgress::with_draw_target(if quiet {
         ProgressDrawTarget::hidden()
     } else {

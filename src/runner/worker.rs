@@ -54,7 +54,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
         wall_time_s: wall,
         threads,
         git_commit: git_commit(),
-        host: hostname(),
+        host: crate::fsutil::hostname().unwrap_or_default(),
         started_at,
         ..TrialSummary::blank(&plan.experiment, &trial, TrialStatus::Failed)
     };
@@ -204,8 +204,4 @@ fn git_commit() -> Option<String> {
         .output()
         .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }

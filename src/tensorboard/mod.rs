@@ -133,10 +133,9 @@ impl EventWriter {
 }
 
 fn gethostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    // The host name goes into the event file's name: keep it to safe characters.
+    crate::fsutil::hostname()
+        .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
         .unwrap_or_else(|| "localhost".into())
 }
 

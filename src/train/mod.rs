@@ -151,6 +151,7 @@ pub fn fit<M: Classifier>(
 pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<String, f64> {
     const CHUNK: usize = 1000;
     let model = model.valid();
+    let loss_fn = CrossEntropyLossConfig::new().init(&split.x.device());
     let (mut loss_sum, mut correct) = (0.0f64, 0i64);
     let mut start = 0;
     while start < split.len {
@@ -159,7 +160,7 @@ pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<Strin
         let (x, y) = (x.without_autodiff(), y.without_autodiff());
         let logits = model.forward(&Inputs { modalities: vec![x] });
         let n = (end - start) as f64;
-        let loss = CrossEntropyLossConfig::new().init(&logits.device()).forward(logits.clone(), y.clone());
+        let loss = loss_fn.forward(logits.clone(), y.clone());
         loss_sum += f64::from(loss.into_scalar::<f32>()) * n;
         correct += logits.argmax(1).squeeze_dim::<1>(1).equal(y).int().sum().into_scalar::<i64>();
         start = end;

@@ -30,14 +30,18 @@ impl Scratch {
         p
     }
 
+    /// `burnlab ARGS` in the scratch dir, with the checkout's datasets, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_burnlab"));
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"));
+        cmd
+    }
+
     /// Runs `burnlab ARGS` in the scratch dir.
     pub fn burnlab(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_burnlab"))
-            .args(args)
-            .current_dir(self.path())
-            .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
-            .output()
-            .unwrap()
+        self.command(args).output().unwrap()
     }
 
     /// Runs an experiment quietly with results under the scratch dir.

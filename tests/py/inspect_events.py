@@ -47,26 +47,8 @@ import math
 import os
 import sys
 
-EVENT_FILE_PREFIX = "events.out.tfevents."
-
-
-def find_run_dirs(logdir):
-    runs = []
-    for dirpath, dirnames, filenames in os.walk(logdir):
-        dirnames.sort()
-        count = sum(1 for n in filenames if n.startswith(EVENT_FILE_PREFIX))
-        if count:
-            runs.append((dirpath, count))
-    return runs
-
-
-def num(value):
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from read_events import run_cli, scalar_value as num  # noqa: E402  (shared with the plain reader)
 
 
 def decode_image(event):
@@ -174,27 +156,7 @@ def load_run(run_dir):
 
 
 def main(argv):
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    logdir = argv[1]
-    if not os.path.isdir(logdir):
-        print(f"error: {logdir!r} is not a directory", file=sys.stderr)
-        return 1
-    run_dirs = find_run_dirs(logdir)
-    if not run_dirs:
-        print(
-            f"error: no {EVENT_FILE_PREFIX}* file found under {logdir!r}",
-            file=sys.stderr,
-        )
-        return 1
-    runs = {}
-    for run_dir, count in run_dirs:
-        rel = os.path.relpath(run_dir, logdir).replace(os.sep, "/")
-        runs[rel] = {"event_files": count, **load_run(run_dir)}
-    json.dump({"runs": dict(sorted(runs.items()))}, sys.stdout, allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
+    return run_cli(argv, __doc__, lambda run_dir, count: {"event_files": count, **load_run(run_dir)})
 
 
 if __name__ == "__main__":

@@ -37,11 +37,13 @@ EVENT_FILE_PREFIX = "events.out.tfevents."
 
 
 def find_run_dirs(logdir):
+    """Every directory under `logdir` holding event files, with their count, sorted."""
     runs = []
     for dirpath, dirnames, filenames in os.walk(logdir):
         dirnames.sort()
-        if any(name.startswith(EVENT_FILE_PREFIX) for name in filenames):
-            runs.append(dirpath)
+        count = sum(1 for n in filenames if n.startswith(EVENT_FILE_PREFIX))
+        if count:
+            runs.append((dirpath, count))
     return runs
 
 
@@ -85,9 +87,10 @@ def load_run(run_dir):
     }
 
 
-def main(argv):
+def run_cli(argv, doc, load):
+    """Shared driver: `load(run_dir, event_file_count)` per run, one JSON object on stdout."""
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print(__doc__, file=sys.stderr)
+        print(doc, file=sys.stderr)
         return 2
     logdir = argv[1]
     if not os.path.isdir(logdir):
@@ -101,12 +104,16 @@ def main(argv):
         )
         return 1
     runs = {}
-    for run_dir in run_dirs:
+    for run_dir, count in run_dirs:
         rel = os.path.relpath(run_dir, logdir).replace(os.sep, "/")
-        runs[rel] = load_run(run_dir)
+        runs[rel] = load(run_dir, count)
     json.dump({"runs": dict(sorted(runs.items()))}, sys.stdout, allow_nan=False)
     sys.stdout.write("\n")
     return 0
+
+
+def main(argv):
+    return run_cli(argv, __doc__, lambda run_dir, _count: load_run(run_dir))
 
 
 if __name__ == "__main__":
