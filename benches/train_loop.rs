@@ -62,7 +62,14 @@ fn main() {
         let device = backend.training_device().expect("backend");
         device.seed(0);
         let start = Instant::now();
-        let outcome = burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null));
+        let threads = std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let outcome = Backend::run_on_cpu_pool(
+            threads,
+            || burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null)),
+        );
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{}",

@@ -194,6 +194,20 @@ impl Backend {
         }
     }
 
+    /// Runs `work` (a training run) on a worker thread of a dedicated rayon pool of `threads`.
+    ///
+    /// Why: flex and ndarray parallelise each op with rayon. Called from a thread outside the
+    /// pool, every op hands its work to a pool thread and sleeps until it is done (a futex wake
+    /// and a context switch per op, thousands per step); called from inside the pool, ops run
+    /// in place. This made the attention family's training step 1.5x faster on one thread
+    /// (docs/benchmarks.md). Falls back to the calling thread if the pool cannot start.
+    pub fn run_on_cpu_pool<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> R {
+        match rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build() {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
+    }
+
     /// Whether the backend uses a CPU thread pool that parallel trials must share.
     pub fn uses_cpu_threads(&self) -> bool {
         self.device == DeviceSel::Cpu

@@ -3,15 +3,12 @@
 //! Tokens are the time steps (or patches of `patch` steps, or embedded token ids), attention
 //! runs over the sequence axis, and a mean or class-token pooling feeds a linear classifier.
 
-use super::layers::{at_least_one, padding_mask, probability, token_embedding, token_ids};
+use super::layers::{Dropout, at_least_one, padding_mask, probability, token_embedding, token_ids};
 use super::{Classifier, Family, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::{Module, Param};
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
-    generate_sinusoids,
-};
+use burn::nn::{Embedding, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig, generate_sinusoids};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
@@ -121,7 +118,7 @@ impl SelfAttention {
             key: proj(),
             value: proj(),
             output: proj(),
-            dropout: DropoutConfig::new(dropout).init(),
+            dropout: Dropout::new(dropout),
             heads,
         }
     }
@@ -131,29 +128,45 @@ impl SelfAttention {
     ///
     /// Why two paths: training (an autodiff device) needs attention dropout, which Burn's fused
     /// `module::attention` lacks, and under autodiff that op falls back to composed ops anyway
-    /// (with a few more of them); so training uses the composed form here (softmax with a
-    /// detached max). Evaluation (a plain device) uses the fused op, which flex runs as a
-    /// single kernel without intermediate tensors. Both match PyTorch (`tests/parity.rs`).
+    /// (with a few more of them); so training uses [`Sdpa::Composed`]. Evaluation (a plain
+    /// device) uses [`Sdpa::Fused`], which flex runs as a single kernel without intermediate
+    /// tensors. Both match PyTorch (`tests/parity.rs`); `benches/attention.rs` times them.
     pub fn forward(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let sdpa = if x.device().is_autodiff() { Sdpa::Composed } else { Sdpa::Fused };
+        self.forward_with(x, pad, sdpa)
+    }
+
+    /// [`Self::forward`] with the scaled dot-product attention computed as `sdpa` says.
+    pub fn forward_with(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>, sdpa: Sdpa) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.heads, d / self.heads);
         let heads = |proj: &Linear| proj.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
         let (q, k, v) = (heads(&self.query), heads(&self.key), heads(&self.value));
         let mask = pad.map(|m| m.reshape([b, 1, 1, t]).expand([b, h, t, t]));
-        let context = if x.device().is_autodiff() {
-            // Scaling q ([b, h, t, dh]) rather than the scores ([b, h, t, t]) is the same math.
-            let scores = q.mul_scalar(1.0 / (dh as f64).sqrt()).matmul(k.swap_dims(2, 3));
-            // A finite fill keeps a row with every key masked finite (uniform weights), not NaN.
-            let scores = match mask {
-                Some(m) => scores.mask_fill(m, -1.0e9),
-                None => scores,
-            };
-            self.dropout.forward(softmax(scores, 3)).matmul(v)
-        } else {
-            attention(q, k, v, mask, None, Default::default())
+        let context = match sdpa {
+            Sdpa::Composed => {
+                // Scaling q ([b, h, t, dh]) rather than the scores ([b, h, t, t]) is the same math.
+                let scores = q.mul_scalar(1.0 / (dh as f64).sqrt()).matmul(k.swap_dims(2, 3));
+                // A finite fill keeps a row with every key masked finite (uniform weights), not NaN.
+                let scores = match mask {
+                    Some(m) => scores.mask_fill(m, -1.0e9),
+                    None => scores,
+                };
+                self.dropout.forward(softmax(scores, 3)).matmul(v)
+            }
+            Sdpa::Fused => attention(q, k, v, mask, None, Default::default()),
         };
         self.output.forward(context.swap_dims(1, 2).reshape([b, t, d]))
     }
+}
+
+/// How [`SelfAttention`] computes `softmax(q k^T / sqrt(head_dim)) v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sdpa {
+    /// Burn tensor ops (matmul, softmax, dropout on the weights, matmul).
+    Composed,
+    /// Burn's fused `module::attention` (no attention dropout).
+    Fused,
 }
 
 /// One encoder layer: self-attention and a feed-forward block, each in a residual branch with
@@ -184,7 +197,7 @@ impl EncoderLayer {
             ff_out: LinearConfig::new(spec.ff, spec.d_model).init(device),
             norm_attention: LayerNormConfig::new(spec.d_model).init(device),
             norm_ff: LayerNormConfig::new(spec.d_model).init(device),
-            dropout: DropoutConfig::new(spec.dropout).init(),
+            dropout: Dropout::new(spec.dropout),
             pre_norm: spec.norm == Norm::Pre,
         }
     }

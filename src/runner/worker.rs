@@ -40,15 +40,16 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     let started = Instant::now();
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_trial(&trial, &dir, progress, &stop)))
-        .unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panic".into());
-            Err(anyhow::anyhow!("panicked: {msg}").into())
-        });
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_trial(&trial, &dir, threads, progress, &stop)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                Err(anyhow::anyhow!("panicked: {msg}").into())
+            });
     let wall = started.elapsed().as_secs_f64();
     let mut summary = TrialSummary {
         wall_time_s: wall,
@@ -94,7 +95,13 @@ fn prepare_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn train_trial(trial: &Trial, dir: &Path, progress: bool, stop: &Arc<AtomicBool>) -> Result<FitOutcome> {
+fn train_trial(
+    trial: &Trial,
+    dir: &Path,
+    threads: usize,
+    progress: bool,
+    stop: &Arc<AtomicBool>,
+) -> Result<FitOutcome> {
     let cfg = &trial.config;
     let device = cfg.backend().training_device()?;
     device.seed(cfg.seed);
@@ -106,9 +113,11 @@ fn train_trial(trial: &Trial, dir: &Path, progress: bool, stop: &Arc<AtomicBool>
     let mut obs =
         TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
     let info = data.info.clone();
-    let outcome = crate::with_family!(&cfg.model.spec, s => {
-        let model = crate::models::Family::init(s, &info, &device);
-        train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
+    let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
+        crate::with_family!(&cfg.model.spec, s => {
+            let model = crate::models::Family::init(s, &info, &device);
+            train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
+        })
     });
     if let Some(e) = obs.error.take() {
         return Err(e);
