@@ -135,12 +135,21 @@ impl SelfAttention {
     /// detached max). Evaluation (a plain device) uses the fused op, which flex runs as a
     /// single kernel without intermediate tensors. Both match PyTorch (`tests/parity.rs`).
     pub fn forward(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
-        let [b, t, d] = x.dims();
+        self.attend(x.clone(), x, pad)
+    }
+
+    /// Attention of `queries` `[batch, q, d_model]` over `context` `[batch, k, d_model]` (keys and
+    /// values; self-attention when both are the same tensor); `pad` `[batch, k]` is `true` for
+    /// keys to ignore. Same math as PyTorch's `mha(queries, context, context)`.
+    pub fn attend(&self, queries: Tensor<3>, context: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let ([b, tq, d], [_, tk, _]) = (queries.dims(), context.dims());
         let (h, dh) = (self.heads, d / self.heads);
-        let heads = |proj: &Linear| proj.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
-        let (q, k, v) = (heads(&self.query), heads(&self.key), heads(&self.value));
-        let mask = pad.map(|m| m.reshape([b, 1, 1, t]).expand([b, h, t, t]));
-        let context = if x.device().is_autodiff() {
+        let heads =
+            |proj: &Linear, x: &Tensor<3>, t: usize| proj.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
+        let q = heads(&self.query, &queries, tq);
+        let (k, v) = (heads(&self.key, &context, tk), heads(&self.value, &context, tk));
+        let mask = pad.map(|m| m.reshape([b, 1, 1, tk]).expand([b, h, tq, tk]));
+        let context = if queries.device().is_autodiff() {
             // Scaling q ([b, h, t, dh]) rather than the scores ([b, h, t, t]) is the same math.
             let scores = q.mul_scalar(1.0 / (dh as f64).sqrt()).matmul(k.swap_dims(2, 3));
             // A finite fill keeps a row with every key masked finite (uniform weights), not NaN.
@@ -152,7 +161,7 @@ impl SelfAttention {
         } else {
             attention(q, k, v, mask, None, Default::default())
         };
-        self.output.forward(context.swap_dims(1, 2).reshape([b, t, d]))
+        self.output.forward(context.swap_dims(1, 2).reshape([b, tq, d]))
     }
 }
 
@@ -343,7 +352,7 @@ mod tests {
     use crate::data::mnist1d::info as mnist1d;
 
     fn text() -> DataInfo {
-        DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12) }
+        DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12), ..Default::default() }
     }
 
     fn logits(spec: &AttentionSpec, data: &DataInfo, x: Tensor<3>) -> Tensor<2> {
