@@ -279,3 +279,25 @@ pub const DATASETS: &[DatasetEntry] = &[
         default: || DatasetSpec::Table(TableOptions::default()),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_take_the_same_rows_of_every_modality() {
+        let info = xor_modal::info(&XorModalOptions { length: 2, ..Default::default() });
+        // Row i holds i in modality a and 10 * i in modality b.
+        let rows = |scale: f32| (0..4).flat_map(|i| [scale * i as f32; 2]).collect::<Vec<_>>();
+        let split = Split { x: rows(1.0), y: vec![0, 1, 2, 3], more: vec![rows(10.0)] };
+        let device = Device::flex();
+        let d = DeviceSplit::new(&split, &info, &device);
+        let first = |t: &Tensor<3>| t.clone().narrow(2, 0, 1).narrow(1, 0, 1).into_data().try_to_vec_as::<f32>().unwrap();
+        let (x, y) = d.select_all(&[2, 0, 3], &device);
+        assert_eq!((first(&x[0]), first(&x[1])), (vec![2.0, 0.0, 3.0], vec![20.0, 0.0, 30.0]));
+        assert_eq!(y.into_data().try_to_vec_as::<i64>().unwrap(), vec![2, 0, 3]);
+        let (x, _) = d.slice_all(1, 3);
+        assert_eq!((first(&x[0]), first(&x[1])), (vec![1.0, 2.0], vec![10.0, 20.0]));
+        assert_eq!(first(&d.select(&[3], &device).0), vec![3.0], "select reads the first modality");
+    }
+}

@@ -381,3 +381,104 @@ impl Classifier for Fusion {
         self.head.forward(features)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{XorModalOptions, digits_mnist1d, mnist1d, xor_modal};
+    use burn::tensor::Distribution;
+
+    fn inputs(data: &DataInfo, batch: usize, device: &Device) -> Vec<Tensor<3>> {
+        data.shapes().into_iter().map(|[t, c]| Tensor::random([batch, t, c], Distribution::Default, device)).collect()
+    }
+
+    fn spec(strategy: Strategy) -> FusionSpec {
+        FusionSpec { strategy, dim: 8, heads: 2, tokens: 3, ..Default::default() }
+    }
+
+    #[test]
+    fn every_strategy_gives_logits_and_gradients_reach_both_encoders() {
+        let device = Device::flex().autodiff();
+        let data = digits_mnist1d::info();
+        for strategy in [Strategy::Concat, Strategy::Sum, Strategy::Gated, Strategy::CrossAttention, Strategy::Late] {
+            let spec = spec(strategy);
+            spec.validate(&data).unwrap();
+            let model = spec.init(&data, &device);
+            assert!(matches!(model.encoders[..], [Encoder::Mlp(_), Encoder::Cnn(_)]), "default encoders");
+            let logits = model.forward(&Inputs { modalities: inputs(&data, 5, &device) });
+            assert_eq!(logits.dims(), [5, 10]);
+            let grads = logits.sum().backward();
+            let Encoder::Mlp(image) = &model.encoders[0] else { unreachable!() };
+            let Encoder::Cnn(signal) = &model.encoders[1] else { unreachable!() };
+            for g in [image.hidden[0].weight.val().grad(&grads), signal.out.weight.val().grad(&grads)] {
+                assert!(g.unwrap().abs().sum().into_scalar::<f32>() > 0.0, "{strategy:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_unimodal_model_reads_only_its_modality_with_the_shared_encoder() {
+        let device = Device::flex();
+        let data = digits_mnist1d::info();
+        let signal = FusionSpec { modalities: vec!["signal".into()], ..spec(Strategy::Concat) };
+        signal.validate(&data).unwrap();
+        let model = signal.init(&data, &device);
+        assert_eq!(model.indices, vec![1]);
+        // The MNIST-1D CNN with an 8-wide projection (5210 - 1260 + 125 * 8 + 8 = 3958 +
+        // 8 ...): conv layers 150 + 1900 + 1900, projection 125 * 8 + 8; head 8 * 8 + 8, 8 * 10 + 10.
+        assert_eq!(model.num_params(), (150 + 1900 + 1900 + 1008) + 72 + 90);
+        let mut x = inputs(&data, 3, &device);
+        let before = model.forward(&Inputs { modalities: x.clone() });
+        x[0] = x[0].clone() * 3.0;
+        let after = model.forward(&Inputs { modalities: x });
+        before.into_data().assert_eq(&after.into_data(), true);
+        // Same encoder as in a fusion model: same shapes, parameter for parameter.
+        let both = spec(Strategy::Concat).init(&data, &device);
+        assert_eq!(model.encoders[0].num_params(), both.encoders[1].num_params());
+    }
+
+    #[test]
+    fn encoders_can_be_any_single_input_family() {
+        let device = Device::flex();
+        let data = xor_modal::info(&XorModalOptions::default());
+        let encoders: BTreeMap<String, EncoderSpec> = toml::from_str(
+            "a = { family = \"gru\", hidden = 4, readout = \"mean\" }\nb = { family = \"attention\", d_model = 8, heads = 2 }\n",
+        )
+        .unwrap();
+        let spec = FusionSpec { encoders, ..spec(Strategy::CrossAttention) };
+        spec.validate(&data).unwrap();
+        let model = spec.init(&data, &device);
+        assert!(matches!(model.encoders[..], [Encoder::Rnn(_), Encoder::Attention(_)]));
+        assert_eq!(model.forward(&Inputs { modalities: inputs(&data, 2, &device) }).dims(), [2, 2]);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let image = digits_mnist1d::info();
+        let key = |s: FusionSpec, data: &DataInfo| s.validate(data).unwrap_err().key;
+        assert_eq!(key(spec(Strategy::Concat), &mnist1d::info()), "family");
+        assert_eq!(key(FusionSpec { dim: 0, ..spec(Strategy::Sum) }, &image), "dim");
+        assert_eq!(key(FusionSpec { heads: 3, ..spec(Strategy::CrossAttention) }, &image), "heads");
+        assert_eq!(key(FusionSpec { modalities: vec!["audio".into()], ..spec(Strategy::Sum) }, &image), "modalities");
+        let twice = FusionSpec { modalities: vec!["image".into(), "image".into()], ..spec(Strategy::Sum) };
+        assert_eq!(key(twice, &image), "modalities");
+        let one = |s| FusionSpec { modalities: vec!["image".into()], ..spec(s) };
+        assert_eq!(key(one(Strategy::Gated), &image), "strategy");
+        assert_eq!(key(one(Strategy::CrossAttention), &image), "strategy");
+        assert!(one(Strategy::Late).validate(&image).is_ok());
+        let stray = FusionSpec {
+            encoders: BTreeMap::from([("audio".into(), EncoderSpec::Mlp(MlpSpec::default()))]),
+            ..spec(Strategy::Sum)
+        };
+        assert_eq!(key(stray, &image), "encoders.audio");
+        let bad = FusionSpec {
+            encoders: BTreeMap::from([("image".into(), EncoderSpec::Mlp(MlpSpec { depth: 0, ..Default::default() }))]),
+            ..spec(Strategy::Sum)
+        };
+        assert_eq!(key(bad, &image), "encoders.image.depth");
+        // Other families refuse a multimodal dataset rather than read its first modality.
+        let mlp = crate::models::ModelSpec::Mlp(MlpSpec::default());
+        assert_eq!(mlp.validate(&image).unwrap_err().key, "family");
+        assert!(crate::models::ModelSpec::Fusion(spec(Strategy::Sum)).validate(&image).is_ok());
+    }
+}

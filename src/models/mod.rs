@@ -120,12 +120,24 @@ impl ModelSpec {
         with_family!(self, s => s.init(data, device).num_params())
     }
 
-    /// The parameter names this family accepts.
+    /// The parameter names this family accepts, with the dotted keys inside nested tables
+    /// (`encoders.image.hidden`), which sweeps can name too.
     pub fn param_names(&self) -> Vec<String> {
-        match toml::Table::try_from(self) {
-            Ok(t) => t.keys().filter(|k| *k != "family").cloned().collect(),
-            Err(_) => Vec::new(),
+        fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in table {
+                let key = format!("{prefix}{k}");
+                if let toml::Value::Table(inner) = v {
+                    walk(&format!("{key}."), inner, out);
+                }
+                out.push(key);
+            }
         }
+        let mut names = Vec::new();
+        if let Ok(t) = toml::Table::try_from(self) {
+            walk("", &t, &mut names);
+        }
+        names.retain(|k| k != "family");
+        names
     }
 }
 
