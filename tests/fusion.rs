@@ -6,6 +6,8 @@
 //! burnlab's `FusionHead`, runs forward and backward on flex and compares every number within
 //! 1e-5 (absolute or relative). The training test runs the library's loop on `xor-modal`.
 
+mod common;
+
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -15,6 +17,7 @@ use burnlab::models::fusion::{EncoderSpec, FusionHead, FusionSpec, Strategy};
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::{Family, ModelSpec};
 use burnlab::train::{self, FitStatus, Observer, TrainingSpec};
+use common::{Scratch, stderr, summary, trial_dirs};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -224,5 +227,90 @@ fn fusion_beats_each_modality_alone_on_xor_modal() {
     for strategy in [Strategy::Concat, Strategy::Gated, Strategy::CrossAttention] {
         let acc = xor_accuracy(spec(strategy, &[]));
         assert!(acc > 0.95, "{strategy:?}: {acc}");
+    }
+}
+
+const FILE: &str = r#"name = "t"
+seeds = [0]
+
+[dataset]
+name = "digits-mnist1d"
+
+[training]
+steps = 20
+eval_every = 10
+batch_size = 32
+
+[[models]]
+label = "signal"
+family = "fusion"
+modalities = ["signal"]
+dim = 8
+
+[[models]]
+label = "gated"
+family = "fusion"
+strategy = "gated"
+dim = 8
+encoders.image = { family = "cnn", dim = 2, channels = [4], kernels = 3, strides = 2 }
+encoders.signal = { family = "gru", hidden = 4, readout = "mean" }
+"#;
+
+#[test]
+fn the_binary_lists_runs_and_checks_fusion_on_digits_mnist1d() {
+    let s = Scratch::new();
+    let out = s.burnlab(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fusion = v["families"].as_array().unwrap().iter().find(|f| f["name"] == "fusion").expect("fusion listed");
+    assert_eq!(
+        (fusion["defaults"]["strategy"].as_str(), fusion["defaults"]["dim"].as_u64()),
+        (Some("concat"), Some(64))
+    );
+    let datasets = v["datasets"].as_array().unwrap();
+    let options = |name: &str| datasets.iter().find(|d| d["name"] == name).expect(name)["defaults"].clone();
+    assert_eq!(options("digits-mnist1d")["image_components"], 4);
+    assert_eq!(options("xor-modal")["length"], 16);
+
+    let file = s.file("e.toml", FILE);
+    let out = s.run(&file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dirs = trial_dirs(&s.results(), "t");
+    assert_eq!(dirs.len(), 2);
+    // The unimodal MNIST-1D CNN with an 8-wide projection and the head, counted by hand.
+    let params: Vec<u64> = dirs.iter().map(|d| summary(d)["num_params"].as_u64().unwrap()).collect();
+    assert!(params.contains(&((150 + 1900 + 1900 + 1008) + 72 + 90)), "{params:?}");
+    for d in &dirs {
+        assert_eq!(summary(d)["status"], "completed");
+    }
+
+    for (edit, fragments) in [
+        (FILE.replace("modalities = [\"signal\"]", "family_x = 1"), vec!["unknown key `family_x`"]),
+        (
+            FILE.replace("readout = \"mean\"", "readut = \"mean\""),
+            vec!["`models[1].encoders.signal.readut`", "did you mean `readout`?"],
+        ),
+        (
+            FILE.replace("modalities = [\"signal\"]", "modalities = [\"sound\"]"),
+            vec!["no modality `sound`", "image, signal"],
+        ),
+        (
+            FILE.replace("strategy = \"gated\"", "strategy = \"gated\"\nmodalities = [\"image\"]"),
+            vec!["fuses exactly two modalities"],
+        ),
+        (
+            FILE.replace("family = \"fusion\"\nmodalities = [\"signal\"]\ndim = 8", "family = \"mlp\""),
+            vec!["`mlp` reads one input", "use family = \"fusion\""],
+        ),
+        (FILE.replace("digits-mnist1d", "mnist1d"), vec!["`fusion` needs a multimodal dataset"]),
+    ] {
+        let s = Scratch::new();
+        s.file("e.toml", &edit);
+        let out = s.burnlab(&["validate", "e.toml"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("error: e.toml:"), "located: {err}");
+        for f in fragments {
+            assert!(err.contains(f), "expected `{f}` in: {err}");
+        }
     }
 }

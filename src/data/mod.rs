@@ -292,7 +292,8 @@ mod tests {
         let split = Split { x: rows(1.0), y: vec![0, 1, 2, 3], more: vec![rows(10.0)] };
         let device = Device::flex();
         let d = DeviceSplit::new(&split, &info, &device);
-        let first = |t: &Tensor<3>| t.clone().narrow(2, 0, 1).narrow(1, 0, 1).into_data().try_to_vec_as::<f32>().unwrap();
+        let first =
+            |t: &Tensor<3>| t.clone().narrow(2, 0, 1).narrow(1, 0, 1).into_data().try_to_vec_as::<f32>().unwrap();
         let (x, y) = d.select_all(&[2, 0, 3], &device);
         assert_eq!((first(&x[0]), first(&x[1])), (vec![2.0, 0.0, 3.0], vec![20.0, 0.0, 30.0]));
         assert_eq!(y.into_data().try_to_vec_as::<i64>().unwrap(), vec![2, 0, 3]);
