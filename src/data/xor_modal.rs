@@ -57,7 +57,7 @@ pub fn load(opts: &XorModalOptions) -> Result<Dataset> {
 fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize) -> Split {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     rng.set_stream(stream);
-    let mut modalities = vec![Vec::with_capacity(n * opts.length); 2];
+    let mut modalities: [Vec<f32>; 2] = std::array::from_fn(|_| Vec::with_capacity(n * opts.length));
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let bits = [rng.random_bool(0.5), rng.random_bool(0.5)];
@@ -67,8 +67,7 @@ fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize
         }
         y.push(i64::from(bits[0] ^ bits[1]));
     }
-    let b = modalities.pop().unwrap_or_default();
-    let a = modalities.pop().unwrap_or_default();
+    let [a, b] = modalities;
     Split { x: a, y, more: vec![b] }
 }
 
