@@ -424,8 +424,8 @@ mod tests {
         signal.validate(&data).unwrap();
         let model = signal.init(&data, &device);
         assert_eq!(model.indices, vec![1]);
-        // The MNIST-1D CNN with an 8-wide projection (5210 - 1260 + 125 * 8 + 8 = 3958 +
-        // 8 ...): conv layers 150 + 1900 + 1900, projection 125 * 8 + 8; head 8 * 8 + 8, 8 * 10 + 10.
+        // The MNIST-1D CNN's convolutions (150 + 1900 + 1900) with an 8-wide projection
+        // (125 * 8 + 8), then the head: 8 * 8 + 8 and 8 * 10 + 10.
         assert_eq!(model.num_params(), (150 + 1900 + 1900 + 1008) + 72 + 90);
         let mut x = inputs(&data, 3, &device);
         let before = model.forward(&Inputs { modalities: x.clone() });
