@@ -29,7 +29,7 @@ fn main() {
             for (name, mode) in [("composed", Sdpa::Composed), ("fused", Sdpa::Fused)] {
                 let x = Tensor::<3>::random([b, t, d], Distribution::Default, &device);
                 let run = || {
-                    let y = block.forward_with(x.clone(), None, mode);
+                    let y = block.attend_with(x.clone(), x.clone(), None, mode);
                     if device.is_autodiff() {
                         let grads = y.sum().backward();
                         drop(grads);

@@ -325,16 +325,16 @@ fn list(json: bool) -> Result<()> {
     };
     println!("Model families ([[models]] family = \"...\"):");
     for (n, s, d) in &families {
-        println!("  {n:<10} {s}\n             defaults: {}", fmt(d));
+        println!("  {n:<14} {s}\n                 defaults: {}", fmt(d));
     }
     println!("\nDatasets ([dataset] name = \"...\"):");
     for (n, s, d) in &datasets {
-        println!("  {n:<10} {s}\n             options: {}", fmt(d));
+        println!("  {n:<14} {s}\n                 options: {}", fmt(d));
     }
     println!("\nBackends (backend = \"...\"):");
     for b in BackendKind::ALL {
         let avail = if b.compiled_in() { "" } else { "  [not in this build: --features tch]" };
-        println!("  {:<10} {}{avail}", b.name(), b.summary());
+        println!("  {:<14} {}{avail}", b.name(), b.summary());
     }
     Ok(())
 }

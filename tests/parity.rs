@@ -23,7 +23,7 @@ const TOLERANCE: f32 = 1e-5;
 
 /// MNIST-1D's shape, which every fixture model was built for.
 fn mnist1d() -> DataInfo {
-    DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None }
+    DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None, ..Default::default() }
 }
 
 /// A flat row-major tensor from a fixture.

@@ -24,7 +24,14 @@ const FILES: [(&str, &str); 4] = [
 
 /// The example shape: 8 rows (time steps) of 8 pixels (channels), an 8×8 image, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo { seq_len: SIDE, channels: SIDE, num_classes: CLASSES, image: Some([SIDE, SIDE]), vocab: None }
+    DataInfo {
+        seq_len: SIDE,
+        channels: SIDE,
+        num_classes: CLASSES,
+        image: Some([SIDE, SIDE]),
+        vocab: None,
+        ..Default::default()
+    }
 }
 
 /// Loads the shipped files, verifying their checksums.
@@ -33,8 +40,8 @@ pub fn load(_opts: &DigitsOptions) -> Result<Dataset> {
     let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
     let pixels = |b: Vec<u8>| b.into_iter().map(|p| f32::from(p) / SCALE).collect::<Vec<_>>();
     let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
-    let train = Split { x: pixels(read(0)?), y: labels(read(1)?) };
-    let test = Split { x: pixels(read(2)?), y: labels(read(3)?) };
+    let train = Split::new(pixels(read(0)?), labels(read(1)?));
+    let test = Split::new(pixels(read(2)?), labels(read(3)?));
     Ok(Dataset { info: info(), train, test })
 }
 

@@ -38,7 +38,14 @@ pub const MAX_VALUES: usize = 1 << 28;
 
 /// The example shape: `length` steps of `vocab + 1` one-hot channels, 2 classes.
 pub fn info(opts: &LongrangeOptions) -> DataInfo {
-    DataInfo { seq_len: opts.length, channels: opts.vocab + 1, num_classes: CLASSES, image: None, vocab: None }
+    DataInfo {
+        seq_len: opts.length,
+        channels: opts.vocab + 1,
+        num_classes: CLASSES,
+        image: None,
+        vocab: None,
+        ..Default::default()
+    }
 }
 
 /// Checks the option ranges.
@@ -102,7 +109,7 @@ pub fn generate(opts: &LongrangeOptions, stream: u64, n: usize) -> Split {
         example[q * channels + vocab] = 1.0;
         y.push(i64::from(matched));
     }
-    Split { x, y }
+    Split::new(x, y)
 }
 
 #[cfg(test)]
@@ -140,7 +147,10 @@ mod tests {
         assert_ne!(a.train.x[..a.test.x.len()], a.test.x[..], "train and test come from different streams");
         let more = load(&LongrangeOptions { n_train: 300, ..opts(3, 32, 5, 200) }).unwrap();
         assert_eq!(more.test.x, a.test.x, "the test split does not depend on n_train");
-        assert_eq!(a.info, DataInfo { seq_len: 32, channels: 6, num_classes: 2, image: None, vocab: None });
+        assert_eq!(
+            a.info,
+            DataInfo { seq_len: 32, channels: 6, num_classes: 2, image: None, vocab: None, ..Default::default() }
+        );
         assert_eq!(a.train.x.len(), 200 * 32 * 6);
     }
 

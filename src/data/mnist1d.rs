@@ -22,7 +22,7 @@ const FILES: [(&str, &str); 4] = [
 
 /// The example shape: 40 time steps of one channel, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo { seq_len: LEN, channels: 1, num_classes: CLASSES, image: None, vocab: None }
+    DataInfo { seq_len: LEN, channels: 1, num_classes: CLASSES, image: None, vocab: None, ..Default::default() }
 }
 
 /// Loads the shipped files, verifying their checksums.
@@ -30,8 +30,8 @@ pub fn load(opts: &Mnist1dOptions) -> Result<Dataset> {
     let dir = datasets_dir().join("mnist1d");
     let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
     let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
-    let mut train = Split { x: f32_le(&read(0)?), y: labels(read(1)?) };
-    let mut test = Split { x: f32_le(&read(2)?), y: labels(read(3)?) };
+    let mut train = Split::new(f32_le(&read(0)?), labels(read(1)?));
+    let mut test = Split::new(f32_le(&read(2)?), labels(read(3)?));
     if opts.shuffle_seq {
         let perm = position_permutation();
         permute_positions(&mut train, &perm);

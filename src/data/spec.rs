@@ -15,6 +15,13 @@ pub enum DatasetSpec {
     Longrange(LongrangeOptions),
     /// The user's own CSV or Parquet file (see `data::table`).
     Table(TableOptions),
+    /// Multimodal: a degraded digits image and an MNIST-1D signal of the same class
+    /// (see `data::digits_mnist1d`).
+    #[serde(rename = "digits-mnist1d")]
+    DigitsMnist1d(DigitsMnist1dOptions),
+    /// Synthetic multimodal: label = the XOR of one noisy bit per modality (see `data::xor_modal`).
+    #[serde(rename = "xor-modal")]
+    XorModal(XorModalOptions),
 }
 
 /// Options of the `mnist1d` dataset.
@@ -49,6 +56,47 @@ pub struct LongrangeOptions {
 impl Default for LongrangeOptions {
     fn default() -> Self {
         LongrangeOptions { seed: 0, length: 64, n_train: 4000, n_test: 1000, vocab: 8 }
+    }
+}
+
+/// Options of the `digits-mnist1d` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigitsMnist1dOptions {
+    /// Seed of the pairing (which signal goes with which image) and of the image noise.
+    pub seed: u64,
+    /// Standard deviation of the Gaussian noise added to every pixel (pixels are in [0, 1]).
+    pub image_noise: f64,
+    /// Keep only the leading principal components of the images (fitted on the training
+    /// images); 0 keeps all 64.
+    pub image_components: usize,
+}
+
+impl Default for DigitsMnist1dOptions {
+    fn default() -> Self {
+        DigitsMnist1dOptions { seed: 0, image_noise: 0.5, image_components: 4 }
+    }
+}
+
+/// Options of the `xor-modal` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XorModalOptions {
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+    /// Time steps of each modality (one channel).
+    pub length: usize,
+    /// Number of training examples.
+    pub n_train: usize,
+    /// Number of test examples.
+    pub n_test: usize,
+    /// Standard deviation of the Gaussian noise around each modality's ±1 pattern.
+    pub noise: f64,
+}
+
+impl Default for XorModalOptions {
+    fn default() -> Self {
+        XorModalOptions { seed: 0, length: 16, n_train: 2000, n_test: 1000, noise: 1.0 }
     }
 }
 
@@ -132,6 +180,8 @@ impl DatasetSpec {
             DatasetSpec::Digits(_) => "digits",
             DatasetSpec::Longrange(_) => "longrange",
             DatasetSpec::Table(_) => "table",
+            DatasetSpec::DigitsMnist1d(_) => "digits-mnist1d",
+            DatasetSpec::XorModal(_) => "xor-modal",
         }
     }
 
@@ -141,6 +191,8 @@ impl DatasetSpec {
             DatasetSpec::Mnist1d(_) | DatasetSpec::Digits(_) => Ok(()),
             DatasetSpec::Longrange(o) => super::longrange::validate(o),
             DatasetSpec::Table(o) => super::table::validate(o),
+            DatasetSpec::DigitsMnist1d(o) => super::digits_mnist1d::validate(o),
+            DatasetSpec::XorModal(o) => super::xor_modal::validate(o),
         }
     }
 }

@@ -132,17 +132,32 @@ impl SelfAttention {
     /// device) uses [`Sdpa::Fused`], which flex runs as a single kernel without intermediate
     /// tensors. Both match PyTorch (`tests/parity.rs`); `benches/attention.rs` times them.
     pub fn forward(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
-        let sdpa = if x.device().is_autodiff() { Sdpa::Composed } else { Sdpa::Fused };
-        self.forward_with(x, pad, sdpa)
+        self.attend(x.clone(), x, pad)
     }
 
-    /// [`Self::forward`] with the scaled dot-product attention computed as `sdpa` says.
-    pub fn forward_with(&self, x: Tensor<3>, pad: Option<Tensor<2, Bool>>, sdpa: Sdpa) -> Tensor<3> {
-        let [b, t, d] = x.dims();
+    /// Attention of `queries` `[batch, q, d_model]` over `context` `[batch, k, d_model]` (keys and
+    /// values; self-attention when both are the same tensor); `pad` `[batch, k]` is `true` for
+    /// keys to ignore. Same math as PyTorch's `mha(queries, context, context)`.
+    pub fn attend(&self, queries: Tensor<3>, context: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Tensor<3> {
+        let sdpa = if queries.device().is_autodiff() { Sdpa::Composed } else { Sdpa::Fused };
+        self.attend_with(queries, context, pad, sdpa)
+    }
+
+    /// [`Self::attend`] with the scaled dot-product attention computed as `sdpa` says.
+    pub fn attend_with(
+        &self,
+        queries: Tensor<3>,
+        context: Tensor<3>,
+        pad: Option<Tensor<2, Bool>>,
+        sdpa: Sdpa,
+    ) -> Tensor<3> {
+        let ([b, tq, d], [_, tk, _]) = (queries.dims(), context.dims());
         let (h, dh) = (self.heads, d / self.heads);
-        let heads = |proj: &Linear| proj.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
-        let (q, k, v) = (heads(&self.query), heads(&self.key), heads(&self.value));
-        let mask = pad.map(|m| m.reshape([b, 1, 1, t]).expand([b, h, t, t]));
+        let heads =
+            |proj: &Linear, x: &Tensor<3>, t: usize| proj.forward(x.clone()).reshape([b, t, h, dh]).swap_dims(1, 2);
+        let q = heads(&self.query, &queries, tq);
+        let (k, v) = (heads(&self.key, &context, tk), heads(&self.value, &context, tk));
+        let mask = pad.map(|m| m.reshape([b, 1, 1, tk]).expand([b, h, tq, tk]));
         let context = match sdpa {
             Sdpa::Composed => {
                 // Scaling q ([b, h, t, dh]) rather than the scores ([b, h, t, t]) is the same math.
@@ -156,7 +171,7 @@ impl SelfAttention {
             }
             Sdpa::Fused => attention(q, k, v, mask, None, Default::default()),
         };
-        self.output.forward(context.swap_dims(1, 2).reshape([b, t, d]))
+        self.output.forward(context.swap_dims(1, 2).reshape([b, tq, d]))
     }
 }
 
@@ -356,7 +371,7 @@ mod tests {
     use crate::data::mnist1d::info as mnist1d;
 
     fn text() -> DataInfo {
-        DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12) }
+        DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12), ..Default::default() }
     }
 
     fn logits(spec: &AttentionSpec, data: &DataInfo, x: Tensor<3>) -> Tensor<2> {

@@ -5,6 +5,7 @@
 
 pub mod attention;
 pub mod cnn;
+pub mod fusion;
 pub mod layers;
 pub mod linear;
 pub mod mlp;
@@ -62,6 +63,9 @@ pub enum ModelSpec {
     Lstm(rnn::LstmSpec),
     /// Transformer-encoder classifier on multi-head self-attention.
     Attention(attention::AttentionSpec),
+    /// One encoder per modality of a multimodal dataset, fused (concat, sum, gated,
+    /// cross-attention or late), then a classifier.
+    Fusion(fusion::FusionSpec),
 }
 
 /// Calls `$body` with `$spec` bound to the family's typed spec: the one dispatch point.
@@ -76,6 +80,7 @@ macro_rules! with_family {
             $crate::models::ModelSpec::Gru($spec) => $body,
             $crate::models::ModelSpec::Lstm($spec) => $body,
             $crate::models::ModelSpec::Attention($spec) => $body,
+            $crate::models::ModelSpec::Fusion($spec) => $body,
         }
     };
 }
@@ -90,11 +95,23 @@ impl ModelSpec {
             ModelSpec::Gru(_) => "gru",
             ModelSpec::Lstm(_) => "lstm",
             ModelSpec::Attention(_) => "attention",
+            ModelSpec::Fusion(_) => "fusion",
         }
     }
 
-    /// Checks the parameters against the dataset.
+    /// Checks the parameters against the dataset. Only `fusion` reads multimodal datasets:
+    /// other families refuse them rather than silently use the first modality.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
+        if data.is_multimodal() && !matches!(self, ModelSpec::Fusion(_)) {
+            let msg = format!(
+                "`{}` reads one input, but this dataset has the modalities {}: use family = \"fusion\" \
+                 (with modalities = [\"{}\"] for one of them alone)",
+                self.family(),
+                data.modality_names(),
+                data.modalities[0].name
+            );
+            return Err(FieldError::new("family", msg));
+        }
         with_family!(self, s => s.validate(data))
     }
 
@@ -103,12 +120,24 @@ impl ModelSpec {
         with_family!(self, s => s.init(data, device).num_params())
     }
 
-    /// The parameter names this family accepts.
+    /// The parameter names this family accepts, with the dotted keys inside nested tables
+    /// (`encoders.image.hidden`), which sweeps can name too.
     pub fn param_names(&self) -> Vec<String> {
-        match toml::Table::try_from(self) {
-            Ok(t) => t.keys().filter(|k| *k != "family").cloned().collect(),
-            Err(_) => Vec::new(),
+        fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in table {
+                let key = format!("{prefix}{k}");
+                if let toml::Value::Table(inner) = v {
+                    walk(&format!("{key}."), inner, out);
+                }
+                out.push(key);
+            }
         }
+        let mut names = Vec::new();
+        if let Ok(t) = toml::Table::try_from(self) {
+            walk("", &t, &mut names);
+        }
+        names.retain(|k| k != "family");
+        names
     }
 }
 
@@ -153,6 +182,11 @@ pub const FAMILIES: &[FamilyInfo] = &[
         name: "attention",
         summary: "Transformer encoder: multi-head self-attention + feed-forward, pre/post norm; pool; linear",
         default: || ModelSpec::Attention(Default::default()),
+    },
+    FamilyInfo {
+        name: "fusion",
+        summary: "multimodal: an encoder per modality (mlp/cnn/gru/lstm/attention), fused by concat/sum/gated/cross_attention/late; classifier",
+        default: || ModelSpec::Fusion(Default::default()),
     },
 ];
 

@@ -112,9 +112,10 @@ impl Locator<'_> {
         e
     }
 
-    /// A user error for a [`FieldError`] in the section at `section`.
+    /// A user error for a [`FieldError`] in the section at `section` (a dotted key such as
+    /// `encoders.image.hidden` names a nested key).
     pub fn field_error(&self, section: &KeyPath, err: FieldError) -> UserError {
-        let path = section.key(&err.key);
+        let path = err.key.split('.').fold(section.clone(), |p, k| p.key(k));
         UserError::new(format!("`{path}` {}", err.message)).at(self.locate(&path, false))
     }
 }

@@ -91,6 +91,16 @@ pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) 
             .at(loc.locate(path, false))
             .help(format!("available families: {}", families.join(", "))));
     }
+    // A fusion model's encoder tables are read one by one first, so that their errors name
+    // their own keys (serde loses the path inside the internally tagged `ModelSpec`).
+    if table.get("family").and_then(toml::Value::as_str) == Some("fusion")
+        && let Some(toml::Value::Table(encoders)) = table.get("encoders")
+    {
+        for (name, encoder) in encoders {
+            let at = path.key("encoders").key(name);
+            deserialize_at::<crate::models::fusion::EncoderSpec>(encoder.clone(), &at, loc)?;
+        }
+    }
     let spec: ModelSpec = deserialize_at(toml::Value::Table(table), path, loc)?;
     Ok(ModelVariant { label: label.unwrap_or_else(|| spec.family().to_string()), spec })
 }

@@ -110,8 +110,8 @@ pub fn fit<M: Classifier>(
             status = FitStatus::Interrupted(done);
             break;
         }
-        let (x, y) = batches.next(&train, device);
-        let logits = model.forward(&Inputs { modalities: vec![x] });
+        let (modalities, y) = batches.next(&train, device);
+        let logits = model.forward(&Inputs { modalities });
         let loss = loss_fn.forward(logits, y);
         let value = f64::from(loss.clone().into_scalar::<f32>());
         if !value.is_finite() {
@@ -151,14 +151,15 @@ pub fn fit<M: Classifier>(
 pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<String, f64> {
     const CHUNK: usize = 1000;
     let model = model.valid();
-    let loss_fn = CrossEntropyLossConfig::new().init(&split.x.device());
+    let loss_fn = CrossEntropyLossConfig::new().init(&split.y.device());
     let (mut loss_sum, mut correct) = (0.0f64, 0i64);
     let mut start = 0;
     while start < split.len {
         let end = (start + CHUNK).min(split.len);
-        let (x, y) = split.slice(start, end);
-        let (x, y) = (x.without_autodiff(), y.without_autodiff());
-        let logits = model.forward(&Inputs { modalities: vec![x] });
+        let (modalities, y) = split.slice_all(start, end);
+        let modalities = modalities.into_iter().map(|x| x.without_autodiff()).collect();
+        let y = y.without_autodiff();
+        let logits = model.forward(&Inputs { modalities });
         let n = (end - start) as f64;
         let loss = loss_fn.forward(logits.clone(), y.clone());
         loss_sum += f64::from(loss.into_scalar::<f32>()) * n;
@@ -196,14 +197,15 @@ impl Batches {
         }
     }
 
-    fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+    /// The next batch: the same rows of every modality, and their labels.
+    fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Vec<Tensor<3>>, Tensor<1, Int>) {
         match self.mode {
             Batching::Sequential => {
                 // x[(step * batch) % n ..][..batch], wrapping as the MNIST-1D reference does.
                 let start = (self.step * self.batch) % self.n;
                 self.step += 1;
                 let end = (start + self.batch).min(self.n);
-                split.slice(start, end)
+                split.slice_all(start, end)
             }
             Batching::Shuffle => {
                 if self.pos.saturating_add(self.batch) > self.n {
@@ -213,7 +215,7 @@ impl Batches {
                 }
                 let idx = &self.order[self.pos..self.pos + self.batch];
                 self.pos += self.batch;
-                split.select(idx, device)
+                split.select_all(idx, device)
             }
         }
     }

@@ -1,0 +1,112 @@
+//! `xor-modal`: a synthetic two-modality dataset whose label needs both modalities.
+//!
+//! Each modality (`a`, `b`) is `length` steps of one channel: a fixed random ±1 pattern (one
+//! per modality, drawn from `seed`) times `+1` or `-1` for the modality's hidden bit, plus
+//! Gaussian noise of standard deviation `noise`. The label is `bit_a XOR bit_b`, so either
+//! modality alone predicts it at chance (50%), while both together determine it.
+
+use super::digits_mnist1d::gaussian;
+use super::{DataInfo, Dataset, Modality, Split, XorModalOptions};
+use crate::error::{Result, UserError};
+use crate::spec::FieldError;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Two classes: the bits differ (1) or agree (0).
+pub const CLASSES: usize = 2;
+/// The largest number of input values (`(n_train + n_test) * 2 * length`).
+const MAX_VALUES: usize = 1 << 28;
+
+/// The example shape: modalities `a` and `b`, each `length` steps of one channel.
+pub fn info(opts: &XorModalOptions) -> DataInfo {
+    let one = DataInfo { seq_len: opts.length, channels: 1, num_classes: CLASSES, ..Default::default() };
+    let modalities = ["a", "b"].into_iter().map(|name| Modality { name: name.into(), info: one.clone() }).collect();
+    DataInfo { modalities, ..one }
+}
+
+/// Checks option ranges.
+pub fn validate(opts: &XorModalOptions) -> std::result::Result<(), FieldError> {
+    for (key, v) in [("length", opts.length), ("n_train", opts.n_train), ("n_test", opts.n_test)] {
+        if v == 0 {
+            return Err(FieldError::new(key, "must be at least 1"));
+        }
+    }
+    if !(opts.noise.is_finite() && opts.noise >= 0.0) {
+        return Err(FieldError::new("noise", format!("must be a finite number >= 0, got {}", opts.noise)));
+    }
+    let values = opts.n_train.saturating_add(opts.n_test).saturating_mul(opts.length).saturating_mul(2);
+    if values > MAX_VALUES {
+        let msg = format!("with n_test and length gives {values} input values, more than the limit of {MAX_VALUES}");
+        return Err(FieldError::new("n_train", msg));
+    }
+    Ok(())
+}
+
+/// Generates both splits.
+pub fn load(opts: &XorModalOptions) -> Result<Dataset> {
+    validate(opts).map_err(|e| UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let patterns: Vec<Vec<f32>> =
+        (0..2).map(|_| (0..opts.length).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()).collect();
+    let train = generate(opts, &patterns, 1, opts.n_train);
+    let test = generate(opts, &patterns, 2, opts.n_test);
+    Ok(Dataset { info: info(opts), train, test })
+}
+
+/// `n` examples from the ChaCha8 stream `stream` of `opts.seed`.
+fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize) -> Split {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    rng.set_stream(stream);
+    let mut modalities: [Vec<f32>; 2] = std::array::from_fn(|_| Vec::with_capacity(n * opts.length));
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..n {
+        let bits = [rng.random_bool(0.5), rng.random_bool(0.5)];
+        for ((x, pattern), bit) in modalities.iter_mut().zip(patterns).zip(bits) {
+            let sign = if bit { 1.0 } else { -1.0 };
+            x.extend(pattern.iter().map(|p| sign * p + (opts.noise * gaussian(&mut rng)) as f32));
+        }
+        y.push(i64::from(bits[0] ^ bits[1]));
+    }
+    let [a, b] = modalities;
+    Split { x: a, y, more: vec![b] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bit a modality carries, read by correlating with its pattern.
+    fn bits(x: &[f32], pattern: &[f32]) -> Vec<bool> {
+        x.chunks_exact(pattern.len()).map(|r| r.iter().zip(pattern).map(|(a, b)| a * b).sum::<f32>() > 0.0).collect()
+    }
+
+    #[test]
+    fn label_is_the_xor_of_the_bits_and_each_bit_alone_is_uninformative() {
+        let opts = XorModalOptions { noise: 0.5, ..Default::default() };
+        let d = load(&opts).unwrap();
+        assert_eq!((d.train.len(), d.test.len()), (2000, 1000));
+        assert_eq!(d.info.modality_names(), "a, b");
+        assert_eq!(d.info.shapes(), vec![[16, 1], [16, 1]]);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let patterns: Vec<Vec<f32>> =
+            (0..2).map(|_| (0..16).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()).collect();
+        for split in [&d.train, &d.test] {
+            let (a, b) = (bits(&split.x, &patterns[0]), bits(&split.more[0], &patterns[1]));
+            let n = split.len() as f64;
+            let xor = a.iter().zip(&b).zip(&split.y).filter(|((a, b), y)| i64::from(**a ^ **b) == **y).count();
+            assert!(xor as f64 / n > 0.99, "both bits decode the label");
+            for bits in [&a, &b] {
+                let agree = bits.iter().zip(&split.y).filter(|(b, y)| i64::from(**b) == **y).count() as f64 / n;
+                assert!((agree - 0.5).abs() < 0.05, "one bit alone agrees with the label {agree}");
+            }
+        }
+        assert_eq!(load(&opts).unwrap().test.x, d.test.x, "deterministic");
+        assert_ne!(d.train.x[..16], d.test.x[..16]);
+    }
+
+    #[test]
+    fn options_are_checked() {
+        assert_eq!(validate(&XorModalOptions { length: 0, ..Default::default() }).unwrap_err().key, "length");
+        assert_eq!(validate(&XorModalOptions { noise: f64::NAN, ..Default::default() }).unwrap_err().key, "noise");
+    }
+}

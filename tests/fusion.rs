@@ -1,0 +1,316 @@
+//! The `fusion` family: its heads against PyTorch, and fusion beating unimodal models.
+//!
+//! `tests/fixtures/torch/fusion_*.json` (written by `scripts/make_fusion_fixtures.py`) hold a
+//! PyTorch fusion head's weights, input features, logits, loss and gradients for each strategy
+//! (and the one-modality head of the unimodal baselines). Each test loads the weights into
+//! burnlab's `FusionHead`, runs forward and backward on flex and compares every number within
+//! 1e-5 (absolute or relative). The training test runs the library's loop on `xor-modal`.
+
+mod common;
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use burnlab::data::{DatasetSpec, XorModalOptions};
+use burnlab::models::fusion::{EncoderSpec, FusionHead, FusionSpec, Strategy};
+use burnlab::models::mlp::MlpSpec;
+use burnlab::models::{Family, ModelSpec};
+use burnlab::train::{self, FitStatus, Observer, TrainingSpec};
+use common::{Scratch, stderr, summary, trial_dirs};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const TOLERANCE: f32 = 1e-5;
+
+/// A flat row-major tensor from a fixture.
+struct Flat {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Flat {
+    fn from_json(v: &Value) -> Flat {
+        assert!(!v.is_null(), "missing fixture entry");
+        let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let data = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        Flat { shape, data }
+    }
+
+    /// The transpose of a 2D tensor (PyTorch `[out, in]` to Burn `[in, out]`).
+    fn t(&self) -> Flat {
+        let [r, c] = [self.shape[0], self.shape[1]];
+        let data = (0..r * c).map(|i| self.data[(i % r) * c + i / r]).collect();
+        Flat { shape: vec![c, r], data }
+    }
+
+    fn tensor<const D: usize>(&self, device: &Device) -> Tensor<D> {
+        Tensor::from_data(TensorData::new(self.data.clone(), self.shape.clone()), device)
+    }
+}
+
+fn load(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/torch/fusion_{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Asserts `got` matches `want` element-wise within [`TOLERANCE`] (absolute or relative).
+fn check<const D: usize>(what: &str, got: Tensor<D>, want: &Flat) {
+    assert_eq!(got.dims().to_vec(), want.shape, "{what}: shape");
+    let got = got.into_data().try_into_vec_as::<f32>().unwrap();
+    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+        let diff = (g - w).abs();
+        assert!(
+            diff <= TOLERANCE || diff <= TOLERANCE * w.abs(),
+            "{what}[{i}]: burnlab {g}, PyTorch {w} (diff {diff:e})"
+        );
+    }
+}
+
+/// The head's `Linear` that PyTorch calls `prefix` (`hidden.0`, `gate`, `cross.1.q_proj`).
+fn linear<'a>(head: &'a mut FusionHead, prefix: &str) -> &'a mut Linear {
+    let parts: Vec<&str> = prefix.split('.').collect();
+    let index = |i: usize| parts[i].parse::<usize>().unwrap();
+    match parts[0] {
+        "hidden" => &mut head.hidden[index(1)],
+        "classifier" => &mut head.classifier[index(1)],
+        "gate_inputs" => &mut head.gate_inputs[index(1)],
+        "gate" => head.gate.as_mut().unwrap(),
+        "cross" => {
+            let block = &mut head.cross[index(1)];
+            match parts[2] {
+                "q_proj" => &mut block.query,
+                "k_proj" => &mut block.key,
+                "v_proj" => &mut block.value,
+                "out_proj" => &mut block.output,
+                other => panic!("unknown attention projection {other}"),
+            }
+        }
+        other => panic!("unknown layer {other}"),
+    }
+}
+
+/// The PyTorch `Linear` names (`hidden.0`) of a fixture's parameters.
+fn prefixes(fx: &Value) -> Vec<String> {
+    let names = fx["params"].as_object().unwrap().keys();
+    let mut p: Vec<String> = names.map(|n| n.rsplit_once('.').unwrap().0.to_string()).collect();
+    p.dedup();
+    p
+}
+
+/// A burnlab head for the fixture, with its weights.
+fn head(fx: &Value, device: &Device) -> FusionHead {
+    let strategy: Strategy = serde_json::from_value(fx["strategy"].clone()).unwrap();
+    let n = |key: &str| fx[key].as_u64().unwrap() as usize;
+    let mut head = FusionHead::new(strategy, n("modalities"), n("dim"), n("heads"), n("tokens"), n("classes"), device);
+    for prefix in prefixes(fx) {
+        let layer = linear(&mut head, &prefix);
+        let w = Flat::from_json(&fx["params"][format!("{prefix}.weight")]);
+        let b = Flat::from_json(&fx["params"][format!("{prefix}.bias")]);
+        assert_eq!(layer.weight.dims().to_vec(), w.t().shape, "{prefix}.weight shape");
+        layer.weight = Param::from_tensor(w.t().tensor(device));
+        layer.bias = Some(Param::from_tensor(b.tensor(device)));
+    }
+    // Every burnlab parameter came from the fixture.
+    assert_eq!(head.num_params() as u64, fx["param_count"].as_u64().unwrap(), "parameter count");
+    head
+}
+
+fn features(fx: &Value, device: &Device) -> Vec<Tensor<2>> {
+    fx["features"].as_array().unwrap().iter().map(|f| Flat::from_json(f).tensor::<2>(device).require_grad()).collect()
+}
+
+/// Forward and backward on an autodiff device: logits, loss, every parameter's and every
+/// input's gradient; then the logits again on a plain device (evaluation's code path).
+fn matches_pytorch(name: &str) {
+    let fx = load(name);
+    let device = Device::flex().autodiff();
+    let mut model = head(&fx, &device);
+    let z = features(&fx, &device);
+    let logits = model.forward(z.clone());
+    check("logits", logits.clone(), &Flat::from_json(&fx["logits"]));
+    let targets: Vec<i64> = fx["targets"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+    let y = Tensor::<1, Int>::from_data(TensorData::new(targets.clone(), [targets.len()]), &device);
+    let loss = CrossEntropyLossConfig::new().init(&device).forward(logits, y);
+    let want = fx["loss"].as_f64().unwrap() as f32;
+    check("loss", loss.clone().reshape([1]), &Flat { shape: vec![1], data: vec![want] });
+    let grads = loss.backward();
+    for (m, zm) in z.iter().enumerate() {
+        let key = format!("features.{m}");
+        check(&key, zm.grad(&grads).unwrap(), &Flat::from_json(&fx["grads"][&key]));
+    }
+    for prefix in prefixes(&fx) {
+        let layer = linear(&mut model, &prefix);
+        let (w, b) = (format!("{prefix}.weight"), format!("{prefix}.bias"));
+        check(&w, layer.weight.val().grad(&grads).unwrap(), &Flat::from_json(&fx["grads"][&w]).t());
+        check(&b, layer.bias.as_ref().unwrap().val().grad(&grads).unwrap(), &Flat::from_json(&fx["grads"][&b]));
+    }
+    let plain = Device::flex();
+    let evaluated = model.valid();
+    let z: Vec<Tensor<2>> =
+        fx["features"].as_array().unwrap().iter().map(|f| Flat::from_json(f).tensor(&plain)).collect();
+    check("logits (evaluation)", evaluated.forward(z), &Flat::from_json(&fx["logits"]));
+}
+
+#[test]
+fn unimodal_head_matches_pytorch() {
+    matches_pytorch("unimodal");
+}
+
+#[test]
+fn concat_matches_pytorch() {
+    matches_pytorch("concat");
+}
+
+#[test]
+fn sum_matches_pytorch() {
+    matches_pytorch("sum");
+}
+
+#[test]
+fn gated_matches_pytorch() {
+    matches_pytorch("gated");
+}
+
+#[test]
+fn cross_attention_matches_pytorch() {
+    matches_pytorch("cross_attention");
+}
+
+#[test]
+fn late_matches_pytorch() {
+    matches_pytorch("late");
+}
+
+struct Quiet;
+
+impl Observer for Quiet {
+    fn on_train_loss(&mut self, _step: usize, _loss: f64) {}
+    fn on_eval(&mut self, _step: usize, _metrics: &BTreeMap<String, f64>) {}
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+/// Test accuracy of a fusion spec trained briefly on a small `xor-modal`.
+fn xor_accuracy(spec: FusionSpec) -> f64 {
+    let dataset = DatasetSpec::XorModal(XorModalOptions { n_train: 500, n_test: 500, ..Default::default() });
+    let data = dataset.load().unwrap();
+    let model_spec = ModelSpec::Fusion(spec.clone());
+    model_spec.validate(&data.info).unwrap();
+    let cfg = TrainingSpec { lr: 3e-3, batch_size: 50, steps: 300, eval_every: 300, ..Default::default() };
+    let device = Device::flex().autodiff();
+    device.seed(0);
+    let outcome = train::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut Quiet);
+    assert_eq!(outcome.status, FitStatus::Completed);
+    outcome.final_metrics["test.accuracy"]
+}
+
+#[test]
+fn fusion_beats_each_modality_alone_on_xor_modal() {
+    let small = EncoderSpec::Mlp(MlpSpec { hidden: 16, depth: 1, ..Default::default() });
+    let encoders = BTreeMap::from([("a".to_string(), small.clone()), ("b".to_string(), small)]);
+    let spec = |strategy, modalities: &[&str]| FusionSpec {
+        strategy,
+        dim: 16,
+        modalities: modalities.iter().map(|m| m.to_string()).collect(),
+        encoders: encoders.clone(),
+        ..Default::default()
+    };
+    // Each bit alone says nothing about the XOR: both unimodal models stay near chance.
+    for alone in ["a", "b"] {
+        let acc = xor_accuracy(spec(Strategy::Concat, &[alone]));
+        assert!((0.4..0.6).contains(&acc), "{alone} alone: {acc}");
+    }
+    // Fusion that lets the modalities interact solves it.
+    for strategy in [Strategy::Concat, Strategy::Gated, Strategy::CrossAttention] {
+        let acc = xor_accuracy(spec(strategy, &[]));
+        assert!(acc > 0.95, "{strategy:?}: {acc}");
+    }
+}
+
+const FILE: &str = r#"name = "t"
+seeds = [0]
+
+[dataset]
+name = "digits-mnist1d"
+
+[training]
+steps = 20
+eval_every = 10
+batch_size = 32
+
+[[models]]
+label = "signal"
+family = "fusion"
+modalities = ["signal"]
+dim = 8
+
+[[models]]
+label = "gated"
+family = "fusion"
+strategy = "gated"
+dim = 8
+encoders.image = { family = "cnn", dim = 2, channels = [4], kernels = 3, strides = 2 }
+encoders.signal = { family = "gru", hidden = 4, readout = "mean" }
+"#;
+
+#[test]
+fn the_binary_lists_runs_and_checks_fusion_on_digits_mnist1d() {
+    let s = Scratch::new();
+    let out = s.burnlab(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fusion = v["families"].as_array().unwrap().iter().find(|f| f["name"] == "fusion").expect("fusion listed");
+    assert_eq!(
+        (fusion["defaults"]["strategy"].as_str(), fusion["defaults"]["dim"].as_u64()),
+        (Some("concat"), Some(64))
+    );
+    let datasets = v["datasets"].as_array().unwrap();
+    let options = |name: &str| datasets.iter().find(|d| d["name"] == name).expect(name)["defaults"].clone();
+    assert_eq!(options("digits-mnist1d")["image_components"], 4);
+    assert_eq!(options("xor-modal")["length"], 16);
+
+    let file = s.file("e.toml", FILE);
+    let out = s.run(&file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dirs = trial_dirs(&s.results(), "t");
+    assert_eq!(dirs.len(), 2);
+    // The unimodal MNIST-1D CNN with an 8-wide projection and the head, counted by hand.
+    let params: Vec<u64> = dirs.iter().map(|d| summary(d)["num_params"].as_u64().unwrap()).collect();
+    assert!(params.contains(&((150 + 1900 + 1900 + 1008) + 72 + 90)), "{params:?}");
+    for d in &dirs {
+        assert_eq!(summary(d)["status"], "completed");
+    }
+
+    for (edit, fragments) in [
+        (FILE.replace("modalities = [\"signal\"]", "family_x = 1"), vec!["unknown key `family_x`"]),
+        (
+            FILE.replace("readout = \"mean\"", "readut = \"mean\""),
+            vec!["`models[1].encoders.signal.readut`", "did you mean `readout`?"],
+        ),
+        (
+            FILE.replace("modalities = [\"signal\"]", "modalities = [\"sound\"]"),
+            vec!["no modality `sound`", "image, signal"],
+        ),
+        (
+            FILE.replace("strategy = \"gated\"", "strategy = \"gated\"\nmodalities = [\"image\"]"),
+            vec!["fuses exactly two modalities"],
+        ),
+        (
+            FILE.replace("family = \"fusion\"\nmodalities = [\"signal\"]\ndim = 8", "family = \"mlp\""),
+            vec!["`mlp` reads one input", "use family = \"fusion\""],
+        ),
+        (FILE.replace("digits-mnist1d", "mnist1d"), vec!["`fusion` needs a multimodal dataset"]),
+    ] {
+        let s = Scratch::new();
+        s.file("e.toml", &edit);
+        let out = s.burnlab(&["validate", "e.toml"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("error: e.toml:"), "located: {err}");
+        for f in fragments {
+            assert!(err.contains(f), "expected `{f}` in: {err}");
+        }
+    }
+}
