@@ -62,7 +62,7 @@ fn main() {
         let device = backend.training_device().expect("backend");
         device.seed(0);
         let start = Instant::now();
-        let outcome = burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null));
+        let outcome = burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null), gan _g => continue);
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{}",

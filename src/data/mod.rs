@@ -2,11 +2,12 @@
 
 pub mod digits;
 pub mod longrange;
+pub mod mixture;
 pub mod mnist1d;
 pub mod spec;
 pub mod table;
 
-pub use spec::{DatasetSpec, DigitsOptions, LongrangeOptions, Mnist1dOptions, TableOptions, Tokenizer};
+pub use spec::{DatasetSpec, DigitsOptions, LongrangeOptions, MixtureOptions, Mnist1dOptions, TableOptions, Tokenizer};
 
 use crate::error::{Error, Result, UserError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -76,6 +77,8 @@ impl DatasetSpec {
             DatasetSpec::Digits(opts) => digits::load(opts),
             DatasetSpec::Longrange(opts) => longrange::load(opts),
             DatasetSpec::Table(opts) => table::load(opts),
+            DatasetSpec::Ring(opts) => mixture::load(mixture::Mixture::Ring, opts),
+            DatasetSpec::Grid(opts) => mixture::load(mixture::Mixture::Grid, opts),
         }
     }
 
@@ -87,6 +90,17 @@ impl DatasetSpec {
             DatasetSpec::Digits(_) => digits::info(),
             DatasetSpec::Longrange(opts) => longrange::info(opts),
             DatasetSpec::Table(opts) => table::info(opts),
+            DatasetSpec::Ring(_) => mixture::Mixture::Ring.info(),
+            DatasetSpec::Grid(_) => mixture::Mixture::Grid.info(),
+        }
+    }
+
+    /// The mixture's modes (centres and std) for `ring` and `grid`, else `None`.
+    pub fn modes(&self) -> Option<mixture::Modes> {
+        match self {
+            DatasetSpec::Ring(_) => Some(mixture::Mixture::Ring.modes()),
+            DatasetSpec::Grid(_) => Some(mixture::Mixture::Grid.modes()),
+            _ => None,
         }
     }
 }
@@ -191,5 +205,15 @@ pub const DATASETS: &[DatasetEntry] = &[
         name: "table",
         summary: "your CSV/Parquet file: path, label, and features | sequence | text (+ tokenizer, max_len); split or test_fraction",
         default: || DatasetSpec::Table(TableOptions::default()),
+    },
+    DatasetEntry {
+        name: "ring",
+        summary: "synthetic (PacGAN): 8 Gaussians on the unit circle, std 0.01; 2D points [n, 1, 2], label = mode",
+        default: || DatasetSpec::Ring(MixtureOptions::default()),
+    },
+    DatasetEntry {
+        name: "grid",
+        summary: "synthetic (PacGAN): 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05; 2D points [n, 1, 2], label = mode",
+        default: || DatasetSpec::Grid(MixtureOptions::default()),
     },
 ];

@@ -15,6 +15,10 @@ pub enum DatasetSpec {
     Longrange(LongrangeOptions),
     /// The user's own CSV or Parquet file (see `data::table`).
     Table(TableOptions),
+    /// 8 Gaussians on the unit circle, std 0.01 (PacGAN, VEEGAN; see `data::mixture`).
+    Ring(MixtureOptions),
+    /// 25 Gaussians on the grid {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, VEEGAN).
+    Grid(MixtureOptions),
 }
 
 /// Options of the `mnist1d` dataset.
@@ -49,6 +53,24 @@ pub struct LongrangeOptions {
 impl Default for LongrangeOptions {
     fn default() -> Self {
         LongrangeOptions { seed: 0, length: 64, n_train: 4000, n_test: 1000, vocab: 8 }
+    }
+}
+
+/// Options of the `ring` and `grid` mixtures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MixtureOptions {
+    /// Number of training points (PacGAN: 100,000).
+    pub n_train: usize,
+    /// Number of test points.
+    pub n_test: usize,
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+}
+
+impl Default for MixtureOptions {
+    fn default() -> Self {
+        MixtureOptions { n_train: 100_000, n_test: 2_500, seed: 0 }
     }
 }
 
@@ -132,6 +154,8 @@ impl DatasetSpec {
             DatasetSpec::Digits(_) => "digits",
             DatasetSpec::Longrange(_) => "longrange",
             DatasetSpec::Table(_) => "table",
+            DatasetSpec::Ring(_) => "ring",
+            DatasetSpec::Grid(_) => "grid",
         }
     }
 
@@ -141,6 +165,7 @@ impl DatasetSpec {
             DatasetSpec::Mnist1d(_) | DatasetSpec::Digits(_) => Ok(()),
             DatasetSpec::Longrange(o) => super::longrange::validate(o),
             DatasetSpec::Table(o) => super::table::validate(o),
+            DatasetSpec::Ring(o) | DatasetSpec::Grid(o) => super::mixture::validate(o),
         }
     }
 }

@@ -2,9 +2,12 @@
 //!
 //! A family is a serde variant of [`ModelSpec`] (its TOML parameters, with defaults) whose
 //! spec implements [`Family`]: `init` builds a Burn module that implements [`Classifier`].
+//! The one exception is `gan` (a generator and a discriminator, not a classifier), which the
+//! runner trains with `train::adversarial`.
 
 pub mod attention;
 pub mod cnn;
+pub mod gan;
 pub mod layers;
 pub mod linear;
 pub mod mlp;
@@ -62,14 +65,18 @@ pub enum ModelSpec {
     Lstm(rnn::LstmSpec),
     /// Transformer-encoder classifier on multi-head self-attention.
     Attention(attention::AttentionSpec),
+    /// Generative adversarial network: a generator and a discriminator (not a classifier).
+    Gan(gan::GanSpec),
 }
 
-/// Calls `$body` with `$spec` bound to the family's typed spec: the one dispatch point.
+/// Calls `$body` with `$spec` bound to a classifier family's typed spec, or `$gan_body` with
+/// `$gan` bound to the `gan` spec: the one dispatch point.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_family {
-    ($model:expr, $spec:ident => $body:expr) => {
+    ($model:expr, $spec:ident => $body:expr, gan $gan:ident => $gan_body:expr) => {
         match $model {
+            $crate::models::ModelSpec::Gan($gan) => $gan_body,
             $crate::models::ModelSpec::Linear($spec) => $body,
             $crate::models::ModelSpec::Mlp($spec) => $body,
             $crate::models::ModelSpec::Cnn($spec) => $body,
@@ -90,17 +97,18 @@ impl ModelSpec {
             ModelSpec::Gru(_) => "gru",
             ModelSpec::Lstm(_) => "lstm",
             ModelSpec::Attention(_) => "attention",
+            ModelSpec::Gan(_) => "gan",
         }
     }
 
     /// Checks the parameters against the dataset.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
-        with_family!(self, s => s.validate(data))
+        with_family!(self, s => s.validate(data), gan g => g.validate(data))
     }
 
     /// The number of trainable parameters for this dataset.
     pub fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
-        with_family!(self, s => s.init(data, device).num_params())
+        with_family!(self, s => s.init(data, device).num_params(), gan g => g.num_params(data, device))
     }
 
     /// The parameter names this family accepts.
@@ -153,6 +161,11 @@ pub const FAMILIES: &[FamilyInfo] = &[
         name: "attention",
         summary: "Transformer encoder: multi-head self-attention + feed-forward, pre/post norm; pool; linear",
         default: || ModelSpec::Attention(Default::default()),
+    },
+    FamilyInfo {
+        name: "gan",
+        summary: "GAN: generator + discriminator (mlp: BN-ReLU G, maxout D; PacGAN packing); mode-coverage metrics",
+        default: || ModelSpec::Gan(Default::default()),
     },
 ];
 
