@@ -6,11 +6,13 @@
 //! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8.
 //! `pack = m` makes D judge `m` samples concatenated (PacGAN's packing).
 
+use super::rnn::{Cell, Recurrent};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
-use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::relu;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::{leaky_relu, relu, sigmoid, softmax};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,12 @@ pub enum GanArch {
     /// Fully connected G (batch norm optional) and maxout D, on flattened examples.
     #[default]
     Mlp,
+    /// LSTM G (the noise fed at every step, a linear read-out per step) and LSTM D (its last
+    /// state to one logit), generating continuous sequences such as MNIST-1D signals.
+    Lstm,
+    /// DCGAN-style G (linear to a 4x-downsampled map, two stride-2 transposed convolutions,
+    /// sigmoid) and D (two stride-2 convolutions with leaky ReLU, linear), for images.
+    Conv,
 }
 
 /// The adversarial loss.
@@ -74,6 +82,8 @@ pub struct GanSpec {
     pub beta2: f64,
     /// Weight of the gradient penalty (`loss = "wgan_gp"` only).
     pub gp_weight: f64,
+    /// SAGAN's self-attention block in G and D (`arch = "conv"` only).
+    pub self_attention: bool,
     /// Generator samples drawn from the fixed evaluation noise at each evaluation.
     pub eval_samples: usize,
 }
@@ -97,6 +107,7 @@ impl Default for GanSpec {
             beta1: 0.8,
             beta2: 0.999,
             gp_weight: 10.0,
+            self_attention: false,
             eval_samples: crate::gan::metrics::EVAL_SAMPLES,
         }
     }
@@ -104,7 +115,51 @@ impl Default for GanSpec {
 
 /// The generator: `z` `[batch, z_dim]` to examples `[batch, seq_len, channels]`.
 #[derive(Module, Debug)]
-pub struct Generator {
+pub enum Generator {
+    /// `arch = "mlp"`.
+    Mlp(MlpGenerator),
+    /// `arch = "lstm"`.
+    Lstm(LstmGenerator),
+    /// `arch = "conv"`.
+    Conv(ConvGenerator),
+}
+
+impl Generator {
+    /// Maps noise to examples.
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<3> {
+        match self {
+            Generator::Mlp(g) => g.forward(z),
+            Generator::Lstm(g) => g.forward(z),
+            Generator::Conv(g) => g.forward(z),
+        }
+    }
+}
+
+/// The discriminator: `pack` examples concatenated to one logit.
+#[derive(Module, Debug)]
+pub enum Discriminator {
+    /// `arch = "mlp"`.
+    Mlp(MaxoutDiscriminator),
+    /// `arch = "lstm"`.
+    Lstm(LstmDiscriminator),
+    /// `arch = "conv"`.
+    Conv(ConvDiscriminator),
+}
+
+impl Discriminator {
+    /// Logits `[n / pack, 1]` of examples `[n, seq_len, channels]` (`n` a multiple of `pack`).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        match self {
+            Discriminator::Mlp(d) => d.forward(x),
+            Discriminator::Lstm(d) => d.forward(x),
+            Discriminator::Conv(d) => d.forward(x),
+        }
+    }
+}
+
+/// The `mlp` generator.
+#[derive(Module, Debug)]
+pub struct MlpGenerator {
     /// Hidden layers.
     pub hidden: Vec<Linear>,
     /// Batch norms of the hidden layers (empty without batch norm).
@@ -116,7 +171,7 @@ pub struct Generator {
     pub shape: [usize; 2],
 }
 
-impl Generator {
+impl MlpGenerator {
     /// Maps noise to examples.
     pub fn forward(&self, z: Tensor<2>) -> Tensor<3> {
         let mut h = z;
@@ -132,9 +187,9 @@ impl Generator {
     }
 }
 
-/// The discriminator: `pack` examples concatenated to one logit.
+/// The `mlp` discriminator: maxout layers on `pack` flattened examples concatenated.
 #[derive(Module, Debug)]
-pub struct Discriminator {
+pub struct MaxoutDiscriminator {
     /// Hidden layers, each `pieces` times as wide as its output.
     pub hidden: Vec<Linear>,
     /// Output layer to one logit.
@@ -147,7 +202,7 @@ pub struct Discriminator {
     pub pack: usize,
 }
 
-impl Discriminator {
+impl MaxoutDiscriminator {
     /// Concatenates consecutive groups of `pack` examples: `[n, s, c]` to `[n / pack, pack s c]`.
     pub fn packed(&self, x: Tensor<3>) -> Tensor<2> {
         let [n, s, c] = x.dims();
@@ -207,6 +262,167 @@ impl Discriminator {
     }
 }
 
+/// The `lstm` generator: the noise at every step into an LSTM, a linear read-out per step.
+#[derive(Module, Debug)]
+pub struct LstmGenerator {
+    /// The LSTM layer (`z_dim` to `g_width`).
+    pub cell: Recurrent,
+    /// Per-step read-out to `channels` values.
+    pub out: Linear,
+    /// Steps per example.
+    #[module(skip)]
+    pub seq_len: usize,
+}
+
+impl LstmGenerator {
+    /// Maps noise `[b, z_dim]` to sequences `[b, seq_len, channels]`.
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<3> {
+        let inputs = vec![z; self.seq_len];
+        let steps: Vec<Tensor<3>> =
+            self.cell.run(&inputs, false).into_iter().map(|h| self.out.forward(h).unsqueeze_dim(1)).collect();
+        Tensor::cat(steps, 1)
+    }
+}
+
+/// The `lstm` discriminator: `pack` sequences concatenated along channels, an LSTM, its last
+/// state to one logit.
+#[derive(Module, Debug)]
+pub struct LstmDiscriminator {
+    /// The LSTM layer (`pack * channels` to `d_width`).
+    pub cell: Recurrent,
+    /// The last state to one logit.
+    pub out: Linear,
+    /// Examples per judged input.
+    #[module(skip)]
+    pub pack: usize,
+}
+
+impl LstmDiscriminator {
+    /// Logits `[n / pack, 1]` of sequences `[n, seq_len, channels]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [n, t, c] = x.dims();
+        let b = n / self.pack;
+        let x = x.reshape([b, self.pack, t, c]).swap_dims(1, 2).reshape([b, t, self.pack * c]);
+        let inputs: Vec<Tensor<2>> = (0..t).map(|i| x.clone().narrow(1, i, 1).reshape([b, self.pack * c])).collect();
+        match self.cell.run(&inputs, false).pop() {
+            Some(last) => self.out.forward(last),
+            None => Tensor::zeros([b, 1], &x.device()),
+        }
+    }
+}
+
+/// The `conv` generator (DCGAN): linear to `[2 g_width, h/4, w/4]`, batch norm, ReLU; a stride-2
+/// transposed convolution to `[g_width, h/2, w/2]`, batch norm, ReLU (then the optional
+/// self-attention block); a stride-2 transposed convolution to `[1, h, w]`; sigmoid.
+#[derive(Module, Debug)]
+pub struct ConvGenerator {
+    /// Noise to the first feature map.
+    pub project: Linear,
+    /// Batch norms of the two hidden maps (empty without batch norm).
+    pub norms: Vec<BatchNorm>,
+    /// First up-sampling.
+    pub up1: ConvTranspose2d,
+    /// Optional self-attention on the `h/2 × w/2` map.
+    pub attention: Option<SelfAttention>,
+    /// Second up-sampling to one channel.
+    pub up2: ConvTranspose2d,
+    /// `[height, width]` of an image.
+    #[module(skip)]
+    pub image: [usize; 2],
+}
+
+impl ConvGenerator {
+    /// Maps noise `[b, z_dim]` to images `[b, height, width]` in (0, 1).
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<3> {
+        let [b, _] = z.dims();
+        let [h, w] = self.image;
+        let c2 = self.project.weight.dims()[1] / (h / 4 * (w / 4));
+        let mut x = self.project.forward(z).reshape([b, c2, h / 4, w / 4]);
+        if let Some(norm) = self.norms.first() {
+            x = norm.forward(x);
+        }
+        x = self.up1.forward(relu(x));
+        if let Some(norm) = self.norms.get(1) {
+            x = norm.forward(x);
+        }
+        x = relu(x);
+        if let Some(att) = &self.attention {
+            x = att.forward(x);
+        }
+        sigmoid(self.up2.forward(x)).reshape([b, h, w])
+    }
+}
+
+/// The `conv` discriminator (DCGAN): `pack` images as input channels; two stride-2
+/// convolutions with leaky ReLU (0.2), the optional self-attention block after the first;
+/// flatten; one logit.
+#[derive(Module, Debug)]
+pub struct ConvDiscriminator {
+    /// `pack` channels to `d_width`, halving the size.
+    pub conv1: Conv2d,
+    /// Optional self-attention on the `h/2 × w/2` map.
+    pub attention: Option<SelfAttention>,
+    /// `d_width` to `2 d_width` channels, halving again.
+    pub conv2: Conv2d,
+    /// The flattened map to one logit.
+    pub out: Linear,
+    /// Examples per judged input.
+    #[module(skip)]
+    pub pack: usize,
+}
+
+impl ConvDiscriminator {
+    /// Logits `[n / pack, 1]` of images `[n, height, width]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [n, h, w] = x.dims();
+        let b = n / self.pack;
+        let mut y = leaky_relu(self.conv1.forward(x.reshape([b, self.pack, h, w])), 0.2);
+        if let Some(att) = &self.attention {
+            y = att.forward(y);
+        }
+        let y = leaky_relu(self.conv2.forward(y), 0.2);
+        self.out.forward(y.flatten(1, 3))
+    }
+}
+
+/// SAGAN's self-attention block on a feature map `[b, c, h, w]`: queries and keys of `c / 8`
+/// channels (at least 1), values of `c`, by 1×1 projections; softmax attention over the `h w`
+/// positions; `x + gamma · o` with `gamma` starting at 0.
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    /// Query projection.
+    pub query: Linear,
+    /// Key projection.
+    pub key: Linear,
+    /// Value projection.
+    pub value: Linear,
+    /// The residual gate, initially 0.
+    pub gamma: Param<Tensor<1>>,
+}
+
+impl SelfAttention {
+    /// A block for `channels` channels.
+    pub fn new(channels: usize, device: &Device) -> Self {
+        let inner = (channels / 8).max(1);
+        SelfAttention {
+            query: LinearConfig::new(channels, inner).init(device),
+            key: LinearConfig::new(channels, inner).init(device),
+            value: LinearConfig::new(channels, channels).init(device),
+            gamma: Param::from_tensor(Tensor::zeros([1], device)),
+        }
+    }
+
+    /// Applies the block.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w] = x.dims();
+        let seq = x.clone().reshape([b, c, h * w]).swap_dims(1, 2);
+        let (q, k, v) = (self.query.forward(seq.clone()), self.key.forward(seq.clone()), self.value.forward(seq));
+        let att = softmax(q.matmul(k.swap_dims(1, 2)), 2);
+        let o = att.matmul(v).swap_dims(1, 2).reshape([b, c, h, w]);
+        x + o * self.gamma.val().reshape([1, 1, 1, 1])
+    }
+}
+
 impl GanSpec {
     /// Checks parameter ranges and fit with the dataset.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
@@ -242,41 +458,116 @@ impl GanSpec {
         if self.gp_weight != GanSpec::default().gp_weight && self.loss != GanLoss::WganGp {
             return Err(FieldError::new("gp_weight", "applies to loss = \"wgan_gp\" only"));
         }
+        if self.loss == GanLoss::WganGp && self.arch != GanArch::Mlp {
+            return Err(FieldError::new(
+                "loss",
+                "\"wgan_gp\" needs arch = \"mlp\" (its gradient penalty is built from the maxout layers)",
+            ));
+        }
+        if self.self_attention && self.arch != GanArch::Conv {
+            return Err(FieldError::new("self_attention", "applies to arch = \"conv\" only"));
+        }
+        if self.arch == GanArch::Conv {
+            let [h, w] = data.image.unwrap_or([data.seq_len, data.channels]);
+            if data.image.is_none() || h % 4 != 0 || w % 4 != 0 {
+                return Err(FieldError::new(
+                    "arch",
+                    format!("\"conv\" needs an image dataset with sides divisible by 4, got {h}x{w} steps x channels"),
+                ));
+            }
+        }
         Ok(())
     }
 
     /// A freshly initialised generator for the dataset.
     pub fn generator(&self, data: &DataInfo, device: &Device) -> Generator {
-        let hidden = (0..self.g_depth)
-            .map(|i| LinearConfig::new(if i == 0 { self.z_dim } else { self.g_width }, self.g_width).init(device))
-            .collect();
-        let norms = if self.g_batch_norm {
-            (0..self.g_depth).map(|_| BatchNormConfig::new(self.g_width).init(device)).collect()
-        } else {
-            Vec::new()
-        };
-        let d_in = if self.g_depth == 0 { self.z_dim } else { self.g_width };
-        Generator {
-            hidden,
-            norms,
-            out: LinearConfig::new(d_in, data.features()).init(device),
-            shape: [data.seq_len, data.channels],
+        match self.arch {
+            GanArch::Mlp => {
+                let hidden = (0..self.g_depth)
+                    .map(|i| {
+                        LinearConfig::new(if i == 0 { self.z_dim } else { self.g_width }, self.g_width).init(device)
+                    })
+                    .collect();
+                let norms = if self.g_batch_norm {
+                    (0..self.g_depth).map(|_| BatchNormConfig::new(self.g_width).init(device)).collect()
+                } else {
+                    Vec::new()
+                };
+                let d_in = if self.g_depth == 0 { self.z_dim } else { self.g_width };
+                Generator::Mlp(MlpGenerator {
+                    hidden,
+                    norms,
+                    out: LinearConfig::new(d_in, data.features()).init(device),
+                    shape: [data.seq_len, data.channels],
+                })
+            }
+            GanArch::Lstm => Generator::Lstm(LstmGenerator {
+                cell: Recurrent::new(Cell::Lstm, self.z_dim, self.g_width, device),
+                out: LinearConfig::new(self.g_width, data.channels).init(device),
+                seq_len: data.seq_len,
+            }),
+            GanArch::Conv => {
+                let [h, w] = data.image.unwrap_or([data.seq_len, data.channels]);
+                let c = self.g_width;
+                let up = |from: usize, to: usize| {
+                    ConvTranspose2dConfig::new([from, to], [4, 4]).with_stride([2, 2]).with_padding([1, 1]).init(device)
+                };
+                let norms = if self.g_batch_norm {
+                    vec![BatchNormConfig::new(2 * c).init(device), BatchNormConfig::new(c).init(device)]
+                } else {
+                    Vec::new()
+                };
+                Generator::Conv(ConvGenerator {
+                    project: LinearConfig::new(self.z_dim, 2 * c * (h / 4) * (w / 4)).init(device),
+                    norms,
+                    up1: up(2 * c, c),
+                    attention: self.self_attention.then(|| SelfAttention::new(c, device)),
+                    up2: up(c, 1),
+                    image: [h, w],
+                })
+            }
         }
     }
 
     /// A freshly initialised discriminator for the dataset.
     pub fn discriminator(&self, data: &DataInfo, device: &Device) -> Discriminator {
-        let hidden = (0..self.d_depth)
-            .map(|i| {
-                let d_in = if i == 0 { self.pack * data.features() } else { self.d_width };
-                LinearConfig::new(d_in, self.d_width * self.maxout_pieces).init(device)
-            })
-            .collect();
-        Discriminator {
-            hidden,
-            out: LinearConfig::new(self.d_width, 1).init(device),
-            pieces: self.maxout_pieces,
-            pack: self.pack,
+        match self.arch {
+            GanArch::Mlp => {
+                let hidden = (0..self.d_depth)
+                    .map(|i| {
+                        let d_in = if i == 0 { self.pack * data.features() } else { self.d_width };
+                        LinearConfig::new(d_in, self.d_width * self.maxout_pieces).init(device)
+                    })
+                    .collect();
+                Discriminator::Mlp(MaxoutDiscriminator {
+                    hidden,
+                    out: LinearConfig::new(self.d_width, 1).init(device),
+                    pieces: self.maxout_pieces,
+                    pack: self.pack,
+                })
+            }
+            GanArch::Lstm => Discriminator::Lstm(LstmDiscriminator {
+                cell: Recurrent::new(Cell::Lstm, self.pack * data.channels, self.d_width, device),
+                out: LinearConfig::new(self.d_width, 1).init(device),
+                pack: self.pack,
+            }),
+            GanArch::Conv => {
+                let [h, w] = data.image.unwrap_or([data.seq_len, data.channels]);
+                let c = self.d_width;
+                let down = |from: usize, to: usize| {
+                    Conv2dConfig::new([from, to], [4, 4])
+                        .with_stride([2, 2])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(device)
+                };
+                Discriminator::Conv(ConvDiscriminator {
+                    conv1: down(self.pack, c),
+                    attention: self.self_attention.then(|| SelfAttention::new(c, device)),
+                    conv2: down(c, 2 * c),
+                    out: LinearConfig::new(2 * c * (h / 4) * (w / 4), 1).init(device),
+                    pack: self.pack,
+                })
+            }
         }
     }
 
@@ -303,6 +594,7 @@ mod tests {
         assert_eq!(g.num_params(), (2 * 400 + 400) + 3 * (400 * 400 + 400) + (400 * 2 + 2) + 4 * 1600);
         let d = spec.discriminator(&info, &device);
         assert_eq!(d.num_params(), (2 * 1000 + 1000) + 2 * (200 * 1000 + 1000) + 201);
+        assert!(matches!((&g, &d), (Generator::Mlp(_), Discriminator::Mlp(_))));
         let d2 = GanSpec { pack: 2, ..spec.clone() }.discriminator(&info, &device);
         assert_eq!(d2.num_params() - d.num_params(), 2 * 1000);
         let z = Tensor::<2>::zeros([6, 2], &device);
@@ -317,7 +609,7 @@ mod tests {
         for pieces in [1, 3] {
             device.seed(7);
             let spec = GanSpec { d_width: 16, d_depth: 2, maxout_pieces: pieces, pack: 2, ..Default::default() };
-            let d = spec.discriminator(&info, &device);
+            let Discriminator::Mlp(d) = spec.discriminator(&info, &device) else { panic!("mlp") };
             let x = [0.3f32, -1.2, 0.7, 2.0];
             let at = |v: Vec<f32>| {
                 let t = Tensor::<2>::from_data(TensorData::new(v, [1, 4]), &device);
@@ -341,6 +633,75 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn info(seq_len: usize, channels: usize, image: Option<[usize; 2]>) -> DataInfo {
+        DataInfo { seq_len, channels, num_classes: 10, image, vocab: None }
+    }
+
+    #[test]
+    fn lstm_and_conv_shapes_with_packing() {
+        let device = Device::flex();
+        let z = Tensor::<2>::ones([6, 5], &device);
+        let seq = info(40, 1, None);
+        let spec = GanSpec { arch: GanArch::Lstm, z_dim: 5, g_width: 8, d_width: 7, pack: 3, ..Default::default() };
+        spec.validate(&seq).unwrap();
+        let (g, d) = (spec.generator(&seq, &device), spec.discriminator(&seq, &device));
+        let x = g.forward(z.clone());
+        assert_eq!(x.dims(), [6, 40, 1]);
+        assert_eq!(d.forward(x).dims(), [2, 1]);
+        // LSTM: 4 gates x hidden x (input + hidden + 2 biases), plus the read-outs.
+        assert_eq!(g.num_params(), 4 * 8 * (5 + 8 + 2) + 9);
+        assert_eq!(d.num_params(), 4 * 7 * (3 + 7 + 2) + 8);
+
+        let img = info(8, 8, Some([8, 8]));
+        for attention in [false, true] {
+            let spec = GanSpec {
+                arch: GanArch::Conv,
+                z_dim: 5,
+                g_width: 16,
+                d_width: 8,
+                pack: 2,
+                self_attention: attention,
+                ..Default::default()
+            };
+            spec.validate(&img).unwrap();
+            let (g, d) = (spec.generator(&img, &device), spec.discriminator(&img, &device));
+            let x = g.forward(z.clone());
+            assert_eq!(x.dims(), [6, 8, 8]);
+            let v = x.clone().to_data().try_to_vec::<f32>().unwrap();
+            assert!(v.iter().all(|p| (0.0..=1.0).contains(p)), "sigmoid output");
+            assert_eq!(d.forward(x).dims(), [3, 1]);
+        }
+    }
+
+    #[test]
+    fn self_attention_starts_as_the_identity_and_mixes_positions() {
+        let device = Device::flex();
+        device.seed(3);
+        let mut att = SelfAttention::new(16, &device);
+        let x = Tensor::<4>::random([2, 16, 4, 4], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let same = att.forward(x.clone()).sub(x.clone()).abs().max().into_scalar::<f32>();
+        assert_eq!(same, 0.0, "gamma = 0: the block is the identity");
+        att.gamma = Param::from_tensor(Tensor::ones([1], &device));
+        // With gamma = 1, changing one position changes the output at every other position.
+        let mut bumped = x.clone().to_data().try_to_vec::<f32>().unwrap();
+        bumped[0] += 5.0;
+        let y1 = att.forward(x.clone());
+        let y2 = att.forward(Tensor::from_data(TensorData::new(bumped, [2, 16, 4, 4]), &device));
+        let diff = (y1 - y2).narrow(3, 3, 1).narrow(0, 0, 1).abs().max().into_scalar::<f32>();
+        assert!(diff > 1e-4, "{diff}");
+    }
+
+    #[test]
+    fn arch_limits_are_checked() {
+        let ring = Mixture::Ring.info();
+        let key = |s: GanSpec, d: &DataInfo| s.validate(d).unwrap_err().key;
+        assert_eq!(key(GanSpec { arch: GanArch::Conv, ..Default::default() }, &ring), "arch");
+        assert_eq!(key(GanSpec { arch: GanArch::Conv, ..Default::default() }, &info(6, 6, Some([6, 6]))), "arch");
+        assert_eq!(key(GanSpec { arch: GanArch::Lstm, loss: GanLoss::WganGp, ..Default::default() }, &ring), "loss");
+        assert_eq!(key(GanSpec { self_attention: true, ..Default::default() }, &ring), "self_attention");
+        assert!(GanSpec { arch: GanArch::Conv, ..Default::default() }.validate(&info(8, 8, Some([8, 8]))).is_ok());
     }
 
     #[test]

@@ -113,19 +113,21 @@ pub fn fit_gan(
 
 /// D's loss on real examples `x` and generated examples `fake` (both `[n, seq, channels]`).
 fn d_loss(spec: &GanSpec, d: &Discriminator, x: Tensor<3>, fake: Tensor<3>, device: &Device) -> Tensor<1> {
-    let (xr, xf) = (d.packed(x), d.packed(fake));
-    let (real, gen_) = (d.forward_packed(xr.clone()), d.forward_packed(xf.clone()));
     match spec.loss {
-        GanLoss::NonSaturating => softplus(-real, 1.0).mean() + softplus(gen_, 1.0).mean(),
-        GanLoss::Hinge => relu(-real + 1.0).mean() + relu(gen_ + 1.0).mean(),
+        GanLoss::NonSaturating => softplus(-d.forward(x), 1.0).mean() + softplus(d.forward(fake), 1.0).mean(),
+        GanLoss::Hinge => relu(-d.forward(x) + 1.0).mean() + relu(d.forward(fake) + 1.0).mean(),
         GanLoss::WganGp => {
+            let wasserstein = d.forward(fake.clone()).mean() - d.forward(x.clone()).mean();
+            // Validation allows wgan_gp with the maxout D only, whose input gradient is explicit.
+            let Discriminator::Mlp(maxout) = d else { return wasserstein };
+            let (xr, xf) = (maxout.packed(x), maxout.packed(fake));
             let [b, _] = xr.dims();
             let eps = Tensor::<2>::random([b, 1], Distribution::Uniform(0.0, 1.0), device);
-            let mix = xr.clone() * eps.clone() + xf * (-eps + 1.0);
-            let grad = d.input_gradient(mix.detach());
+            let mix = xr * eps.clone() + xf * (-eps + 1.0);
+            let grad = maxout.input_gradient(mix.detach());
             let norm = (grad.clone() * grad).sum_dim(1).add_scalar(1e-12).sqrt();
             let gp = (norm - 1.0).powi_scalar(2).mean();
-            gen_.mean() - real.mean() + gp * spec.gp_weight
+            wasserstein + gp * spec.gp_weight
         }
     }
 }
