@@ -89,6 +89,63 @@ fn a_tiny_gan_run_writes_samples_plots_and_mode_metrics() {
     assert!(table.contains("test.modes") && table.contains("pacgan2"), "{table}");
 }
 
+/// A tiny sequence or image GAN experiment: `{DATASET}` and `{MODEL}` are filled in.
+const FD_RUN: &str = r#"
+name = "fd"
+seeds = [0]
+
+[dataset]
+name = "{DATASET}"
+
+[training]
+batch_size = 16
+steps = 6
+eval_every = 3
+log_every = 3
+
+[[models]]
+family = "gan"
+z_dim = 4
+g_width = 8
+d_width = 8
+eval_samples = 50
+{MODEL}
+
+[report]
+metric = "test.fd"
+direction = "min"
+"#;
+
+#[test]
+fn sequence_and_image_gans_report_the_frechet_distance() {
+    for (dataset, model, values) in
+        [("mnist1d", "arch = \"lstm\"\npack = 2", 40), ("digits", "arch = \"conv\"\nself_attention = true", 64)]
+    {
+        let s = Scratch::new();
+        let file = s.file("fd.toml", &FD_RUN.replace("{DATASET}", dataset).replace("{MODEL}", model));
+        let out = s.run(&file, &[]);
+        assert!(out.status.success(), "{dataset}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fd");
+        assert_eq!(dirs.len(), 1);
+        let d = &dirs[0];
+        let sum = summary(d);
+        assert_eq!(sum["status"], "completed", "{sum}");
+        let fd = sum["final_metrics"]["test.fd"].as_f64().unwrap();
+        assert!(fd.is_finite() && fd > 0.0, "{dataset}: {fd}");
+        assert!(sum["final_metrics"].get("test.modes").is_none());
+        let csv = std::fs::read_to_string(d.join("samples.csv")).unwrap();
+        assert_eq!(csv.lines().next().unwrap().split(',').count(), values);
+        assert_eq!(csv.lines().count(), 51);
+        if dataset == "digits" {
+            // An 8-wide grid of 50 images of 8x8 pixels with a 1-pixel border: 7 rows.
+            let img = image::open(d.join("samples.png")).unwrap().to_luma8();
+            assert_eq!(img.dimensions(), (8 * 9 + 1, 7 * 9 + 1));
+        }
+        let table = std::fs::read_to_string(s.results().join("fd/table.md")).unwrap();
+        assert!(table.contains("test.fd"), "{table}");
+    }
+}
+
 #[test]
 fn bad_gan_parameters_point_at_the_file() {
     let s = Scratch::new();

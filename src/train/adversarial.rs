@@ -10,11 +10,13 @@
 //! the trial seed, so samples are comparable across steps) with G in evaluation mode (batch
 //! norm's running statistics), and reports them through the [`Observer`]: metrics (on 2D
 //! mixtures, the mode-coverage metrics of [`crate::gan::metrics`]), an image (a scatter plot
-//! or a grid of image samples) and `samples.csv`.
+//! or a grid of image samples) and `samples.csv`. Off the 2D mixtures it also reports the
+//! Frechet distance of the samples from the training split ([`crate::gan::frechet`]).
 
 use super::{FitOutcome, FitStatus, Observer, TrainingSpec};
 use crate::data::mixture::Modes;
 use crate::data::{Dataset, DeviceSplit};
+use crate::gan::frechet::FrechetScorer;
 use crate::gan::{metrics, plot};
 use crate::models::gan::{Discriminator, GanLoss, GanSpec, Generator};
 use crate::tensorboard::image::{Channels, grid, to_u8};
@@ -41,6 +43,13 @@ pub fn fit_gan(
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let start = Instant::now();
+    // Off the 2D mixtures: the Frechet distance on a feature network trained first (from its
+    // own seed); the device is then reseeded so that G and D start as they would without it.
+    let frechet = (modes.is_none() && data.info.num_classes >= 2).then(|| {
+        let scorer = FrechetScorer::new(data, device);
+        device.seed(seed);
+        scorer
+    });
     let mut g = spec.generator(&data.info, device);
     let mut d = spec.discriminator(&data.info, device);
     let num_params = g.num_params() + d.num_params();
@@ -101,6 +110,9 @@ pub fn fit_gan(
         }
         if step % cfg.eval_every == 0 || step == cfg.steps {
             let mut m = evaluate(&g, &noise, data, modes, step, obs);
+            if let Some(f) = &frechet {
+                m.insert("test.fd".into(), f.score(g.valid().forward(noise.clone().without_autodiff())));
+            }
             m.insert("train.loss".into(), g_sum / since_eval.max(1) as f64);
             m.insert("train.d_loss".into(), d_sum / since_eval.max(1) as f64);
             (g_sum, d_sum, since_eval) = (0.0, 0.0, 0);

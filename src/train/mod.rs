@@ -29,6 +29,7 @@ pub const METRICS: &[&str] = &[
     "test.high_quality",
     "test.kl",
     "test.mode_distance",
+    "test.fd",
     "train.d_loss",
 ];
 
