@@ -164,7 +164,7 @@ pub const FAMILIES: &[FamilyInfo] = &[
     },
     FamilyInfo {
         name: "gan",
-        summary: "GAN: generator + discriminator (mlp: BN-ReLU G, maxout D; PacGAN packing); mode-coverage metrics",
+        summary: "GAN: generator + discriminator (mlp, lstm or conv; PacGAN packing); mode coverage (2D) or Frechet distance",
         default: || ModelSpec::Gan(Default::default()),
     },
 ];
