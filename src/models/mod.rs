@@ -111,6 +111,14 @@ impl ModelSpec {
         with_family!(self, s => s.init(data, device).num_params(), gan g => g.num_params(data, device))
     }
 
+    /// The metrics its trainer records (`split.name`).
+    pub fn metrics(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::Gan(_) => crate::train::adversarial::METRICS,
+            _ => crate::train::CLASSIFIER_METRICS,
+        }
+    }
+
     /// The parameter names this family accepts.
     pub fn param_names(&self) -> Vec<String> {
         match toml::Table::try_from(self) {

@@ -30,6 +30,10 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// The metrics this trainer records (mode metrics on 2D mixtures, `test.fd` elsewhere).
+pub const METRICS: &[&str] =
+    &["test.modes", "test.high_quality", "test.kl", "test.mode_distance", "test.fd", "train.loss", "train.d_loss"];
+
 /// Trains a GAN on the training split of `data`; `modes` enables the mode-coverage metrics.
 ///
 /// `device` must be an autodiff device.
@@ -295,6 +299,14 @@ mod tests {
         assert!(out.final_metrics["train.d_loss"].is_finite());
         let after = out.final_metrics["test.mode_distance"];
         assert!(after < 0.5 * before, "{loss:?}: mean distance to the nearest mode {before} -> {after}");
+    }
+
+    #[test]
+    fn recorded_metrics_are_known_to_the_report() {
+        for m in METRICS.iter().chain(crate::train::CLASSIFIER_METRICS) {
+            assert!(crate::train::METRICS.contains(m), "{m}");
+        }
+        assert_eq!(crate::train::METRICS.len(), 9);
     }
 
     #[test]

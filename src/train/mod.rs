@@ -19,8 +19,11 @@ use rand::seq::SliceRandom;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+/// The metrics the classifier trainer records.
+pub const CLASSIFIER_METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
+
 /// Metrics the trainers record, as `split.name`: the classifier trainer's, then the GAN
-/// trainer's (`train::adversarial`).
+/// trainer's ([`adversarial::METRICS`]).
 pub const METRICS: &[&str] = &[
     "test.accuracy",
     "test.loss",
