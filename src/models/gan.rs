@@ -114,6 +114,8 @@ impl Default for GanSpec {
 }
 
 /// The generator: `z` `[batch, z_dim]` to examples `[batch, seq_len, channels]`.
+// One G per trial: the variants' size difference costs nothing (Burn's `Activation` does the same).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Generator {
     /// `arch = "mlp"`.
@@ -136,6 +138,7 @@ impl Generator {
 }
 
 /// The discriminator: `pack` examples concatenated to one logit.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Discriminator {
     /// `arch = "mlp"`.
