@@ -113,10 +113,7 @@ pub fn fit_gan(
             (window, window_n) = (0.0, 0);
         }
         if step % cfg.eval_every == 0 || step == cfg.steps {
-            let mut m = evaluate(&g, &noise, data, modes, step, obs);
-            if let Some(f) = &frechet {
-                m.insert("test.fd".into(), f.score(g.valid().forward(noise.clone().without_autodiff())));
-            }
+            let mut m = evaluate(&g, &noise, data, modes, frechet.as_ref(), step, obs);
             m.insert("train.loss".into(), g_sum / since_eval.max(1) as f64);
             m.insert("train.d_loss".into(), d_sum / since_eval.max(1) as f64);
             (g_sum, d_sum, since_eval) = (0.0, 0.0, 0);
@@ -174,10 +171,14 @@ fn eval_noise(n: usize, z_dim: usize, seed: u64, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(v, [n, z_dim]), device)
 }
 
-/// G's samples on the evaluation noise (G in evaluation mode), as host values `[n * features]`.
-pub fn samples(g: &Generator, noise: &Tensor<2>) -> Vec<f32> {
-    let out = g.valid().forward(noise.clone().without_autodiff());
-    out.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+/// G's samples `[n, seq_len, channels]` on the evaluation noise, G in evaluation mode.
+pub fn samples(g: &Generator, noise: &Tensor<2>) -> Tensor<3> {
+    g.valid().forward(noise.clone().without_autodiff())
+}
+
+/// Host values of a tensor.
+fn host(x: Tensor<3>) -> Vec<f32> {
+    x.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
 }
 
 /// Evaluates G: metrics, an image and `samples.csv` through `obs`.
@@ -186,12 +187,17 @@ fn evaluate(
     noise: &Tensor<2>,
     data: &Dataset,
     modes: Option<&Modes>,
+    frechet: Option<&FrechetScorer>,
     step: usize,
     obs: &mut dyn Observer,
 ) -> BTreeMap<String, f64> {
-    let values = samples(g, noise);
+    let x = samples(g, noise);
+    let values = host(x.clone());
     let features = data.info.features();
     let mut out = BTreeMap::new();
+    if let Some(f) = frechet {
+        out.insert("test.fd".into(), f.score(x));
+    }
     obs.on_file("samples.csv", metrics::samples_csv(&values, features).as_bytes());
     if let Some(modes) = modes.filter(|_| features == 2) {
         let points: Vec<[f64; 2]> = values.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
@@ -261,7 +267,7 @@ mod tests {
     }
 
     fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
-        let v = samples(g, noise);
+        let v = host(samples(g, noise));
         let points: Vec<[f64; 2]> = v.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
         metrics::mode_metrics(&points, modes).mean_distance
     }
