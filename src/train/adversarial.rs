@@ -307,6 +307,48 @@ mod tests {
         assert!(after < 0.5 * before, "{loss:?}: mean distance to the nearest mode {before} -> {after}");
     }
 
+    /// Stops after `after` steps and records what it was given.
+    struct StopAfter {
+        after: usize,
+        losses: Vec<usize>,
+        files: Vec<String>,
+        images: Vec<(String, [usize; 2])>,
+    }
+
+    impl Observer for StopAfter {
+        fn on_train_loss(&mut self, step: usize, _: f64) {
+            self.losses.push(step);
+        }
+        fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
+        fn should_stop(&self) -> bool {
+            self.losses.len() >= self.after
+        }
+        fn on_image(&mut self, step: usize, tag: &str, pixels: &[u8], size: [usize; 2], channels: Channels) {
+            assert_eq!(pixels.len(), size[0] * size[1] * channels.count());
+            self.images.push((format!("{tag}@{step}"), size));
+        }
+        fn on_file(&mut self, name: &str, bytes: &[u8]) {
+            self.files.push(format!("{name}:{}", bytes.iter().filter(|&&b| b == b'\n').count()));
+        }
+    }
+
+    #[test]
+    fn stops_when_asked_after_evaluating() {
+        let data = load(Mixture::Grid, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
+        let modes = Mixture::Grid.modes();
+        let spec = GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, eval_samples: 30, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 100, eval_every: 4, log_every: 2, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = StopAfter { after: 3, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
+        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut obs);
+        assert_eq!((out.status, out.steps), (FitStatus::Interrupted(6), 6));
+        assert_eq!(obs.losses, [2, 4, 6]);
+        // One evaluation (step 4): 30 samples plus the header, and a scatter plot.
+        assert_eq!(obs.files, ["samples.csv:31"]);
+        assert_eq!(obs.images, [("samples@4".to_string(), [plot::SIDE, plot::SIDE])]);
+        assert_eq!(out.final_metrics.len(), 6, "{:?}", out.final_metrics);
+    }
+
     #[test]
     fn recorded_metrics_are_known_to_the_report() {
         for m in METRICS.iter().chain(crate::train::CLASSIFIER_METRICS) {
