@@ -47,12 +47,12 @@ struct Case {
     data: Dataset,
 }
 
-/// One case per registered family: its defaults on the first dataset that loads and fits them.
 /// The classifier families (`gan` trains adversarially and has no logits to compare).
 fn classifier_families() -> impl Iterator<Item = &'static burnlab::models::FamilyInfo> {
     FAMILIES.iter().filter(|f| f.name != "gan")
 }
 
+/// One case per classifier family: its defaults on the first dataset that loads and fits them.
 fn cases() -> Vec<Case> {
     let datasets: Vec<_> = burnlab::data::DATASETS
         .iter()
