@@ -218,7 +218,10 @@ fn evaluate(
     out
 }
 
-/// Real training batches: a fresh seeded permutation of the split each epoch.
+/// Real training batches: the split in a fresh seeded permutation each epoch. A batch that
+/// fits the split is drawn within one epoch (the remainder of an epoch is skipped, as the
+/// classifier trainer does); a larger one cycles through several, so D's packing always gets
+/// exactly `batch_size * pack` examples.
 struct RealBatches {
     split: DeviceSplit,
     batch: usize,
@@ -229,25 +232,29 @@ struct RealBatches {
 
 impl RealBatches {
     fn new(split: DeviceSplit, batch: usize, seed: u64) -> Self {
-        let batch = batch.min(split.len);
-        RealBatches {
-            split,
-            batch,
-            order: Vec::new(),
-            pos: usize::MAX,
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c),
-        }
+        RealBatches { split, batch, order: Vec::new(), pos: 0, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c) }
+    }
+
+    fn reshuffle(&mut self) {
+        self.order = (0..self.split.len).collect();
+        self.order.shuffle(&mut self.rng);
+        self.pos = 0;
     }
 
     fn next(&mut self, device: &Device) -> Tensor<3> {
-        if self.pos.saturating_add(self.batch) > self.split.len {
-            self.order = (0..self.split.len).collect();
-            self.order.shuffle(&mut self.rng);
-            self.pos = 0;
+        if self.batch <= self.split.len && self.pos + self.batch > self.order.len() {
+            self.reshuffle();
         }
-        let idx = &self.order[self.pos..self.pos + self.batch];
-        self.pos += self.batch;
-        self.split.select(idx, device).0
+        let mut idx = Vec::with_capacity(self.batch);
+        while idx.len() < self.batch {
+            if self.pos == self.order.len() {
+                self.reshuffle();
+            }
+            let take = (self.batch - idx.len()).min(self.order.len() - self.pos);
+            idx.extend_from_slice(&self.order[self.pos..self.pos + take]);
+            self.pos += take;
+        }
+        self.split.select(&idx, device).0
     }
 }
 
@@ -347,6 +354,30 @@ mod tests {
         assert_eq!(obs.files, ["samples.csv:31"]);
         assert_eq!(obs.images, [("samples@4".to_string(), [plot::SIDE, plot::SIDE])]);
         assert_eq!(out.final_metrics.len(), 6, "{:?}", out.final_metrics);
+    }
+
+    #[test]
+    fn real_batches_cover_each_epoch_and_cross_its_end() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 5, n_test: 1, seed: 0 }).unwrap();
+        let device = Device::flex();
+        let split = DeviceSplit::new(&data.train, &data.info, &device);
+        let rows = |t: Tensor<3>| -> Vec<(u32, u32)> {
+            t.to_data().try_to_vec::<f32>().unwrap().chunks(2).map(|p| (p[0].to_bits(), p[1].to_bits())).collect()
+        };
+        let count =
+            |seen: &[(u32, u32)], p: &[f32]| seen.iter().filter(|&&q| q == (p[0].to_bits(), p[1].to_bits())).count();
+        // A batch that fits: 4 distinct points of one epoch each time.
+        let mut small = RealBatches::new(split.clone(), 4, 0);
+        for _ in 0..3 {
+            let seen = rows(small.next(&device));
+            assert!(data.train.x.chunks(2).all(|p| count(&seen, p) <= 1));
+            assert_eq!(seen.len(), 4);
+        }
+        // A larger batch cycles: 5 batches of 7 = 7 epochs of the 5 points, each point 7 times.
+        let mut big = RealBatches::new(split, 7, 0);
+        let seen: Vec<(u32, u32)> = (0..5).flat_map(|_| rows(big.next(&device))).collect();
+        assert_eq!(seen.len(), 35);
+        assert!(data.train.x.chunks(2).all(|p| count(&seen, p) == 7));
     }
 
     #[test]
