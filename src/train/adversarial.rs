@@ -381,6 +381,20 @@ mod tests {
     }
 
     #[test]
+    fn an_exploding_run_is_reported_as_diverged() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
+        let spec =
+            GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, g_lr: 1e30, d_lr: 1e30, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 50, eval_every: 50, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = StopAfter { after: usize::MAX, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
+        let out = fit_gan(&spec, &data, Some(&Mixture::Ring.modes()), &cfg, &device, 0, &mut obs);
+        let FitStatus::Diverged(step) = out.status else { panic!("{:?}", out.status) };
+        assert_eq!(out.steps, step - 1);
+        assert!(obs.files.is_empty() && out.final_metrics.is_empty());
+    }
+
+    #[test]
     fn recorded_metrics_are_known_to_the_report() {
         for m in METRICS.iter().chain(crate::train::CLASSIFIER_METRICS) {
             assert!(crate::train::METRICS.contains(m), "{m}");
