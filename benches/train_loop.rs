@@ -68,8 +68,9 @@ fn main() {
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         let outcome = Backend::run_on_cpu_pool(
             threads,
-            || burnlab::with_family!(&spec, s => train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null)),
+            || burnlab::with_family!(&spec, s => Some(train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null)), gan _g => None),
         );
+        let Some(outcome) = outcome else { continue };
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{}",

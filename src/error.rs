@@ -95,7 +95,11 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|c| *c != name)
         .map(|c| (strsim::damerau_levenshtein(name, c), strsim::jaro_winkler(name, c), c))
         .filter(|(d, jw, c)| *d <= (name.len().max(c.len()) / 3).max(1) || *jw >= 0.85)
-        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        // A name that starts a candidate (a truncated name) prefers it over nearer edits.
+        .min_by(|a, b| {
+            let truncated = |c: &str| !c.starts_with(name);
+            truncated(a.2).cmp(&truncated(b.2)).then(a.0.cmp(&b.0)).then(b.1.total_cmp(&a.1))
+        })
         .map(|(_, _, c)| c)
 }
 
@@ -105,6 +109,7 @@ mod tests {
 
     #[test]
     fn suggests_near_misses_only() {
+        assert_eq!(did_you_mean("test.acc", ["test.kl", "test.accuracy"]), Some("test.accuracy"));
         assert_eq!(did_you_mean("hiden", ["hidden", "depth"]), Some("hidden"));
         assert_eq!(did_you_mean("mpl", ["linear", "mlp"]), Some("mlp"));
         assert_eq!(did_you_mean("zzz", ["linear", "mlp"]), None);

@@ -205,9 +205,11 @@ fn the_new_datasets_are_listed() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v["datasets"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "table"]);
+    assert_eq!(names, ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "ring", "grid", "table"]);
     let longrange = &v["datasets"][2]["defaults"];
     assert_eq!((longrange["length"].as_u64(), longrange["vocab"].as_u64()), (Some(64), Some(8)));
+    let ring = &v["datasets"][5]["defaults"];
+    assert_eq!((ring["n_train"].as_u64(), ring["n_test"].as_u64()), (Some(100_000), Some(2500)));
 }
 
 #[test]

@@ -3,14 +3,15 @@
 pub mod digits;
 pub mod digits_mnist1d;
 pub mod longrange;
+pub mod mixture;
 pub mod mnist1d;
 pub mod spec;
 pub mod table;
 pub mod xor_modal;
 
 pub use spec::{
-    DatasetSpec, DigitsMnist1dOptions, DigitsOptions, LongrangeOptions, Mnist1dOptions, TableOptions, Tokenizer,
-    XorModalOptions,
+    DatasetSpec, DigitsMnist1dOptions, DigitsOptions, LongrangeOptions, MixtureOptions, Mnist1dOptions, TableOptions,
+    Tokenizer, XorModalOptions,
 };
 
 use crate::error::{Error, Result, UserError};
@@ -126,6 +127,8 @@ impl DatasetSpec {
             DatasetSpec::Table(opts) => table::load(opts),
             DatasetSpec::DigitsMnist1d(opts) => digits_mnist1d::load(opts),
             DatasetSpec::XorModal(opts) => xor_modal::load(opts),
+            DatasetSpec::Ring(opts) => mixture::load(mixture::Mixture::Ring, opts),
+            DatasetSpec::Grid(opts) => mixture::load(mixture::Mixture::Grid, opts),
         }
     }
 
@@ -139,6 +142,17 @@ impl DatasetSpec {
             DatasetSpec::Table(opts) => table::info(opts),
             DatasetSpec::DigitsMnist1d(_) => digits_mnist1d::info(),
             DatasetSpec::XorModal(opts) => xor_modal::info(opts),
+            DatasetSpec::Ring(_) => mixture::Mixture::Ring.info(),
+            DatasetSpec::Grid(_) => mixture::Mixture::Grid.info(),
+        }
+    }
+
+    /// The mixture's modes (centres and std) for `ring` and `grid`, else `None`.
+    pub fn modes(&self) -> Option<mixture::Modes> {
+        match self {
+            DatasetSpec::Ring(_) => Some(mixture::Mixture::Ring.modes()),
+            DatasetSpec::Grid(_) => Some(mixture::Mixture::Grid.modes()),
+            _ => None,
         }
     }
 }
@@ -272,6 +286,16 @@ pub const DATASETS: &[DatasetEntry] = &[
         name: "xor-modal",
         summary: "synthetic multimodal: modalities `a` and `b` each carry a noisy bit; label = a XOR b (each alone at chance)",
         default: || DatasetSpec::XorModal(XorModalOptions::default()),
+    },
+    DatasetEntry {
+        name: "ring",
+        summary: "synthetic (PacGAN): 8 Gaussians on the unit circle, std 0.01; 2D points [n, 1, 2], label = mode",
+        default: || DatasetSpec::Ring(MixtureOptions::default()),
+    },
+    DatasetEntry {
+        name: "grid",
+        summary: "synthetic (PacGAN): 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05; 2D points [n, 1, 2], label = mode",
+        default: || DatasetSpec::Grid(MixtureOptions::default()),
     },
     DatasetEntry {
         name: "table",

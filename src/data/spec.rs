@@ -22,6 +22,10 @@ pub enum DatasetSpec {
     /// Synthetic multimodal: label = the XOR of one noisy bit per modality (see `data::xor_modal`).
     #[serde(rename = "xor-modal")]
     XorModal(XorModalOptions),
+    /// 8 Gaussians on the unit circle, std 0.01 (PacGAN, VEEGAN; see `data::mixture`).
+    Ring(MixtureOptions),
+    /// 25 Gaussians on the grid {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, VEEGAN).
+    Grid(MixtureOptions),
 }
 
 /// Options of the `mnist1d` dataset.
@@ -97,6 +101,24 @@ pub struct XorModalOptions {
 impl Default for XorModalOptions {
     fn default() -> Self {
         XorModalOptions { seed: 0, length: 16, n_train: 2000, n_test: 1000, noise: 1.0 }
+    }
+}
+
+/// Options of the `ring` and `grid` mixtures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MixtureOptions {
+    /// Number of training points (PacGAN: 100,000).
+    pub n_train: usize,
+    /// Number of test points.
+    pub n_test: usize,
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+}
+
+impl Default for MixtureOptions {
+    fn default() -> Self {
+        MixtureOptions { n_train: 100_000, n_test: 2_500, seed: 0 }
     }
 }
 
@@ -182,6 +204,8 @@ impl DatasetSpec {
             DatasetSpec::Table(_) => "table",
             DatasetSpec::DigitsMnist1d(_) => "digits-mnist1d",
             DatasetSpec::XorModal(_) => "xor-modal",
+            DatasetSpec::Ring(_) => "ring",
+            DatasetSpec::Grid(_) => "grid",
         }
     }
 
@@ -193,6 +217,7 @@ impl DatasetSpec {
             DatasetSpec::Table(o) => super::table::validate(o),
             DatasetSpec::DigitsMnist1d(o) => super::digits_mnist1d::validate(o),
             DatasetSpec::XorModal(o) => super::xor_modal::validate(o),
+            DatasetSpec::Ring(o) | DatasetSpec::Grid(o) => super::mixture::validate(o),
         }
     }
 }

@@ -2,10 +2,13 @@
 //!
 //! A family is a serde variant of [`ModelSpec`] (its TOML parameters, with defaults) whose
 //! spec implements [`Family`]: `init` builds a Burn module that implements [`Classifier`].
+//! The one exception is `gan` (a generator and a discriminator, not a classifier), which the
+//! runner trains with `train::adversarial`.
 
 pub mod attention;
 pub mod cnn;
 pub mod fusion;
+pub mod gan;
 pub mod layers;
 pub mod linear;
 pub mod mlp;
@@ -66,14 +69,18 @@ pub enum ModelSpec {
     /// One encoder per modality of a multimodal dataset, fused (concat, sum, gated,
     /// cross-attention or late), then a classifier.
     Fusion(fusion::FusionSpec),
+    /// Generative adversarial network: a generator and a discriminator (not a classifier).
+    Gan(gan::GanSpec),
 }
 
-/// Calls `$body` with `$spec` bound to the family's typed spec: the one dispatch point.
+/// Calls `$body` with `$spec` bound to a classifier family's typed spec, or `$gan_body` with
+/// `$gan` bound to the `gan` spec: the one dispatch point.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_family {
-    ($model:expr, $spec:ident => $body:expr) => {
+    ($model:expr, $spec:ident => $body:expr, gan $gan:ident => $gan_body:expr) => {
         match $model {
+            $crate::models::ModelSpec::Gan($gan) => $gan_body,
             $crate::models::ModelSpec::Linear($spec) => $body,
             $crate::models::ModelSpec::Mlp($spec) => $body,
             $crate::models::ModelSpec::Cnn($spec) => $body,
@@ -96,6 +103,7 @@ impl ModelSpec {
             ModelSpec::Lstm(_) => "lstm",
             ModelSpec::Attention(_) => "attention",
             ModelSpec::Fusion(_) => "fusion",
+            ModelSpec::Gan(_) => "gan",
         }
     }
 
@@ -112,12 +120,20 @@ impl ModelSpec {
             );
             return Err(FieldError::new("family", msg));
         }
-        with_family!(self, s => s.validate(data))
+        with_family!(self, s => s.validate(data), gan g => g.validate(data))
     }
 
     /// The number of trainable parameters for this dataset.
     pub fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
-        with_family!(self, s => s.init(data, device).num_params())
+        with_family!(self, s => s.init(data, device).num_params(), gan g => g.num_params(data, device))
+    }
+
+    /// The metrics its trainer records (`split.name`).
+    pub fn metrics(&self) -> &'static [&'static str] {
+        match self {
+            ModelSpec::Gan(_) => crate::train::adversarial::METRICS,
+            _ => crate::train::CLASSIFIER_METRICS,
+        }
     }
 
     /// The parameter names this family accepts, with the dotted keys inside nested tables
@@ -187,6 +203,11 @@ pub const FAMILIES: &[FamilyInfo] = &[
         name: "fusion",
         summary: "multimodal: an encoder per modality (mlp/cnn/gru/lstm/attention), fused by concat/sum/gated/cross_attention/late; classifier",
         default: || ModelSpec::Fusion(Default::default()),
+    },
+    FamilyInfo {
+        name: "gan",
+        summary: "GAN: generator + discriminator (mlp, lstm or conv; PacGAN packing); mode coverage (2D) or Frechet distance",
+        default: || ModelSpec::Gan(Default::default()),
     },
 ];
 

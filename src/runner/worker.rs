@@ -11,6 +11,7 @@ use crate::fsutil::{write_atomic, write_json_atomic};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::experiment as tb;
+use crate::tensorboard::image::{self, Channels};
 use crate::train::{self, FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +118,9 @@ fn train_trial(
         crate::with_family!(&cfg.model.spec, s => {
             let model = crate::models::Family::init(s, &info, &device);
             train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
+        }, gan g => {
+            let modes = cfg.dataset.modes();
+            train::adversarial::fit_gan(g, &data, modes.as_ref(), &cfg.training, &device, cfg.seed, &mut obs)
         })
     });
     if let Some(e) = obs.error.take() {
@@ -193,6 +197,32 @@ impl Observer for TrialObserver {
             if let Err(e) = self.events.histogram(&format!("weights/{name}"), values, step) {
                 self.error = Some(Error::io(self.events.path(), e));
             }
+        }
+    }
+
+    fn on_image(&mut self, step: usize, tag: &str, pixels: &[u8], size: [usize; 2], channels: Channels) {
+        if self.error.is_some() {
+            return;
+        }
+        let [h, w] = size;
+        let written = image::summary(tag, pixels, h, w, channels)
+            .and_then(|s| self.events.summary(s, step))
+            .map_err(|e| Error::io(self.events.path(), e))
+            .and_then(|_| image::encode_png(pixels, h, w, channels).map_err(|e| Error::io(&self.dir, e)))
+            .and_then(|png| {
+                write_atomic(&self.dir.join(format!("{tag}-step{step:07}.png")), &png)?;
+                write_atomic(&self.dir.join(format!("{tag}.png")), &png)
+            });
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn on_file(&mut self, name: &str, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = write_atomic(&self.dir.join(name), bytes)
+        {
+            self.error = Some(e);
         }
     }
 

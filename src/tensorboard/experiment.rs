@@ -80,6 +80,7 @@ pub fn experiment_def(exp: &Experiment) -> ExperimentDef {
     }
     let metrics = crate::train::METRICS
         .iter()
+        .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
         .collect();
     ExperimentDef {

@@ -1,6 +1,7 @@
 //! Training: a custom Burn loop (forward, `loss.backward()`, `GradientsParams::from_grads`,
 //! `optim.step`) with periodic evaluation, divergence detection and cooperative stopping.
 
+pub mod adversarial;
 mod optim;
 mod spec;
 
@@ -9,6 +10,7 @@ pub use spec::{Batching, OptimizerKind, TrainingSpec};
 
 use crate::data::{Dataset, DeviceSplit};
 use crate::models::{Classifier, Inputs};
+use crate::tensorboard::image::Channels;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
@@ -17,8 +19,22 @@ use rand::seq::SliceRandom;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Metrics the classifier trainer records, as `split.name`.
-pub const METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
+/// The metrics the classifier trainer records.
+pub const CLASSIFIER_METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
+
+/// Metrics the trainers record, as `split.name`: the classifier trainer's, then the GAN
+/// trainer's ([`adversarial::METRICS`]).
+pub const METRICS: &[&str] = &[
+    "test.accuracy",
+    "test.loss",
+    "train.loss",
+    "test.modes",
+    "test.high_quality",
+    "test.kl",
+    "test.mode_distance",
+    "test.fd",
+    "train.d_loss",
+];
 
 /// Receives progress from the training loop.
 pub trait Observer {
@@ -30,6 +46,10 @@ pub trait Observer {
     fn should_stop(&self) -> bool;
     /// The model's parameters by path (`fc.weight`), every `histogram_every` evaluations.
     fn on_weights(&mut self, _step: usize, _weights: &[(String, Vec<f32>)]) {}
+    /// An image at `step` (a GAN's samples): `height × width` pixels of `channels`, row-major.
+    fn on_image(&mut self, _step: usize, _tag: &str, _pixels: &[u8], _size: [usize; 2], _channels: Channels) {}
+    /// A file for the trial directory (a GAN's `samples.csv`), replacing any earlier one.
+    fn on_file(&mut self, _name: &str, _bytes: &[u8]) {}
 }
 
 /// Collects every float parameter's values with its dotted path (`hidden.0.weight`).

@@ -1,0 +1,419 @@
+//! The adversarial training loop of the `gan` family.
+//!
+//! Each step makes `d_steps` discriminator updates (fresh real and generated batches each) and
+//! one generator update, with separate Adam optimizers, learning rates and betas from the
+//! [`GanSpec`]. A batch holds `batch_size` inputs of D, each `pack` examples, so G draws
+//! `batch_size * pack` samples per update. `[training]` supplies `steps`, `batch_size`,
+//! `eval_every` and `log_every`; its optimizer settings do not apply.
+//!
+//! Every evaluation draws `eval_samples` samples from one fixed noise batch (drawn once from
+//! the trial seed, so samples are comparable across steps) with G in evaluation mode (batch
+//! norm's running statistics), and reports them through the [`Observer`]: metrics (on 2D
+//! mixtures, the mode-coverage metrics of [`crate::gan::metrics`]), an image (a scatter plot
+//! or a grid of image samples) and `samples.csv`. Off the 2D mixtures it also reports the
+//! Frechet distance of the samples from the training split ([`crate::gan::frechet`]).
+
+use super::{FitOutcome, FitStatus, Observer, TrainingSpec};
+use crate::data::mixture::Modes;
+use crate::data::{Dataset, DeviceSplit};
+use crate::gan::frechet::FrechetScorer;
+use crate::gan::{metrics, plot};
+use crate::models::gan::{Discriminator, GanLoss, GanSpec, Generator};
+use crate::tensorboard::image::{Channels, grid, to_u8};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::{relu, softplus};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The metrics this trainer records (mode metrics on 2D mixtures, `test.fd` elsewhere).
+pub const METRICS: &[&str] =
+    &["test.modes", "test.high_quality", "test.kl", "test.mode_distance", "test.fd", "train.loss", "train.d_loss"];
+
+/// Trains a GAN on the training split of `data`; `modes` enables the mode-coverage metrics.
+///
+/// `device` must be an autodiff device.
+pub fn fit_gan(
+    spec: &GanSpec,
+    data: &Dataset,
+    modes: Option<&Modes>,
+    cfg: &TrainingSpec,
+    device: &Device,
+    seed: u64,
+    obs: &mut dyn Observer,
+) -> FitOutcome {
+    let start = Instant::now();
+    // Off the 2D mixtures: the Frechet distance on a feature network trained first (from its
+    // own seed); the device is then reseeded so that G and D start as they would without it.
+    let frechet = (modes.is_none() && data.info.num_classes >= 2).then(|| {
+        let scorer = FrechetScorer::new(data, device);
+        device.seed(seed);
+        scorer
+    });
+    let mut g = spec.generator(&data.info, device);
+    let mut d = spec.discriminator(&data.info, device);
+    let num_params = g.num_params() + d.num_params();
+    let train = DeviceSplit::new(&data.train, &data.info, device);
+    let n = cfg.batch_size * spec.pack;
+    let mut real = RealBatches::new(train, n, seed);
+    let adam = || AdamConfig::new().with_beta_1(spec.beta1 as f32).with_beta_2(spec.beta2 as f32).init();
+    let (mut g_opt, mut d_opt): (ModuleOptimizer, ModuleOptimizer) = (adam(), adam());
+    let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
+    let mut final_metrics = BTreeMap::new();
+    let (mut window, mut window_n) = (0.0, 0usize);
+    let (mut g_sum, mut d_sum, mut since_eval) = (0.0, 0.0, 0usize);
+    let mut status = FitStatus::Completed;
+    let mut done = 0;
+    for step in 1..=cfg.steps {
+        if obs.should_stop() {
+            status = FitStatus::Interrupted(done);
+            break;
+        }
+        let mut d_value = 0.0;
+        for _ in 0..spec.d_steps {
+            let x = real.next(device);
+            let fake = g.forward(noise_batch(n, spec.z_dim, device)).detach();
+            let loss = d_loss(spec, &d, x, fake, device);
+            d_value = f64::from(loss.clone().into_scalar::<f32>());
+            if !d_value.is_finite() {
+                break;
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &d);
+            d = d_opt.step(spec.d_lr, d, grads);
+        }
+        let g_value = if d_value.is_finite() {
+            let fake = g.forward(noise_batch(n, spec.z_dim, device));
+            let loss = g_loss(spec.loss, d.forward(fake));
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            if value.is_finite() {
+                let grads = GradientsParams::from_grads(loss.backward(), &g);
+                g = g_opt.step(spec.g_lr, g, grads);
+            }
+            value
+        } else {
+            f64::NAN
+        };
+        if !(d_value.is_finite() && g_value.is_finite()) {
+            status = FitStatus::Diverged(step);
+            obs.on_train_loss(step, if g_value.is_finite() { d_value } else { g_value });
+            break;
+        }
+        done = step;
+        window += g_value;
+        window_n += 1;
+        g_sum += g_value;
+        d_sum += d_value;
+        since_eval += 1;
+        if step % cfg.log_every == 0 {
+            obs.on_train_loss(step, window / window_n as f64);
+            (window, window_n) = (0.0, 0);
+        }
+        if step % cfg.eval_every == 0 || step == cfg.steps {
+            let mut m = evaluate(&g, &noise, data, modes, frechet.as_ref(), step, obs);
+            m.insert("train.loss".into(), g_sum / since_eval.max(1) as f64);
+            m.insert("train.d_loss".into(), d_sum / since_eval.max(1) as f64);
+            (g_sum, d_sum, since_eval) = (0.0, 0.0, 0);
+            obs.on_eval(step, &m);
+            final_metrics = m;
+        }
+    }
+    FitOutcome { status, steps: done, final_metrics, seconds: start.elapsed().as_secs_f64(), num_params }
+}
+
+/// D's loss on real examples `x` and generated examples `fake` (both `[n, seq, channels]`).
+fn d_loss(spec: &GanSpec, d: &Discriminator, x: Tensor<3>, fake: Tensor<3>, device: &Device) -> Tensor<1> {
+    match spec.loss {
+        GanLoss::NonSaturating => softplus(-d.forward(x), 1.0).mean() + softplus(d.forward(fake), 1.0).mean(),
+        GanLoss::Hinge => relu(-d.forward(x) + 1.0).mean() + relu(d.forward(fake) + 1.0).mean(),
+        GanLoss::WganGp => {
+            let wasserstein = d.forward(fake.clone()).mean() - d.forward(x.clone()).mean();
+            // Validation allows wgan_gp with the maxout D only, whose input gradient is explicit.
+            let Discriminator::Mlp(maxout) = d else { return wasserstein };
+            let (xr, xf) = (maxout.packed(x), maxout.packed(fake));
+            let [b, _] = xr.dims();
+            let eps = Tensor::<2>::random([b, 1], Distribution::Uniform(0.0, 1.0), device);
+            let mix = xr * eps.clone() + xf * (-eps + 1.0);
+            let grad = maxout.input_gradient(mix.detach());
+            let norm = (grad.clone() * grad).sum_dim(1).add_scalar(1e-12).sqrt();
+            let gp = (norm - 1.0).powi_scalar(2).mean();
+            wasserstein + gp * spec.gp_weight
+        }
+    }
+}
+
+/// G's loss from D's logits on generated examples.
+fn g_loss(loss: GanLoss, logits: Tensor<2>) -> Tensor<1> {
+    match loss {
+        GanLoss::NonSaturating => softplus(-logits, 1.0).mean(),
+        GanLoss::Hinge | GanLoss::WganGp => -logits.mean(),
+    }
+}
+
+/// Standard normal noise `[n, z_dim]` from the device's seeded generator.
+fn noise_batch(n: usize, z_dim: usize, device: &Device) -> Tensor<2> {
+    Tensor::random([n, z_dim], Distribution::Normal(0.0, 1.0), device)
+}
+
+/// The fixed evaluation noise `[n, z_dim]`, drawn once from the trial seed (ChaCha8).
+fn eval_noise(n: usize, z_dim: usize, seed: u64, device: &Device) -> Tensor<2> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6576_616c_6e6f_6973);
+    let mut v = Vec::with_capacity(n * z_dim + 1);
+    while v.len() < n * z_dim {
+        let [a, b] = crate::data::mixture::standard_normal_pair(&mut rng);
+        v.push(a as f32);
+        v.push(b as f32);
+    }
+    v.truncate(n * z_dim);
+    Tensor::from_data(TensorData::new(v, [n, z_dim]), device)
+}
+
+/// G's samples `[n, seq_len, channels]` on the evaluation noise, G in evaluation mode.
+pub fn samples(g: &Generator, noise: &Tensor<2>) -> Tensor<3> {
+    g.valid().forward(noise.clone().without_autodiff())
+}
+
+/// Host values of a tensor.
+fn host(x: Tensor<3>) -> Vec<f32> {
+    x.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+}
+
+/// Evaluates G: metrics, an image and `samples.csv` through `obs`.
+fn evaluate(
+    g: &Generator,
+    noise: &Tensor<2>,
+    data: &Dataset,
+    modes: Option<&Modes>,
+    frechet: Option<&FrechetScorer>,
+    step: usize,
+    obs: &mut dyn Observer,
+) -> BTreeMap<String, f64> {
+    let x = samples(g, noise);
+    let values = host(x.clone());
+    let features = data.info.features();
+    let mut out = BTreeMap::new();
+    if let Some(f) = frechet {
+        out.insert("test.fd".into(), f.score(x));
+    }
+    obs.on_file("samples.csv", metrics::samples_csv(&values, features).as_bytes());
+    if let Some(modes) = modes.filter(|_| features == 2) {
+        let points: Vec<[f64; 2]> = values.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
+        let m = metrics::mode_metrics(&points, modes);
+        out.insert("test.modes".into(), m.modes as f64);
+        out.insert("test.high_quality".into(), m.high_quality);
+        out.insert("test.kl".into(), m.kl);
+        out.insert("test.mode_distance".into(), m.mean_distance);
+        let img = plot::scatter(&points, modes);
+        obs.on_image(step, "samples", &img.pixels, [img.height, img.width], Channels::Rgb);
+    } else if let Some([h, w]) = data.info.image {
+        let count = (values.len() / features).min(64);
+        let pixels = to_u8(&values[..count * features], 0.0, 1.0);
+        if let Ok((grid, gh, gw)) = grid(&pixels, count, h, w, Channels::Gray, 8, 1) {
+            obs.on_image(step, "samples", &grid, [gh, gw], Channels::Gray);
+        }
+    }
+    out
+}
+
+/// Real training batches: the split in a fresh seeded permutation each epoch. A batch that
+/// fits the split is drawn within one epoch (the remainder of an epoch is skipped, as the
+/// classifier trainer does); a larger one cycles through several, so D's packing always gets
+/// exactly `batch_size * pack` examples.
+struct RealBatches {
+    split: DeviceSplit,
+    batch: usize,
+    order: Vec<usize>,
+    pos: usize,
+    rng: ChaCha8Rng,
+}
+
+impl RealBatches {
+    fn new(split: DeviceSplit, batch: usize, seed: u64) -> Self {
+        RealBatches { split, batch, order: Vec::new(), pos: 0, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c) }
+    }
+
+    fn reshuffle(&mut self) {
+        self.order = (0..self.split.len).collect();
+        self.order.shuffle(&mut self.rng);
+        self.pos = 0;
+    }
+
+    fn next(&mut self, device: &Device) -> Tensor<3> {
+        if self.batch <= self.split.len && self.pos + self.batch > self.order.len() {
+            self.reshuffle();
+        }
+        let mut idx = Vec::with_capacity(self.batch);
+        while idx.len() < self.batch {
+            if self.pos == self.order.len() {
+                self.reshuffle();
+            }
+            let take = (self.batch - idx.len()).min(self.order.len() - self.pos);
+            idx.extend_from_slice(&self.order[self.pos..self.pos + take]);
+            self.pos += take;
+        }
+        self.split.select(&idx, device).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::MixtureOptions;
+    use crate::data::mixture::{Mixture, load};
+
+    struct Null;
+    impl Observer for Null {
+        fn on_train_loss(&mut self, _: usize, _: f64) {}
+        fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
+        let v = host(samples(g, noise));
+        let points: Vec<[f64; 2]> = v.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
+        metrics::mode_metrics(&points, modes).mean_distance
+    }
+
+    /// A short run on `ring` moves G's samples toward the modes.
+    fn moves_toward_the_data(loss: GanLoss) {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 5000, n_test: 10, seed: 0 }).unwrap();
+        let modes = Mixture::Ring.modes();
+        let spec = GanSpec {
+            loss,
+            // WGAN-GP's critic is trained 5 times per G step, as in Gulrajani et al.
+            d_steps: if loss == GanLoss::WganGp { 5 } else { 1 },
+            g_width: 64,
+            g_depth: 2,
+            d_width: 64,
+            d_depth: 2,
+            maxout_pieces: 2,
+            g_lr: 1e-3,
+            d_lr: 1e-3,
+            beta1: 0.5,
+            eval_samples: 500,
+            ..Default::default()
+        };
+        // The Wasserstein critic moves G more slowly: give it more steps.
+        let steps = if loss == GanLoss::WganGp { 800 } else { 300 };
+        let cfg = TrainingSpec { batch_size: 64, steps, eval_every: steps, ..Default::default() };
+        let device = Device::flex().autodiff();
+        device.seed(1);
+        let noise = eval_noise(500, 2, 0, &device);
+        // fit_gan's G starts from the same weights: the device is seeded the same way.
+        let before = mean_distance(&spec.generator(&data.info, &device), &noise, &modes);
+        device.seed(1);
+        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut Null);
+        assert_eq!((out.status, out.steps), (FitStatus::Completed, steps));
+        assert!(out.final_metrics["train.d_loss"].is_finite());
+        let after = out.final_metrics["test.mode_distance"];
+        assert!(after < 0.5 * before, "{loss:?}: mean distance to the nearest mode {before} -> {after}");
+    }
+
+    /// Stops after `after` steps and records what it was given.
+    struct StopAfter {
+        after: usize,
+        losses: Vec<usize>,
+        files: Vec<String>,
+        images: Vec<(String, [usize; 2])>,
+    }
+
+    impl Observer for StopAfter {
+        fn on_train_loss(&mut self, step: usize, _: f64) {
+            self.losses.push(step);
+        }
+        fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
+        fn should_stop(&self) -> bool {
+            self.losses.len() >= self.after
+        }
+        fn on_image(&mut self, step: usize, tag: &str, pixels: &[u8], size: [usize; 2], channels: Channels) {
+            assert_eq!(pixels.len(), size[0] * size[1] * channels.count());
+            self.images.push((format!("{tag}@{step}"), size));
+        }
+        fn on_file(&mut self, name: &str, bytes: &[u8]) {
+            self.files.push(format!("{name}:{}", bytes.iter().filter(|&&b| b == b'\n').count()));
+        }
+    }
+
+    #[test]
+    fn stops_when_asked_after_evaluating() {
+        let data = load(Mixture::Grid, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
+        let modes = Mixture::Grid.modes();
+        let spec = GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, eval_samples: 30, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 100, eval_every: 4, log_every: 2, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = StopAfter { after: 3, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
+        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut obs);
+        assert_eq!((out.status, out.steps), (FitStatus::Interrupted(6), 6));
+        assert_eq!(obs.losses, [2, 4, 6]);
+        // One evaluation (step 4): 30 samples plus the header, and a scatter plot.
+        assert_eq!(obs.files, ["samples.csv:31"]);
+        assert_eq!(obs.images, [("samples@4".to_string(), [plot::SIDE, plot::SIDE])]);
+        assert_eq!(out.final_metrics.len(), 6, "{:?}", out.final_metrics);
+    }
+
+    #[test]
+    fn real_batches_cover_each_epoch_and_cross_its_end() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 5, n_test: 1, seed: 0 }).unwrap();
+        let device = Device::flex();
+        let split = DeviceSplit::new(&data.train, &data.info, &device);
+        let rows = |t: Tensor<3>| -> Vec<(u32, u32)> {
+            t.to_data().try_to_vec::<f32>().unwrap().chunks(2).map(|p| (p[0].to_bits(), p[1].to_bits())).collect()
+        };
+        let count =
+            |seen: &[(u32, u32)], p: &[f32]| seen.iter().filter(|&&q| q == (p[0].to_bits(), p[1].to_bits())).count();
+        // A batch that fits: 4 distinct points of one epoch each time.
+        let mut small = RealBatches::new(split.clone(), 4, 0);
+        for _ in 0..3 {
+            let seen = rows(small.next(&device));
+            assert!(data.train.x.chunks(2).all(|p| count(&seen, p) <= 1));
+            assert_eq!(seen.len(), 4);
+        }
+        // A larger batch cycles: 5 batches of 7 = 7 epochs of the 5 points, each point 7 times.
+        let mut big = RealBatches::new(split, 7, 0);
+        let seen: Vec<(u32, u32)> = (0..5).flat_map(|_| rows(big.next(&device))).collect();
+        assert_eq!(seen.len(), 35);
+        assert!(data.train.x.chunks(2).all(|p| count(&seen, p) == 7));
+    }
+
+    #[test]
+    fn an_exploding_run_is_reported_as_diverged() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
+        let spec =
+            GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, g_lr: 1e30, d_lr: 1e30, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 50, eval_every: 50, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = StopAfter { after: usize::MAX, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
+        let out = fit_gan(&spec, &data, Some(&Mixture::Ring.modes()), &cfg, &device, 0, &mut obs);
+        let FitStatus::Diverged(step) = out.status else { panic!("{:?}", out.status) };
+        assert_eq!(out.steps, step - 1);
+        assert!(obs.files.is_empty() && out.final_metrics.is_empty());
+    }
+
+    #[test]
+    fn recorded_metrics_are_known_to_the_report() {
+        for m in METRICS.iter().chain(crate::train::CLASSIFIER_METRICS) {
+            assert!(crate::train::METRICS.contains(m), "{m}");
+        }
+        assert_eq!(crate::train::METRICS.len(), 9);
+    }
+
+    #[test]
+    fn non_saturating_moves_toward_the_data() {
+        moves_toward_the_data(GanLoss::NonSaturating);
+    }
+
+    #[test]
+    fn hinge_moves_toward_the_data() {
+        moves_toward_the_data(GanLoss::Hinge);
+    }
+
+    #[test]
+    fn wgan_gp_moves_toward_the_data() {
+        moves_toward_the_data(GanLoss::WganGp);
+    }
+}
