@@ -327,6 +327,23 @@ pub mod tch_support {
     }
 }
 
+/// Tells glibc's allocator to keep freed memory for reuse instead of returning it to the kernel.
+///
+/// Why: a training step allocates and frees the same large buffers (activations, im2col
+/// matrices, dropout masks) every step. By default glibc serves blocks over 128 KiB-32 MiB
+/// (its threshold moves) with `mmap` and unmaps them on free, so each step pays page faults and
+/// zeroing for fresh pages again: up to 1.6x on the CNN's step (docs/benchmarks.md). Blocks up to
+/// 64 MiB now come from the heap, which keeps up to 256 MiB of free memory.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before the training
+    // run allocates, and concurrent allocations are synchronised by glibc itself.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,22 +390,5 @@ mod tests {
         let e = b.base_device().unwrap_err();
         assert!(e.message.contains("not compiled into this build"), "{e}");
         assert!(e.help.as_deref().unwrap_or("").contains("--features tch"), "{e}");
-    }
-}
-
-/// Tells glibc's allocator to keep freed memory for reuse instead of returning it to the kernel.
-///
-/// Why: a training step allocates and frees the same large buffers (activations, im2col
-/// matrices, dropout masks) every step. By default glibc serves blocks over 128 KiB-32 MiB
-/// (its threshold moves) with `mmap` and unmaps them on free, so each step pays page faults and
-/// zeroing for fresh pages again: up to 1.6x on the CNN's step (docs/benchmarks.md). Blocks up to
-/// 64 MiB now come from the heap, which keeps up to 256 MiB of free memory.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called before the training
-    // run allocates, and concurrent allocations are synchronised by glibc itself.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
     }
 }
