@@ -122,10 +122,12 @@ struct Trace {
 fn trace<M: Classifier>(mut model: M, data: &Dataset, device: &Device) -> Trace {
     let split = DeviceSplit::new(&data.train, &data.info, device);
     assert!(split.len >= BATCH * TRAIN_STEPS, "training split too small");
-    let batch = |k: usize| split.slice(k * BATCH, (k + 1) * BATCH);
+    // Every modality of the batch (fusion reads several).
+    let batch = |k: usize| split.slice_all(k * BATCH, (k + 1) * BATCH);
     let forward_valid = |model: &M| {
-        let (x, _) = batch(0);
-        values(model.valid().forward(&Inputs { modalities: vec![x.without_autodiff()] }))
+        let (xs, _) = batch(0);
+        let modalities = xs.into_iter().map(|x| x.without_autodiff()).collect();
+        values(model.valid().forward(&Inputs { modalities }))
     };
     let logits = forward_valid(&model);
     let cfg = TrainingSpec { lr: 1e-3, ..TrainingSpec::default() };
@@ -133,8 +135,8 @@ fn trace<M: Classifier>(mut model: M, data: &Dataset, device: &Device) -> Trace 
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut losses = Vec::new();
     for k in 0..TRAIN_STEPS {
-        let (x, y): (Tensor<3>, Tensor<1, Int>) = batch(k);
-        let loss = loss_fn.forward(model.forward(&Inputs { modalities: vec![x] }), y);
+        let (modalities, y): (Vec<Tensor<3>>, Tensor<1, Int>) = batch(k);
+        let loss = loss_fn.forward(model.forward(&Inputs { modalities }), y);
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(cfg.lr, model, grads);

@@ -3,7 +3,7 @@
 //! Not a [`Classifier`](super::Classifier): the runner dispatches `family = "gan"` to the
 //! adversarial loop. The defaults are PacGAN's 2D architecture (Lin et al. 2018): G maps
 //! `z ∈ R²` through 4 hidden layers of 400 ReLU units with batch norm to a point; D has 3
-//! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8.
+//! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8 (G and D).
 //! `pack = m` makes D judge `m` samples concatenated (PacGAN's packing).
 
 use super::rnn::{Cell, Recurrent};
@@ -76,10 +76,14 @@ pub struct GanSpec {
     pub g_lr: f64,
     /// D's Adam learning rate.
     pub d_lr: f64,
-    /// Adam's beta1 (G and D).
-    pub beta1: f64,
-    /// Adam's beta2 (G and D).
-    pub beta2: f64,
+    /// G's Adam beta1.
+    pub g_beta1: f64,
+    /// G's Adam beta2.
+    pub g_beta2: f64,
+    /// D's Adam beta1.
+    pub d_beta1: f64,
+    /// D's Adam beta2.
+    pub d_beta2: f64,
     /// Weight of the gradient penalty (`loss = "wgan_gp"` only).
     pub gp_weight: f64,
     /// SAGAN's self-attention block in G and D (`arch = "conv"` only).
@@ -104,8 +108,10 @@ impl Default for GanSpec {
             d_steps: 1,
             g_lr: 1e-4,
             d_lr: 1e-4,
-            beta1: 0.8,
-            beta2: 0.999,
+            g_beta1: 0.8,
+            g_beta2: 0.999,
+            d_beta1: 0.8,
+            d_beta2: 0.999,
             gp_weight: 10.0,
             self_attention: false,
             eval_samples: crate::gan::metrics::EVAL_SAMPLES,
@@ -450,7 +456,13 @@ impl GanSpec {
                 return Err(FieldError::new(key, format!("must be a positive number, got {v}")));
             }
         }
-        for (key, v) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+        let betas = [
+            ("g_beta1", self.g_beta1),
+            ("g_beta2", self.g_beta2),
+            ("d_beta1", self.d_beta1),
+            ("d_beta2", self.d_beta2),
+        ];
+        for (key, v) in betas {
             if !(0.0..1.0).contains(&v) {
                 return Err(FieldError::new(key, format!("must be in [0, 1), got {v}")));
             }
@@ -713,7 +725,8 @@ mod tests {
         let key = |s: GanSpec| s.validate(&info).unwrap_err().key;
         assert_eq!(key(GanSpec { pack: 0, ..Default::default() }), "pack");
         assert_eq!(key(GanSpec { g_lr: -1.0, ..Default::default() }), "g_lr");
-        assert_eq!(key(GanSpec { beta1: 1.0, ..Default::default() }), "beta1");
+        assert_eq!(key(GanSpec { g_beta1: 1.0, ..Default::default() }), "g_beta1");
+        assert_eq!(key(GanSpec { d_beta2: -0.1, ..Default::default() }), "d_beta2");
         assert_eq!(key(GanSpec { gp_weight: 1.0, ..Default::default() }), "gp_weight");
         assert!(GanSpec { gp_weight: 1.0, loss: GanLoss::WganGp, ..Default::default() }.validate(&info).is_ok());
         assert!(GanSpec::default().validate(&info).is_ok());

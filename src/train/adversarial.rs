@@ -60,8 +60,9 @@ pub fn fit_gan(
     let train = DeviceSplit::new(&data.train, &data.info, device);
     let n = cfg.batch_size * spec.pack;
     let mut real = RealBatches::new(train, n, seed);
-    let adam = || AdamConfig::new().with_beta_1(spec.beta1 as f32).with_beta_2(spec.beta2 as f32).init();
-    let (mut g_opt, mut d_opt): (ModuleOptimizer, ModuleOptimizer) = (adam(), adam());
+    let adam = |b1: f64, b2: f64| AdamConfig::new().with_beta_1(b1 as f32).with_beta_2(b2 as f32).init();
+    let (mut g_opt, mut d_opt): (ModuleOptimizer, ModuleOptimizer) =
+        (adam(spec.g_beta1, spec.g_beta2), adam(spec.d_beta1, spec.d_beta2));
     let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
     let mut final_metrics = BTreeMap::new();
     let (mut window, mut window_n) = (0.0, 0usize);
@@ -294,7 +295,8 @@ mod tests {
             maxout_pieces: 2,
             g_lr: 1e-3,
             d_lr: 1e-3,
-            beta1: 0.5,
+            g_beta1: 0.5,
+            d_beta1: 0.5,
             eval_samples: 500,
             ..Default::default()
         };
