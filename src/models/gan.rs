@@ -68,6 +68,8 @@ pub struct GanSpec {
     pub d_depth: usize,
     /// Maxout pieces per unit of D (1: ReLU units).
     pub maxout_pieces: usize,
+    /// Batch norm after each of D's hidden linear layers (before the maxout; `arch = "mlp"`).
+    pub d_batch_norm: bool,
     /// PacGAN packing: D judges this many samples concatenated.
     pub pack: usize,
     /// D updates per G update.
@@ -104,6 +106,7 @@ impl Default for GanSpec {
             d_width: 200,
             d_depth: 3,
             maxout_pieces: 5,
+            d_batch_norm: false,
             pack: 1,
             d_steps: 1,
             g_lr: 1e-4,
@@ -201,6 +204,8 @@ impl MlpGenerator {
 pub struct MaxoutDiscriminator {
     /// Hidden layers, each `pieces` times as wide as its output.
     pub hidden: Vec<Linear>,
+    /// Batch norms of the hidden layers (empty without batch norm).
+    pub norms: Vec<BatchNorm>,
     /// Output layer to one logit.
     pub out: Linear,
     /// Maxout pieces (1: ReLU).
@@ -226,8 +231,12 @@ impl MaxoutDiscriminator {
     /// Logits of packed inputs `[b, pack * features]`.
     pub fn forward_packed(&self, x: Tensor<2>) -> Tensor<2> {
         let mut h = x;
-        for layer in &self.hidden {
-            h = self.activate(layer.forward(h)).0;
+        for (i, layer) in self.hidden.iter().enumerate() {
+            let mut pre = layer.forward(h);
+            if let Some(norm) = self.norms.get(i) {
+                pre = norm.forward(pre);
+            }
+            h = self.activate(pre).0;
         }
         self.out.forward(h)
     }
@@ -473,6 +482,13 @@ impl GanSpec {
         if self.gp_weight != GanSpec::default().gp_weight && self.loss != GanLoss::WganGp {
             return Err(FieldError::new("gp_weight", "applies to loss = \"wgan_gp\" only"));
         }
+        if self.d_batch_norm && self.arch != GanArch::Mlp {
+            return Err(FieldError::new("d_batch_norm", "applies to arch = \"mlp\" only"));
+        }
+        if self.d_batch_norm && self.loss == GanLoss::WganGp {
+            let msg = "cannot be used with loss = \"wgan_gp\" (the gradient penalty is per example; batch norm mixes examples)";
+            return Err(FieldError::new("d_batch_norm", msg));
+        }
         if self.loss == GanLoss::WganGp && self.arch != GanArch::Mlp {
             return Err(FieldError::new(
                 "loss",
@@ -554,8 +570,16 @@ impl GanSpec {
                         LinearConfig::new(d_in, self.d_width * self.maxout_pieces).init(device)
                     })
                     .collect();
+                let norms = if self.d_batch_norm {
+                    (0..self.d_depth)
+                        .map(|_| BatchNormConfig::new(self.d_width * self.maxout_pieces).init(device))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Discriminator::Mlp(MaxoutDiscriminator {
                     hidden,
+                    norms,
                     out: LinearConfig::new(self.d_width, 1).init(device),
                     pieces: self.maxout_pieces,
                     pack: self.pack,
@@ -614,7 +638,17 @@ mod tests {
         assert_eq!(d2.num_params() - d.num_params(), 2 * 1000);
         let z = Tensor::<2>::zeros([6, 2], &device);
         assert_eq!(g.forward(z.clone()).dims(), [6, 1, 2]);
-        assert_eq!(d2.forward(g.forward(z)).dims(), [3, 1]);
+        assert_eq!(d2.forward(g.forward(z.clone())).dims(), [3, 1]);
+        // D's optional batch norms: one per hidden layer over its width * pieces pre-activations.
+        let d_bn = GanSpec { d_batch_norm: true, ..spec.clone() }.discriminator(&info, &device);
+        assert_eq!(d_bn.num_params() - d.num_params(), 3 * 4 * 1000);
+        let x = Tensor::<3>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 0.1], [2, 1, 2]), &device);
+        let Discriminator::Mlp(m) = &d_bn else { panic!("mlp") };
+        // In evaluation mode with fresh running statistics (mean 0, variance 1) the norms are
+        // the identity up to epsilon, so the logits match D without them on the same weights.
+        let plain = MaxoutDiscriminator { norms: Vec::new(), ..m.clone() };
+        let (a, b) = (m.forward(x.clone()).into_data(), plain.forward(x).into_data());
+        a.assert_approx_eq::<f32>(&b, burn::tensor::Tolerance::absolute(1e-3));
     }
 
     #[test]
@@ -715,6 +749,12 @@ mod tests {
         assert_eq!(key(GanSpec { arch: GanArch::Conv, ..Default::default() }, &ring), "arch");
         assert_eq!(key(GanSpec { arch: GanArch::Conv, ..Default::default() }, &info(6, 6, Some([6, 6]))), "arch");
         assert_eq!(key(GanSpec { arch: GanArch::Lstm, loss: GanLoss::WganGp, ..Default::default() }, &ring), "loss");
+        assert_eq!(
+            key(GanSpec { arch: GanArch::Lstm, d_batch_norm: true, ..Default::default() }, &ring),
+            "d_batch_norm"
+        );
+        let gp_bn = GanSpec { loss: GanLoss::WganGp, d_batch_norm: true, ..Default::default() };
+        assert_eq!(key(gp_bn, &ring), "d_batch_norm");
         assert_eq!(key(GanSpec { self_attention: true, ..Default::default() }, &ring), "self_attention");
         assert!(GanSpec { arch: GanArch::Conv, ..Default::default() }.validate(&info(8, 8, Some([8, 8]))).is_ok());
     }
