@@ -205,7 +205,9 @@ impl Directions {
                     let gate = |k: usize| gates.clone().narrow(2, k * hd, hd);
                     let g = gate(2).mul_scalar(2.0).sub_scalar(1.0);
                     c = gate(1) * c + gate(0) * g;
-                    h = gate(3) * tanh(c.clone());
+                    // tanh(c) as 2 sigmoid(2c) - 1: libm's tanhf costs several expf, and Burn's
+                    // autodiff evaluates it twice (the backward pass recomputes it).
+                    h = gate(3) * sigmoid(c.clone().mul_scalar(2.0)).mul_scalar(2.0).sub_scalar(1.0);
                 }
             }
             outputs.push(h.clone());
