@@ -10,19 +10,8 @@
 use burnlab::backend::{Backend, BackendKind, DeviceSel};
 use burnlab::data::{DatasetSpec, Mnist1dOptions};
 use burnlab::models::{FAMILIES, Family};
-use burnlab::train::{self, Batching, Observer, TrainingSpec};
-use std::collections::BTreeMap;
+use burnlab::train::{self, Batching, TrainingSpec};
 use std::time::Instant;
-
-struct Null;
-
-impl Observer for Null {
-    fn on_train_loss(&mut self, _: usize, _: f64) {}
-    fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
-    fn should_stop(&self) -> bool {
-        false
-    }
-}
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
@@ -68,7 +57,7 @@ fn main() {
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         let outcome = Backend::run_on_cpu_pool(
             threads,
-            || burnlab::with_family!(&spec, s => Some(train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut Null)), gan _g => None),
+            || burnlab::with_family!(&spec, s => Some(train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver)), gan _g => None),
         );
         let Some(outcome) = outcome else { continue };
         let seconds = start.elapsed().as_secs_f64();

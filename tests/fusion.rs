@@ -16,38 +16,12 @@ use burnlab::data::{DatasetSpec, XorModalOptions};
 use burnlab::models::fusion::{EncoderSpec, FusionHead, FusionSpec, Strategy};
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::{Family, ModelSpec};
-use burnlab::train::{self, FitStatus, Observer, TrainingSpec};
-use common::{Scratch, stderr, summary, trial_dirs};
+use burnlab::train::{self, FitStatus, TrainingSpec};
+use common::{Flat, Scratch, stderr, summary, trial_dirs};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 const TOLERANCE: f32 = 1e-5;
-
-/// A flat row-major tensor from a fixture.
-struct Flat {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
-
-impl Flat {
-    fn from_json(v: &Value) -> Flat {
-        assert!(!v.is_null(), "missing fixture entry");
-        let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let data = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-        Flat { shape, data }
-    }
-
-    /// The transpose of a 2D tensor (PyTorch `[out, in]` to Burn `[in, out]`).
-    fn t(&self) -> Flat {
-        let [r, c] = [self.shape[0], self.shape[1]];
-        let data = (0..r * c).map(|i| self.data[(i % r) * c + i / r]).collect();
-        Flat { shape: vec![c, r], data }
-    }
-
-    fn tensor<const D: usize>(&self, device: &Device) -> Tensor<D> {
-        Tensor::from_data(TensorData::new(self.data.clone(), self.shape.clone()), device)
-    }
-}
 
 fn load(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/torch/fusion_{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -183,16 +157,6 @@ fn late_matches_pytorch() {
     matches_pytorch("late");
 }
 
-struct Quiet;
-
-impl Observer for Quiet {
-    fn on_train_loss(&mut self, _step: usize, _loss: f64) {}
-    fn on_eval(&mut self, _step: usize, _metrics: &BTreeMap<String, f64>) {}
-    fn should_stop(&self) -> bool {
-        false
-    }
-}
-
 /// Test accuracy of a fusion spec trained briefly on a small `xor-modal`.
 fn xor_accuracy(spec: FusionSpec) -> f64 {
     let dataset = DatasetSpec::XorModal(XorModalOptions { n_train: 500, n_test: 500, ..Default::default() });
@@ -202,7 +166,7 @@ fn xor_accuracy(spec: FusionSpec) -> f64 {
     let cfg = TrainingSpec { lr: 3e-3, batch_size: 50, steps: 300, eval_every: 300, ..Default::default() };
     let device = Device::flex().autodiff();
     device.seed(0);
-    let outcome = train::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut Quiet);
+    let outcome = train::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver);
     assert_eq!(outcome.status, FitStatus::Completed);
     outcome.final_metrics["test.accuracy"]
 }

@@ -6,7 +6,9 @@
 //! same forward and backward pass on Burn's flex backend and compares every number within 1e-5
 //! (absolute or relative).
 
-use burn::module::{Module, Param};
+mod common;
+
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Bool, Device, Gradients, Int, Tensor, TensorData};
@@ -17,6 +19,7 @@ use burnlab::models::linear::LinearSpec;
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::rnn::{GruSpec, LstmSpec, Recurrent, Rnn};
 use burnlab::models::{Classifier, Family, Inputs};
+use common::Flat;
 use serde_json::Value;
 
 const TOLERANCE: f32 = 1e-5;
@@ -24,35 +27,6 @@ const TOLERANCE: f32 = 1e-5;
 /// MNIST-1D's shape, which every fixture model was built for.
 fn mnist1d() -> DataInfo {
     DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None, ..Default::default() }
-}
-
-/// A flat row-major tensor from a fixture.
-struct Flat {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
-
-impl Flat {
-    fn from_json(v: &Value) -> Flat {
-        let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-        let data = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-        Flat { shape, data }
-    }
-
-    /// The transpose of a 2D tensor (PyTorch `[out, in]` to Burn `[in, out]`).
-    fn t(&self) -> Flat {
-        let [r, c] = [self.shape[0], self.shape[1]];
-        let data = (0..r * c).map(|i| self.data[(i % r) * c + i / r]).collect();
-        Flat { shape: vec![c, r], data }
-    }
-
-    fn tensor<const D: usize>(&self, device: &Device) -> Tensor<D> {
-        Tensor::from_data(TensorData::new(self.data.clone(), self.shape.clone()), device)
-    }
-
-    fn param<const D: usize>(&self, device: &Device) -> Param<Tensor<D>> {
-        Param::from_tensor(self.tensor(device))
-    }
 }
 
 /// A fixture file.

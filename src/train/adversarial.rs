@@ -265,15 +265,6 @@ mod tests {
     use crate::data::MixtureOptions;
     use crate::data::mixture::{Mixture, load};
 
-    struct Null;
-    impl Observer for Null {
-        fn on_train_loss(&mut self, _: usize, _: f64) {}
-        fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
-        fn should_stop(&self) -> bool {
-            false
-        }
-    }
-
     fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
         let v = host(samples(g, noise));
         let points: Vec<[f64; 2]> = v.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
@@ -309,7 +300,7 @@ mod tests {
         // fit_gan's G starts from the same weights: the device is seeded the same way.
         let before = mean_distance(&spec.generator(&data.info, &device), &noise, &modes);
         device.seed(1);
-        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut Null);
+        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut crate::train::NullObserver);
         assert_eq!((out.status, out.steps), (FitStatus::Completed, steps));
         assert!(out.final_metrics["train.d_loss"].is_finite());
         let after = out.final_metrics["test.mode_distance"];

@@ -52,6 +52,17 @@ pub trait Observer {
     fn on_file(&mut self, _name: &str, _bytes: &[u8]) {}
 }
 
+/// An observer that records nothing and never stops a run (benchmarks, tests).
+pub struct NullObserver;
+
+impl Observer for NullObserver {
+    fn on_train_loss(&mut self, _: usize, _: f64) {}
+    fn on_eval(&mut self, _: usize, _: &BTreeMap<String, f64>) {}
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
 /// Collects every float parameter's values with its dotted path (`hidden.0.weight`).
 #[derive(Default)]
 struct WeightCollector {

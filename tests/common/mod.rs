@@ -106,3 +106,33 @@ pub fn tensorboard_python() -> PathBuf {
     assert!(out.status.success(), "setup-test-venv failed: {}", stderr(&out));
     PathBuf::from(stdout(&out).lines().last().unwrap().trim())
 }
+
+/// A flat row-major tensor from a PyTorch fixture (`{"shape": [...], "data": [...]}`).
+pub struct Flat {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Flat {
+    pub fn from_json(v: &serde_json::Value) -> Flat {
+        assert!(!v.is_null(), "missing fixture entry");
+        let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let data = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        Flat { shape, data }
+    }
+
+    /// The transpose of a 2D tensor (PyTorch `[out, in]` to Burn `[in, out]`).
+    pub fn t(&self) -> Flat {
+        let [r, c] = [self.shape[0], self.shape[1]];
+        let data = (0..r * c).map(|i| self.data[(i % r) * c + i / r]).collect();
+        Flat { shape: vec![c, r], data }
+    }
+
+    pub fn tensor<const D: usize>(&self, device: &burn::tensor::Device) -> burn::tensor::Tensor<D> {
+        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(self.data.clone(), self.shape.clone()), device)
+    }
+
+    pub fn param<const D: usize>(&self, device: &burn::tensor::Device) -> burn::module::Param<burn::tensor::Tensor<D>> {
+        burn::module::Param::from_tensor(self.tensor(device))
+    }
+}
