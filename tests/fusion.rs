@@ -17,29 +17,14 @@ use burnlab::models::fusion::{EncoderSpec, FusionHead, FusionSpec, Strategy};
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::{Family, ModelSpec};
 use burnlab::train::{self, FitStatus, TrainingSpec};
-use common::{Flat, Scratch, stderr, summary, trial_dirs};
+use common::{Flat, Scratch, check, stderr, summary, trial_dirs};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-const TOLERANCE: f32 = 1e-5;
 
 fn load(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/torch/fusion_{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
-}
-
-/// Asserts `got` matches `want` element-wise within [`TOLERANCE`] (absolute or relative).
-fn check<const D: usize>(what: &str, got: Tensor<D>, want: &Flat) {
-    assert_eq!(got.dims().to_vec(), want.shape, "{what}: shape");
-    let got = got.into_data().try_into_vec_as::<f32>().unwrap();
-    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
-        let diff = (g - w).abs();
-        assert!(
-            diff <= TOLERANCE || diff <= TOLERANCE * w.abs(),
-            "{what}[{i}]: burnlab {g}, PyTorch {w} (diff {diff:e})"
-        );
-    }
 }
 
 /// The head's `Linear` that PyTorch calls `prefix` (`hidden.0`, `gate`, `cross.1.q_proj`).

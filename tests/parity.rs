@@ -19,10 +19,8 @@ use burnlab::models::linear::LinearSpec;
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::rnn::{GruSpec, LstmSpec, Recurrent, Rnn};
 use burnlab::models::{Classifier, Family, Inputs};
-use common::Flat;
+use common::{Flat, check};
 use serde_json::Value;
-
-const TOLERANCE: f32 = 1e-5;
 
 /// MNIST-1D's shape, which every fixture model was built for.
 fn mnist1d() -> DataInfo {
@@ -59,19 +57,6 @@ impl Fixture {
 
     fn param_names(&self) -> Vec<String> {
         self.json["params"].as_object().unwrap().keys().cloned().collect()
-    }
-}
-
-/// Asserts `got` matches `want` element-wise within [`TOLERANCE`] (absolute or relative).
-fn check<const D: usize>(what: &str, got: Tensor<D>, want: &Flat) {
-    assert_eq!(got.dims().to_vec(), want.shape, "{what}: shape");
-    let got = got.into_data().try_into_vec_as::<f32>().unwrap();
-    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
-        let diff = (g - w).abs();
-        assert!(
-            diff <= TOLERANCE || diff <= TOLERANCE * w.abs(),
-            "{what}[{i}]: burnlab {g}, PyTorch {w} (diff {diff:e})"
-        );
     }
 }
 

@@ -136,3 +136,19 @@ impl Flat {
         burn::module::Param::from_tensor(self.tensor(device))
     }
 }
+
+/// Tolerance of the PyTorch parity tests (absolute, or relative to PyTorch's value).
+pub const PARITY_TOLERANCE: f32 = 1e-5;
+
+/// Asserts `got` matches the PyTorch values `want` element-wise within [`PARITY_TOLERANCE`].
+pub fn check<const D: usize>(what: &str, got: burn::tensor::Tensor<D>, want: &Flat) {
+    assert_eq!(got.dims().to_vec(), want.shape, "{what}: shape");
+    let got = got.into_data().try_into_vec_as::<f32>().unwrap();
+    for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
+        let diff = (g - w).abs();
+        assert!(
+            diff <= PARITY_TOLERANCE || diff <= PARITY_TOLERANCE * w.abs(),
+            "{what}[{i}]: burnlab {g}, PyTorch {w} (diff {diff:e})"
+        );
+    }
+}
