@@ -3,11 +3,13 @@
 //! With the defaults `gru` is MNIST-1D's GRU: bidirectional, hidden 6, one input per time step
 //! (its channels), the outputs of all time steps flattened (40 * 12 = 480) -> Linear 10.
 //!
-//! The cell is written here rather than taken from `burn::nn::gru` (which has the same equations
-//! with `reset_after = true`) for speed: one matmul per step on the hidden state with the gates
-//! stacked as in PyTorch (`weight_hh` is `[hidden, gates * hidden]`), and each step's output kept
-//! as its own tensor. Burn's GRU does six matmuls per step and writes every step into one
-//! tensor with `slice_assign`, whose backward costs a full-size tensor per step.
+//! The cells are written here rather than taken from `burn::nn::gru` / `lstm` for speed. Both
+//! directions of a layer run side by side (weights stacked on a leading direction axis), with
+//! one matmul per step on the hidden state and the gates stacked as in PyTorch (`weight_hh` is
+//! `[hidden, gates * hidden]`); Burn's GRU does six matmuls per step and writes every step into
+//! one tensor with `slice_assign`, whose backward costs a full-size tensor per step. On the CPU
+//! backends the LSTM's whole recurrence is one fused operation with a hand-written backward
+//! pass ([`fused`]); elsewhere (LibTorch on a GPU) it is composed from tensor operations.
 
 use super::layers::{at_least_one, token_embedding, token_ids};
 use super::{Classifier, Family, Inputs};
@@ -17,6 +19,8 @@ use burn::module::{Module, Param};
 use burn::nn::{Embedding, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{sigmoid, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
+
+pub mod fused;
 use serde::{Deserialize, Serialize};
 
 /// How the per-step outputs become the classifier's features.
@@ -123,17 +127,18 @@ impl Recurrent {
     /// Runs over `inputs` (one `[batch, input]` tensor per step) from a zero state, backwards in
     /// time if `reverse`; returns one `[batch, hidden]` output per step, in time order.
     pub fn run(&self, inputs: &[Tensor<2>], reverse: bool) -> Vec<Tensor<2>> {
-        let ordered: Vec<Tensor<3>> = if reverse {
-            inputs.iter().rev().map(|x| x.clone().unsqueeze::<3>()).collect()
-        } else {
-            inputs.iter().map(|x| x.clone().unsqueeze::<3>()).collect()
-        };
-        let mut outputs: Vec<Tensor<2>> =
-            Directions::new(&[self]).run(&ordered).into_iter().map(|h| h.squeeze_dim::<2>(0)).collect();
-        if reverse {
-            outputs.reverse();
+        if inputs.is_empty() {
+            return Vec::new();
         }
-        outputs
+        let mut seq = Tensor::stack::<3>(inputs.to_vec(), 0);
+        if reverse {
+            seq = seq.flip([0]);
+        }
+        let mut states = Directions::new(&[self]).run(seq.unsqueeze_dim(0)).squeeze_dim::<3>(0);
+        if reverse {
+            states = states.flip([0]);
+        }
+        states.chunk(inputs.len(), 0).into_iter().map(|h| h.squeeze_dim::<2>(0)).collect()
     }
 }
 
@@ -166,13 +171,33 @@ impl Directions {
         }
     }
 
-    /// Runs from a zero state over `steps`, each `[dirs, batch, input]` (each direction's input
-    /// at that step of its own time order); returns the `[dirs, batch, hidden]` state after
-    /// each step.
-    fn run(&self, steps: &[Tensor<3>]) -> Vec<Tensor<3>> {
-        let Some(first) = steps.first() else { return Vec::new() };
+    /// Runs from a zero state over `x` `[dirs, time, batch, input]` (each direction's inputs in
+    /// its own processing order); returns the hidden states `[dirs, time, batch, hidden]` in the
+    /// same order. The LSTM runs as one fused operation where the device has it
+    /// ([`fused::available`]: flex, ndarray, LibTorch on the CPU), else as composed tensor operations.
+    fn run(&self, x: Tensor<4>) -> Tensor<4> {
+        let [d, t, b, i] = x.dims();
+        let hd = self.hidden;
+        if t == 0 {
+            return Tensor::zeros([d, 0, b, hd], &x.device());
+        }
+        if self.cell == Cell::Lstm && fused::available(&x.device()) {
+            // The input terms of all steps in one batched matmul, then the recurrence.
+            let xw = x.reshape([d, t * b, i]).matmul(self.w_ih.clone());
+            let xp = (xw + self.b_ih.clone() + self.b_hh.clone()).reshape([d, t, b, 4 * hd]);
+            return fused::lstm(xp, self.w_hh.clone());
+        }
+        let steps = (0..t).map(|k| x.clone().narrow(1, k, 1).reshape([d, b, i]));
+        Tensor::stack(self.composed(steps), 1)
+    }
+
+    /// The recurrence as composed tensor operations, one `[dirs, batch, input]` input per step.
+    fn composed(&self, steps: impl ExactSizeIterator<Item = Tensor<3>>) -> Vec<Tensor<3>> {
+        let mut steps = steps.peekable();
+        let Some(first) = steps.peek() else { return Vec::new() };
         let (hd, [d, b, _]) = (self.hidden, first.dims());
-        let mut h = Tensor::<3>::zeros([d, b, hd], &first.device());
+        let device = first.device();
+        let mut h = Tensor::<3>::zeros([d, b, hd], &device);
         let mut c = h.clone();
         let mut outputs = Vec::with_capacity(steps.len());
         // LSTM: tanh(a) = 2 sigmoid(2a) - 1, so doubling the g gate's weights and biases (exact
@@ -182,7 +207,7 @@ impl Directions {
         let (w_ih, w_hh, b_in) = match self.cell {
             Cell::Lstm => {
                 let scale: Vec<f32> = (0..4 * hd).map(|j| if j / hd == 2 { 2.0 } else { 1.0 }).collect();
-                let scale = Tensor::<3>::from_data(TensorData::new(scale, [1, 1, 4 * hd]), &first.device());
+                let scale = Tensor::<3>::from_data(TensorData::new(scale, [1, 1, 4 * hd]), &device);
                 let bias = (self.b_ih.clone() + self.b_hh.clone()) * scale.clone();
                 (self.w_ih.clone() * scale.clone(), self.w_hh.clone() * scale, bias)
             }
@@ -289,63 +314,56 @@ impl Family for LstmSpec {
 }
 
 impl Rnn {
-    /// The per-step inputs `[batch, input]`. Slicing the (untracked) input per step keeps the
-    /// backward pass free of full-size gradient tensors for every step.
-    fn steps(&self, x: Tensor<3>) -> Vec<Tensor<2>> {
-        let [b, t, c] = x.dims();
+    /// The input sequence `[time, batch, input]`: the channels of each step, or the token
+    /// embeddings on token-id datasets.
+    fn sequence(&self, x: Tensor<3>) -> Tensor<3> {
         match &self.embedding {
-            Some(e) => {
-                let ids = token_ids(x);
-                (0..t).map(|i| e.forward(ids.clone().narrow(1, i, 1)).flatten(1, 2)).collect()
-            }
-            None => (0..t).map(|i| x.clone().narrow(1, i, 1).reshape([b, c])).collect(),
+            Some(e) => e.forward(token_ids(x)).swap_dims(0, 1),
+            None => x.swap_dims(0, 1),
         }
+    }
+
+    /// The last layer's hidden states `[dirs, time, batch, hidden]`, in time order.
+    fn states(&self, x: Tensor<3>) -> Tensor<4> {
+        let mut seq = self.sequence(x);
+        let mut states = None;
+        for (l, fwd) in self.forward.iter().enumerate() {
+            let cells: Vec<&Recurrent> = std::iter::once(fwd).chain(self.reverse.get(l)).collect();
+            // Both directions run side by side, the reverse one over the time-flipped sequence.
+            let inputs = match cells.len() {
+                1 => seq.clone().unsqueeze_dim(0),
+                _ => Tensor::stack(vec![seq.clone(), seq.clone().flip([0])], 0),
+            };
+            let mut out = Directions::new(&cells).run(inputs);
+            if cells.len() == 2 {
+                out = Tensor::cat(vec![out.clone().narrow(0, 0, 1), out.narrow(0, 1, 1).flip([1])], 0);
+            }
+            let [d, t, b, h] = out.dims();
+            // The next layer reads both directions of each step: [time, batch, dirs * hidden].
+            seq = out.clone().permute([1, 2, 0, 3]).reshape([t, b, d * h]);
+            states = Some(out);
+        }
+        states.expect("validated: at least one layer")
     }
 }
 
 impl Classifier for Rnn {
     fn forward(&self, inputs: &Inputs) -> Tensor<2> {
-        let mut seq = self.steps(inputs.x());
-        let t = seq.len();
-        // Per direction, the last layer's outputs in time order.
-        let mut dirs: Vec<Vec<Tensor<2>>> = Vec::new();
-        for (l, fwd) in self.forward.iter().enumerate() {
-            let cells: Vec<&Recurrent> = std::iter::once(fwd).chain(self.reverse.get(l)).collect();
-            // At step k the forward direction reads time k and the reverse one time t - 1 - k.
-            let steps: Vec<Tensor<3>> = (0..t)
-                .map(|k| match cells.len() {
-                    1 => seq[k].clone().unsqueeze::<3>(),
-                    _ => Tensor::stack(vec![seq[k].clone(), seq[t - 1 - k].clone()], 0),
-                })
-                .collect();
-            let states = Directions::new(&cells).run(&steps);
-            dirs = vec![Vec::with_capacity(t); cells.len()];
-            for h in states {
-                for (j, out) in h.chunk(cells.len(), 0).into_iter().enumerate() {
-                    dirs[j].push(out.squeeze_dim::<2>(0));
-                }
-            }
-            if let Some(rev) = dirs.get_mut(1) {
-                rev.reverse();
-            }
-            if l + 1 < self.forward.len() {
-                seq = match &dirs[..] {
-                    [f, r] => f.iter().zip(r).map(|(f, r)| Tensor::cat(vec![f.clone(), r.clone()], 1)).collect(),
-                    _ => dirs.swap_remove(0),
-                };
-            }
-        }
+        let states = self.states(inputs.x());
+        let [d, t, b, h] = states.dims();
         let features = match self.readout {
             // [B, T, dirs * H] flattened, as PyTorch's `output.reshape(B, -1)`.
-            Readout::Flatten => Tensor::cat((0..t).flat_map(|i| dirs.iter().map(move |d| d[i].clone())).collect(), 1),
+            Readout::Flatten => states.permute([2, 1, 0, 3]).reshape([b, t * d * h]),
+            // The final state of each direction: the forward one's at the last step, the
+            // reverse one's at the first.
             Readout::Last => {
-                let finals = dirs.iter().enumerate().map(|(k, d)| if k == 0 { d[t - 1].clone() } else { d[0].clone() });
+                let finals = (0..d).map(|k| {
+                    let step = if k == 0 { t - 1 } else { 0 };
+                    states.clone().narrow(0, k, 1).narrow(1, step, 1).reshape([b, h])
+                });
                 Tensor::cat(finals.collect(), 1)
             }
-            Readout::Mean => {
-                let per_dir = dirs.iter().map(|d| Tensor::stack::<3>(d.clone(), 1).mean_dim(1).flatten(1, 2));
-                Tensor::cat(per_dir.collect(), 1)
-            }
+            Readout::Mean => states.mean_dim(1).permute([2, 1, 0, 3]).reshape([b, d * h]),
         };
         self.out.forward(features)
     }
@@ -400,7 +418,8 @@ mod tests {
         let spec = RnnSpec { hidden: 3, bidirectional: false, readout: Readout::Last, ..Default::default() };
         let mut model = spec.init(Cell::Gru, &mnist1d(), &device);
         let x = Tensor::<3>::random([2, 40, 1], Distribution::Default, &device);
-        let steps = model.forward[0].run(&model.steps(x.clone()), false);
+        let per_step: Vec<Tensor<2>> = (0..40).map(|i| x.clone().narrow(1, i, 1).reshape([2, 1])).collect();
+        let steps = model.forward[0].run(&per_step, false);
         // With the identity as classifier the logits are the features.
         model.out = LinearConfig::new(3, 3).init(&device);
         model.out.weight = Param::from_tensor(Tensor::eye(3, &device));
@@ -410,6 +429,52 @@ mod tests {
         model.readout = Readout::Mean;
         let mean = Tensor::stack::<3>(steps, 1).mean_dim(1).flatten::<2>(1, 2);
         model.forward(&inputs).into_data().assert_approx_eq::<f32>(&mean.into_data(), Tolerance::default());
+    }
+
+    /// Outputs and gradients (input, every weight) of two directions run fused and composed.
+    fn fused_and_composed(device: &Device) -> [(Vec<f32>, Vec<f32>); 2] {
+        let cells: Vec<Recurrent> = (0..2).map(|_| Recurrent::new(Cell::Lstm, 3, 5, device)).collect();
+        let x = Tensor::<4>::random([2, 7, 4, 3], Distribution::Default, device).require_grad();
+        let probe = Tensor::<4>::random([2, 7, 4, 5], Distribution::Default, device);
+        let run = |fused: bool| {
+            let dirs = Directions::new(&[&cells[0], &cells[1]]);
+            let states = if fused {
+                dirs.run(x.clone())
+            } else {
+                let steps = (0..7).map(|k| x.clone().narrow(1, k, 1).reshape([2, 4, 3]));
+                Tensor::stack(dirs.composed(steps), 1)
+            };
+            let grads = (states.clone() * probe.clone()).sum().backward();
+            let mut g: Vec<f32> = x.grad(&grads).unwrap().to_data().try_to_vec().unwrap();
+            for c in &cells {
+                for w in [c.weight_ih.val(), c.weight_hh.val()] {
+                    g.extend(w.grad(&grads).unwrap().to_data().try_to_vec::<f32>().unwrap());
+                }
+                for b in [c.bias_ih.val(), c.bias_hh.val()] {
+                    g.extend(b.grad(&grads).unwrap().to_data().try_to_vec::<f32>().unwrap());
+                }
+            }
+            (states.to_data().try_to_vec().unwrap(), g)
+        };
+        [run(true), run(false)]
+    }
+
+    #[test]
+    fn fused_lstm_matches_the_composed_cell() {
+        // Both CPU backends have the fused kernel; the composed cell (LibTorch's path) is the
+        // reference, gradients of the input included (a GAN's generator trains through them).
+        use crate::backend::{Backend, BackendKind, DeviceSel};
+        for kind in [BackendKind::Flex, BackendKind::Ndarray] {
+            let device = Backend { kind, device: DeviceSel::Cpu }.training_device().unwrap();
+            assert!(fused::available(&device));
+            let [(fused_out, fused_grads), (out, grads)] = fused_and_composed(&device);
+            assert_eq!((fused_out.len(), fused_grads.len()), (2 * 7 * 4 * 5, 2 * 7 * 4 * 3 + 2 * (60 + 100 + 40)));
+            for (name, a, b) in [("states", &fused_out, &out), ("gradients", &fused_grads, &grads)] {
+                for (k, (a, b)) in a.iter().zip(b.iter()).enumerate() {
+                    assert!((a - b).abs() < 1e-5, "{device:?} {name}[{k}]: fused {a} vs composed {b}");
+                }
+            }
+        }
     }
 
     #[test]
