@@ -413,22 +413,35 @@ mod tests {
     }
 
     #[test]
-    fn last_and_mean_read_the_outputs() {
+    fn readouts_read_both_directions_in_time_order() {
+        // Each readout of a bidirectional model, against each cell run alone (`Recurrent::run`,
+        // the reverse one backwards in time), with the identity as classifier so that the
+        // logits are the features. The LSTM runs fused here, the GRU composed.
         let device = Device::flex();
-        let spec = RnnSpec { hidden: 3, bidirectional: false, readout: Readout::Last, ..Default::default() };
-        let mut model = spec.init(Cell::Gru, &mnist1d(), &device);
-        let x = Tensor::<3>::random([2, 40, 1], Distribution::Default, &device);
-        let per_step: Vec<Tensor<2>> = (0..40).map(|i| x.clone().narrow(1, i, 1).reshape([2, 1])).collect();
-        let steps = model.forward[0].run(&per_step, false);
-        // With the identity as classifier the logits are the features.
-        model.out = LinearConfig::new(3, 3).init(&device);
-        model.out.weight = Param::from_tensor(Tensor::eye(3, &device));
-        model.out.bias = Some(Param::from_tensor(Tensor::zeros([3], &device)));
-        let inputs = Inputs { modalities: vec![x] };
-        model.forward(&inputs).into_data().assert_approx_eq::<f32>(&steps[39].to_data(), Tolerance::default());
-        model.readout = Readout::Mean;
-        let mean = Tensor::stack::<3>(steps, 1).mean_dim(1).flatten::<2>(1, 2);
-        model.forward(&inputs).into_data().assert_approx_eq::<f32>(&mean.into_data(), Tolerance::default());
+        for cell in [Cell::Gru, Cell::Lstm] {
+            let x = Tensor::<3>::random([2, 40, 1], Distribution::Default, &device);
+            let per_step: Vec<Tensor<2>> = (0..40).map(|i| x.clone().narrow(1, i, 1).reshape([2, 1])).collect();
+            let inputs = Inputs { modalities: vec![x] };
+            for readout in [Readout::Last, Readout::Mean, Readout::Flatten] {
+                let spec = RnnSpec { hidden: 3, readout, ..Default::default() };
+                let mut model = spec.init(cell, &mnist1d(), &device);
+                let (fwd, rev) = (model.forward[0].run(&per_step, false), model.reverse[0].run(&per_step, true));
+                let expected = match readout {
+                    Readout::Last => Tensor::cat(vec![fwd[39].clone(), rev[0].clone()], 1),
+                    Readout::Mean => {
+                        let mean = |h: Vec<Tensor<2>>| Tensor::stack::<3>(h, 1).mean_dim(1).flatten::<2>(1, 2);
+                        Tensor::cat(vec![mean(fwd), mean(rev)], 1)
+                    }
+                    Readout::Flatten => Tensor::cat(fwd.into_iter().zip(rev).flat_map(|(f, r)| [f, r]).collect(), 1),
+                };
+                let n = expected.dims()[1];
+                model.out = LinearConfig::new(n, n).init(&device);
+                model.out.weight = Param::from_tensor(Tensor::eye(n, &device));
+                model.out.bias = Some(Param::from_tensor(Tensor::zeros([n], &device)));
+                let got = model.forward(&inputs).into_data();
+                got.assert_approx_eq::<f32>(&expected.into_data(), Tolerance::default());
+            }
+        }
     }
 
     /// Outputs and gradients (input, every weight) of two directions run fused and composed.
