@@ -9,9 +9,7 @@
 mod common;
 
 use burn::module::Module;
-use burn::nn::Linear;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::{Bool, Device, Gradients, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Gradients, Tensor, TensorData};
 use burnlab::data::DataInfo;
 use burnlab::models::attention::SelfAttention;
 use burnlab::models::cnn::CnnSpec;
@@ -19,59 +17,11 @@ use burnlab::models::linear::LinearSpec;
 use burnlab::models::mlp::MlpSpec;
 use burnlab::models::rnn::{GruSpec, LstmSpec, Recurrent, Rnn};
 use burnlab::models::{Classifier, Family, Inputs};
-use common::{Flat, check};
-use serde_json::Value;
+use common::{Fixture, Flat, check, check_linear_grads, set_linear};
 
 /// MNIST-1D's shape, which every fixture model was built for.
 fn mnist1d() -> DataInfo {
-    DataInfo { seq_len: 40, channels: 1, num_classes: 10, image: None, vocab: None, ..Default::default() }
-}
-
-/// A fixture file.
-struct Fixture {
-    json: Value,
-}
-
-impl Fixture {
-    fn load(name: &str) -> Fixture {
-        let path = format!("{}/tests/fixtures/torch/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        Fixture { json: serde_json::from_str(&text).unwrap() }
-    }
-
-    fn flat(&self, key: &str) -> Flat {
-        Flat::from_json(&self.json[key])
-    }
-
-    fn param(&self, name: &str) -> Flat {
-        let v = &self.json["params"][name];
-        assert!(!v.is_null(), "fixture has no parameter {name}");
-        Flat::from_json(v)
-    }
-
-    fn grad(&self, name: &str) -> Flat {
-        let v = &self.json["grads"][name];
-        assert!(!v.is_null(), "fixture has no gradient {name}");
-        Flat::from_json(v)
-    }
-
-    fn param_names(&self) -> Vec<String> {
-        self.json["params"].as_object().unwrap().keys().cloned().collect()
-    }
-}
-
-/// Sets a Burn `Linear` from PyTorch's `PREFIX.weight` / `PREFIX.bias`.
-fn set_linear(layer: &mut Linear, fx: &Fixture, prefix: &str, device: &Device) {
-    layer.weight = fx.param(&format!("{prefix}.weight")).t().param(device);
-    layer.bias = Some(fx.param(&format!("{prefix}.bias")).param(device));
-}
-
-/// Checks a `Linear`'s gradients against PyTorch's for `PREFIX`.
-fn check_linear_grads(layer: &Linear, grads: &Gradients, fx: &Fixture, prefix: &str) {
-    let w = format!("{prefix}.weight");
-    check(&w, layer.weight.val().grad(grads).unwrap(), &fx.grad(&w).t());
-    let b = format!("{prefix}.bias");
-    check(&b, layer.bias.as_ref().unwrap().val().grad(grads).unwrap(), &fx.grad(&b));
+    DataInfo { seq_len: 40, channels: 1, num_classes: 10, ..Default::default() }
 }
 
 /// Runs `model` on the fixture's input and targets; checks logits and loss and the parameter
@@ -80,15 +30,9 @@ fn forward_backward<M: Classifier>(model: &M, fx: &Fixture, device: &Device) -> 
     assert_eq!(model.num_params() as u64, fx.json["param_count"].as_u64().unwrap(), "parameter count");
     let input = fx.flat("input");
     let x = Flat { shape: vec![input.shape[0], input.shape[1], 1], data: input.data }.tensor::<3>(device);
-    let targets: Vec<i64> = fx.json["targets"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
-    let n = targets.len();
-    let y = Tensor::<1, Int>::from_data(TensorData::new(targets, [n]), device);
     let logits = model.forward(&Inputs { modalities: vec![x] });
     check("logits", logits.clone(), &fx.flat("logits"));
-    let loss = CrossEntropyLossConfig::new().init(device).forward(logits, y);
-    let want = fx.json["loss"].as_f64().unwrap() as f32;
-    check("loss", loss.clone().reshape([1]), &Flat { shape: vec![1], data: vec![want] });
-    loss.backward()
+    fx.checked_loss(logits, device).backward()
 }
 
 fn autodiff() -> Device {

@@ -24,14 +24,7 @@ const FILES: [(&str, &str); 4] = [
 
 /// The example shape: 8 rows (time steps) of 8 pixels (channels), an 8×8 image, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo {
-        seq_len: SIDE,
-        channels: SIDE,
-        num_classes: CLASSES,
-        image: Some([SIDE, SIDE]),
-        vocab: None,
-        ..Default::default()
-    }
+    DataInfo { seq_len: SIDE, channels: SIDE, num_classes: CLASSES, image: Some([SIDE, SIDE]), ..Default::default() }
 }
 
 /// Loads the shipped files, verifying their checksums.

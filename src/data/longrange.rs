@@ -38,14 +38,7 @@ pub const MAX_VALUES: usize = 1 << 28;
 
 /// The example shape: `length` steps of `vocab + 1` one-hot channels, 2 classes.
 pub fn info(opts: &LongrangeOptions) -> DataInfo {
-    DataInfo {
-        seq_len: opts.length,
-        channels: opts.vocab + 1,
-        num_classes: CLASSES,
-        image: None,
-        vocab: None,
-        ..Default::default()
-    }
+    DataInfo { seq_len: opts.length, channels: opts.vocab + 1, num_classes: CLASSES, ..Default::default() }
 }
 
 /// Checks the option ranges.
@@ -78,7 +71,7 @@ pub fn validate(opts: &LongrangeOptions) -> std::result::Result<(), FieldError> 
 
 /// Generates both splits.
 pub fn load(opts: &LongrangeOptions) -> Result<Dataset> {
-    validate(opts).map_err(|e| crate::error::UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
+    validate(opts).map_err(super::option_error)?;
     let train = generate(opts, 0, opts.n_train);
     let test = generate(opts, 1, opts.n_test);
     Ok(Dataset { info: info(opts), train, test })
@@ -147,10 +140,7 @@ mod tests {
         assert_ne!(a.train.x[..a.test.x.len()], a.test.x[..], "train and test come from different streams");
         let more = load(&LongrangeOptions { n_train: 300, ..opts(3, 32, 5, 200) }).unwrap();
         assert_eq!(more.test.x, a.test.x, "the test split does not depend on n_train");
-        assert_eq!(
-            a.info,
-            DataInfo { seq_len: 32, channels: 6, num_classes: 2, image: None, vocab: None, ..Default::default() }
-        );
+        assert_eq!(a.info, DataInfo { seq_len: 32, channels: 6, num_classes: 2, ..Default::default() });
         assert_eq!(a.train.x.len(), 200 * 32 * 6);
     }
 

@@ -75,7 +75,7 @@ pub fn validate(opts: &MixtureOptions) -> std::result::Result<(), FieldError> {
 
 /// Generates both splits.
 pub fn load(mixture: Mixture, opts: &MixtureOptions) -> Result<Dataset> {
-    validate(opts).map_err(|e| crate::error::UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
+    validate(opts).map_err(super::option_error)?;
     let modes = mixture.modes();
     Ok(Dataset {
         info: mixture.info(),
@@ -92,22 +92,12 @@ fn generate(modes: &Modes, seed: u64, stream: u64, n: usize) -> Split {
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let k = rng.random_range(0..modes.centres.len());
-        let [a, b] = standard_normal_pair(&mut rng);
+        let [a, b] = super::normal::pair(&mut rng);
         x.push((modes.centres[k][0] + modes.std * a) as f32);
         x.push((modes.centres[k][1] + modes.std * b) as f32);
         y.push(k as i64);
     }
     Split::new(x, y)
-}
-
-/// Two independent standard normal draws (Box-Muller).
-pub fn standard_normal_pair(rng: &mut impl Rng) -> [f64; 2] {
-    // 1 - u is in (0, 1], so the logarithm is finite.
-    let u: f64 = 1.0 - rng.random::<f64>();
-    let v: f64 = rng.random();
-    let r = (-2.0 * u.ln()).sqrt();
-    let t = 2.0 * std::f64::consts::PI * v;
-    [r * t.cos(), r * t.sin()]
 }
 
 #[cfg(test)]

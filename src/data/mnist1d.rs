@@ -22,7 +22,7 @@ const FILES: [(&str, &str); 4] = [
 
 /// The example shape: 40 time steps of one channel, 10 classes.
 pub fn info() -> DataInfo {
-    DataInfo { seq_len: LEN, channels: 1, num_classes: CLASSES, image: None, vocab: None, ..Default::default() }
+    DataInfo { seq_len: LEN, channels: 1, num_classes: CLASSES, ..Default::default() }
 }
 
 /// Loads the shipped files, verifying their checksums.

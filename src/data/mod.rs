@@ -5,6 +5,7 @@ pub mod digits_mnist1d;
 pub mod longrange;
 pub mod mixture;
 pub mod mnist1d;
+pub mod normal;
 pub mod spec;
 pub mod table;
 pub mod xor_modal;
@@ -184,11 +185,6 @@ impl DeviceSplit {
         DeviceSplit { x, more, y, len: n }
     }
 
-    /// Rows `start..end` (the first modality).
-    pub fn slice(&self, start: usize, end: usize) -> (Tensor<3>, Tensor<1, Int>) {
-        (self.x.clone().slice(start..end), self.y.clone().slice(start..end))
-    }
-
     /// The rows at `indices` (the first modality).
     pub fn select(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
         let (mut inputs, y) = self.select_all(indices, device);
@@ -212,6 +208,12 @@ impl DeviceSplit {
     fn modalities(&self) -> impl Iterator<Item = &Tensor<3>> {
         std::iter::once(&self.x).chain(&self.more)
     }
+}
+
+/// The user error for an invalid dataset option (a [`FieldError`](crate::spec::FieldError) from a
+/// loader's `validate`).
+pub(crate) fn option_error(e: crate::spec::FieldError) -> UserError {
+    UserError::new(format!("`dataset.{}` {}", e.key, e.message))
 }
 
 /// The folder holding shipped datasets: `$BURNLAB_DATASETS`, else the checkout's `datasets/`,

@@ -108,14 +108,7 @@ pub fn validate(opts: &TableOptions) -> std::result::Result<(), FieldError> {
 /// The example shape. Reads the file unless [`validate`] already did in this process; for a
 /// file that cannot be used (which `validate` reports) it returns a one-value placeholder.
 pub fn info(opts: &TableOptions) -> DataInfo {
-    prepared_info(opts).unwrap_or(DataInfo {
-        seq_len: 1,
-        channels: 1,
-        num_classes: 2,
-        image: None,
-        vocab: None,
-        ..Default::default()
-    })
+    prepared_info(opts).unwrap_or(DataInfo { seq_len: 1, channels: 1, num_classes: 2, ..Default::default() })
 }
 
 /// Reads the file and builds both splits.
@@ -585,7 +578,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         }
     };
     let split = |test: bool| {
-        let mut s = Split::new(Vec::new(), Vec::new());
+        let mut s = Split::default();
         for ((row, &label), &t) in rows.iter().zip(&y).zip(&is_test) {
             if t == test {
                 s.x.extend_from_slice(row);
@@ -594,7 +587,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         }
         s
     };
-    let info = DataInfo { seq_len, channels, num_classes, image: None, vocab, ..Default::default() };
+    let info = DataInfo { seq_len, channels, num_classes, vocab, ..Default::default() };
     Ok(Dataset { info, train: split(false), test: split(true) })
 }
 
@@ -622,10 +615,7 @@ mod tests {
             ..opts(&p, "kind")
         };
         let d = build(&o).unwrap();
-        assert_eq!(
-            d.info,
-            DataInfo { seq_len: 1, channels: 2, num_classes: 3, image: None, vocab: None, ..Default::default() }
-        );
+        assert_eq!(d.info, DataInfo { seq_len: 1, channels: 2, num_classes: 3, ..Default::default() });
         // Classes in sorted order: ant 0, cat 1, dog 2.
         assert_eq!(d.train.y, vec![1, 2]);
         assert_eq!(d.test.y, vec![0, 1]);
@@ -686,10 +676,7 @@ mod tests {
         let o = TableOptions { text: Some("t".into()), split: Some("s".into()), ..opts(&p, "y") };
         let d = build(&o).unwrap();
         // Training chars: b x3, a x2, ' ' x1 -> b 2, a 3, ' ' 4; vocab 2 + 3. A missing text is empty.
-        assert_eq!(
-            d.info,
-            DataInfo { seq_len: 4, channels: 1, num_classes: 2, image: None, vocab: Some(5), ..Default::default() }
-        );
+        assert_eq!(d.info, DataInfo { seq_len: 4, channels: 1, num_classes: 2, vocab: Some(5), ..Default::default() });
         assert_eq!(d.train.x, vec![3., 2., 4., 3., 2., 2., 0., 0., 1., 0., 0., 0.]);
         assert_eq!(d.test.x, vec![1., 3., 2., 0.], "z is unknown");
         let w = build(&TableOptions { tokenizer: Some(Tokenizer::Words), max_len: Some(1), ..o }).unwrap();

@@ -5,17 +5,15 @@
 //! Gaussian noise of standard deviation `noise`. The label is `bit_a XOR bit_b`, so either
 //! modality alone predicts it at chance (50%), while both together determine it.
 
-use super::digits_mnist1d::gaussian;
-use super::{DataInfo, Dataset, Modality, Split, XorModalOptions};
-use crate::error::{Result, UserError};
+use super::longrange::MAX_VALUES;
+use super::{DataInfo, Dataset, Modality, Split, XorModalOptions, normal};
+use crate::error::Result;
 use crate::spec::FieldError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Two classes: the bits differ (1) or agree (0).
 pub const CLASSES: usize = 2;
-/// The largest number of input values (`(n_train + n_test) * 2 * length`).
-const MAX_VALUES: usize = 1 << 28;
 
 /// The example shape: modalities `a` and `b`, each `length` steps of one channel.
 pub fn info(opts: &XorModalOptions) -> DataInfo {
@@ -44,13 +42,17 @@ pub fn validate(opts: &XorModalOptions) -> std::result::Result<(), FieldError> {
 
 /// Generates both splits.
 pub fn load(opts: &XorModalOptions) -> Result<Dataset> {
-    validate(opts).map_err(|e| UserError::new(format!("`dataset.{}` {}", e.key, e.message)))?;
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let patterns: Vec<Vec<f32>> =
-        (0..2).map(|_| (0..opts.length).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()).collect();
+    validate(opts).map_err(super::option_error)?;
+    let patterns = patterns(opts);
     let train = generate(opts, &patterns, 1, opts.n_train);
     let test = generate(opts, &patterns, 2, opts.n_test);
     Ok(Dataset { info: info(opts), train, test })
+}
+
+/// The two modalities' ±1 patterns, from the seed's first stream.
+fn patterns(opts: &XorModalOptions) -> Vec<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    (0..2).map(|_| (0..opts.length).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()).collect()
 }
 
 /// `n` examples from the ChaCha8 stream `stream` of `opts.seed`.
@@ -63,7 +65,7 @@ fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize
         let bits = [rng.random_bool(0.5), rng.random_bool(0.5)];
         for ((x, pattern), bit) in modalities.iter_mut().zip(patterns).zip(bits) {
             let sign = if bit { 1.0 } else { -1.0 };
-            x.extend(pattern.iter().map(|p| sign * p + (opts.noise * gaussian(&mut rng)) as f32));
+            x.extend(pattern.iter().map(|p| sign * p + (opts.noise * normal::sample(&mut rng)) as f32));
         }
         y.push(i64::from(bits[0] ^ bits[1]));
     }
@@ -87,9 +89,7 @@ mod tests {
         assert_eq!((d.train.len(), d.test.len()), (2000, 1000));
         assert_eq!(d.info.modality_names(), "a, b");
         assert_eq!(d.info.shapes(), vec![[16, 1], [16, 1]]);
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let patterns: Vec<Vec<f32>> =
-            (0..2).map(|_| (0..16).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()).collect();
+        let patterns = patterns(&opts);
         for split in [&d.train, &d.test] {
             let (a, b) = (bits(&split.x, &patterns[0]), bits(&split.more[0], &patterns[1]));
             let n = split.len() as f64;

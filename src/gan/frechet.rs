@@ -10,13 +10,12 @@
 //! generator's samples; the matrix square roots come from nalgebra's symmetric
 //! eigendecomposition (negative eigenvalues from rounding are clamped to 0).
 
-use crate::data::{Dataset, DeviceSplit};
+use crate::data::{DataInfo, DeviceSplit};
 use crate::models::mlp::{Mlp, MlpSpec};
 use crate::models::{Classifier, Family, Inputs};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
@@ -77,13 +76,12 @@ pub struct FrechetScorer {
 }
 
 impl FrechetScorer {
-    /// Trains the feature network on `data` (on the autodiff `device`, which it reseeds with
-    /// [`FEATURE_SEED`]) and fits the training split's features.
-    pub fn new(data: &Dataset, device: &Device) -> FrechetScorer {
+    /// Trains the feature network on the training split `train` of a dataset shaped `info` (on
+    /// the autodiff `device`, which it reseeds with [`FEATURE_SEED`]) and fits its features.
+    pub fn new(train: &DeviceSplit, info: &DataInfo, device: &Device) -> FrechetScorer {
         device.seed(FEATURE_SEED);
         let spec = MlpSpec { hidden: FEATURE_WIDTH, depth: 2, residual: true };
-        let mut net = spec.init(&data.info, device);
-        let train = DeviceSplit::new(&data.train, &data.info, device);
+        let mut net = spec.init(info, device);
         let loss_fn = CrossEntropyLossConfig::new().init(device);
         let mut optim = AdamConfig::new().init();
         let mut rng = ChaCha8Rng::seed_from_u64(FEATURE_SEED);
@@ -102,7 +100,7 @@ impl FrechetScorer {
             net = optim.step(1e-3, net, grads);
         }
         let net = net.valid();
-        let real = Gaussian::fit(&features(&net, train.x.without_autodiff()), FEATURE_WIDTH);
+        let real = Gaussian::fit(&features(&net, train.x.clone().without_autodiff()), FEATURE_WIDTH);
         FrechetScorer { net, real }
     }
 
@@ -112,7 +110,8 @@ impl FrechetScorer {
     }
 
     /// The feature network's test accuracy on `data` (a check that the features are useful).
-    pub fn accuracy(&self, data: &Dataset, device: &Device) -> f64 {
+    #[cfg(test)]
+    fn accuracy(&self, data: &crate::data::Dataset, device: &Device) -> f64 {
         let test = DeviceSplit::new(&data.test, &data.info, device);
         crate::train::evaluate(&self.net, &test)["test.accuracy"]
     }
@@ -120,12 +119,7 @@ impl FrechetScorer {
 
 /// The last hidden layer of `net` on `x`, as host values `[n * FEATURE_WIDTH]`.
 fn features(net: &Mlp, x: Tensor<3>) -> Vec<f32> {
-    let mut h: Tensor<2> = x.flatten(1, 2);
-    for (i, layer) in net.hidden.iter().enumerate() {
-        let a = relu(layer.forward(h.clone()));
-        h = if i > 0 && net.residual { h + a } else { a };
-    }
-    h.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    net.features(x).to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -164,7 +158,8 @@ mod tests {
     fn real_digits_are_near_and_noise_is_far() {
         let data = crate::data::digits::load(&Default::default()).unwrap();
         let device = Device::flex().autodiff();
-        let scorer = FrechetScorer::new(&data, &device);
+        let train = DeviceSplit::new(&data.train, &data.info, &device);
+        let scorer = FrechetScorer::new(&train, &data.info, &device);
         let acc = scorer.accuracy(&data, &device);
         assert!(acc > 0.9, "feature network test accuracy {acc}");
         let test = DeviceSplit::new(&data.test, &data.info, &device).x.without_autodiff();

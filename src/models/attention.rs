@@ -371,7 +371,7 @@ mod tests {
     use crate::data::mnist1d::info as mnist1d;
 
     fn text() -> DataInfo {
-        DataInfo { seq_len: 6, channels: 1, num_classes: 3, image: None, vocab: Some(12), ..Default::default() }
+        DataInfo { seq_len: 6, channels: 1, num_classes: 3, vocab: Some(12), ..Default::default() }
     }
 
     fn logits(spec: &AttentionSpec, data: &DataInfo, x: Tensor<3>) -> Tensor<2> {

@@ -338,8 +338,7 @@ mod tests {
 
     #[test]
     fn token_ids_are_embedded() {
-        let data =
-            DataInfo { seq_len: 12, channels: 1, num_classes: 3, image: None, vocab: Some(20), ..Default::default() };
+        let data = DataInfo { seq_len: 12, channels: 1, num_classes: 3, vocab: Some(20), ..Default::default() };
         let spec = CnnSpec { embed: 4, ..Default::default() };
         spec.validate(&data).unwrap();
         let model = spec.init(&data, &Device::flex());

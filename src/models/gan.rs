@@ -236,13 +236,23 @@ impl MaxoutDiscriminator {
             if let Some(norm) = self.norms.get(i) {
                 pre = norm.forward(pre);
             }
-            h = self.activate(pre).0;
+            h = self.maxout(pre);
         }
         self.out.forward(h)
     }
 
-    /// Maxout (or ReLU) of pre-activations `[b, width * pieces]`: the outputs `[b, width]`
-    /// and the 0/1 mask `[b, width, pieces]` of the pieces that won.
+    /// Maxout (or ReLU) of pre-activations `[b, width * pieces]`: the outputs `[b, width]`.
+    fn maxout(&self, pre: Tensor<2>) -> Tensor<2> {
+        if self.pieces == 1 {
+            return relu(pre);
+        }
+        let [b, wp] = pre.dims();
+        let w = wp / self.pieces;
+        pre.reshape([b, w, self.pieces]).max_dim(2).reshape([b, w])
+    }
+
+    /// [`Self::maxout`] with the 0/1 mask `[b, width, pieces]` of the pieces that won, which
+    /// the input gradient needs (the training forward pass does not build it).
     fn activate(&self, pre: Tensor<2>) -> (Tensor<2>, Tensor<3>) {
         let [b, wp] = pre.dims();
         let w = wp / self.pieces;
@@ -444,7 +454,7 @@ impl SelfAttention {
 impl GanSpec {
     /// Checks parameter ranges and fit with the dataset.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
-        use super::layers::at_least_one;
+        use super::layers::{at_least_one, probability};
         if data.vocab.is_some() {
             return Err(FieldError::new("family", "`gan` generates continuous values; this dataset holds token ids"));
         }
@@ -460,11 +470,8 @@ impl GanSpec {
         ] {
             at_least_one(key, v)?;
         }
-        for (key, v) in [("g_lr", self.g_lr), ("d_lr", self.d_lr)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(FieldError::new(key, format!("must be a positive number, got {v}")));
-            }
-        }
+        FieldError::positive("g_lr", self.g_lr)?;
+        FieldError::positive("d_lr", self.d_lr)?;
         let betas = [
             ("g_beta1", self.g_beta1),
             ("g_beta2", self.g_beta2),
@@ -472,9 +479,7 @@ impl GanSpec {
             ("d_beta2", self.d_beta2),
         ];
         for (key, v) in betas {
-            if !(0.0..1.0).contains(&v) {
-                return Err(FieldError::new(key, format!("must be in [0, 1), got {v}")));
-            }
+            probability(key, v)?;
         }
         if !(self.gp_weight.is_finite() && self.gp_weight >= 0.0) {
             return Err(FieldError::new("gp_weight", format!("must be >= 0, got {}", self.gp_weight)));

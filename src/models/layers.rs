@@ -79,7 +79,7 @@ pub fn at_least_one(key: &str, value: usize) -> Result<(), FieldError> {
     if value == 0 { Err(FieldError::new(key, "must be at least 1")) } else { Ok(()) }
 }
 
-/// Checks that a dropout probability (the parameter `key`) is in [0, 1).
+/// Checks that a probability (a dropout rate, an Adam beta; the parameter `key`) is in [0, 1).
 pub fn probability(key: &str, p: f64) -> Result<(), FieldError> {
     if (0.0..1.0).contains(&p) { Ok(()) } else { Err(FieldError::new(key, format!("must be in [0, 1), got {p}"))) }
 }

@@ -65,13 +65,21 @@ impl Family for MlpSpec {
     }
 }
 
-impl Classifier for Mlp {
-    fn forward(&self, inputs: &Inputs) -> Tensor<2> {
-        let mut h = inputs.x().flatten(1, 2);
+impl Mlp {
+    /// The last hidden layer's activations `[batch, hidden]` for examples `x` (the GAN's
+    /// Frechet distance uses them as features).
+    pub fn features(&self, x: Tensor<3>) -> Tensor<2> {
+        let mut h = x.flatten(1, 2);
         for (i, layer) in self.hidden.iter().enumerate() {
             let a = relu(layer.forward(h.clone()));
             h = if i > 0 && self.residual { h + a } else { a };
         }
-        self.out.forward(h)
+        h
+    }
+}
+
+impl Classifier for Mlp {
+    fn forward(&self, inputs: &Inputs) -> Tensor<2> {
+        self.out.forward(self.features(inputs.x()))
     }
 }

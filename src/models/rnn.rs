@@ -510,8 +510,7 @@ mod tests {
 
     #[test]
     fn token_ids_are_embedded() {
-        let data =
-            DataInfo { seq_len: 6, channels: 1, num_classes: 2, image: None, vocab: Some(9), ..Default::default() };
+        let data = DataInfo { seq_len: 6, channels: 1, num_classes: 2, vocab: Some(9), ..Default::default() };
         let model = GruSpec(RnnSpec { embed: 4, ..Default::default() }).init(&data, &Device::flex());
         assert_eq!(model.forward[0].weight_ih.dims(), [4, 18]);
         let x =

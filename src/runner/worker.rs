@@ -205,10 +205,12 @@ impl Observer for TrialObserver {
             return;
         }
         let [h, w] = size;
-        let written = image::summary(tag, pixels, h, w, channels)
-            .and_then(|s| self.events.summary(s, step))
+        // Encoded once: the same PNG goes into the event file and into the trial directory.
+        let written = image::encode_png(pixels, h, w, channels)
+            .and_then(|png| {
+                self.events.summary(image::png_summary(tag, png.clone(), h, w, channels), step).map(|_| png)
+            })
             .map_err(|e| Error::io(self.events.path(), e))
-            .and_then(|_| image::encode_png(pixels, h, w, channels).map_err(|e| Error::io(&self.dir, e)))
             .and_then(|png| {
                 write_atomic(&self.dir.join(format!("{tag}-step{step:07}.png")), &png)?;
                 write_atomic(&self.dir.join(format!("{tag}.png")), &png)

@@ -39,6 +39,15 @@ impl FieldError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into() }
     }
+
+    /// Checks that `value` (the parameter `key`, a rate or a size) is a positive finite number.
+    pub fn positive(key: &str, value: f64) -> Result<(), FieldError> {
+        if value.is_finite() && value > 0.0 {
+            Ok(())
+        } else {
+            Err(FieldError::new(key, format!("must be a positive number, got {value}")))
+        }
+    }
 }
 
 /// A validated experiment: everything needed to expand and run its trials.

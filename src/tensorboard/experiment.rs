@@ -78,8 +78,8 @@ pub fn experiment_def(exp: &Experiment) -> ExperimentDef {
             defs.extend(params.iter().map(|(key, d)| HParamDef { name: key.clone(), domain: domain(d) }))
         }
     }
-    let metrics = crate::train::METRICS
-        .iter()
+    let metrics = crate::train::metrics()
+        .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
         .collect();

@@ -70,7 +70,11 @@ pub fn encode_png(pixels: &[u8], height: usize, width: usize, channels: Channels
 
 /// A summary holding one image tagged `tag`.
 pub fn summary(tag: &str, pixels: &[u8], height: usize, width: usize, channels: Channels) -> io::Result<Summary> {
-    let png = encode_png(pixels, height, width, channels)?;
+    Ok(png_summary(tag, encode_png(pixels, height, width, channels)?, height, width, channels))
+}
+
+/// A summary holding one already encoded image ([`encode_png`]) tagged `tag`.
+pub fn png_summary(tag: &str, png: Vec<u8>, height: usize, width: usize, channels: Channels) -> Summary {
     let mut img = Summary_Image::new();
     img.set_height(height as i32);
     img.set_width(width as i32);
@@ -81,7 +85,7 @@ pub fn summary(tag: &str, pixels: &[u8], height: usize, width: usize, channels: 
     value.set_image(img);
     let mut summary = Summary::new();
     summary.set_value(RepeatedField::from_vec(vec![value]));
-    Ok(summary)
+    summary
 }
 
 /// Maps `values` linearly from `[lo, hi]` to bytes `0..=255`, clamping outside values

@@ -22,19 +22,13 @@ use std::time::Instant;
 /// The metrics the classifier trainer records.
 pub const CLASSIFIER_METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
 
-/// Metrics the trainers record, as `split.name`: the classifier trainer's, then the GAN
-/// trainer's ([`adversarial::METRICS`]).
-pub const METRICS: &[&str] = &[
-    "test.accuracy",
-    "test.loss",
-    "train.loss",
-    "test.modes",
-    "test.high_quality",
-    "test.kl",
-    "test.mode_distance",
-    "test.fd",
-    "train.d_loss",
-];
+/// Metrics the trainers record, as `split.name`: the classifier trainer's, then those of the GAN
+/// trainer ([`adversarial::METRICS`]) it does not share.
+pub fn metrics() -> Vec<&'static str> {
+    let mut all = CLASSIFIER_METRICS.to_vec();
+    all.extend(adversarial::METRICS.iter().filter(|m| !CLASSIFIER_METRICS.contains(m)));
+    all
+}
 
 /// Receives progress from the training loop.
 pub trait Observer {

@@ -82,15 +82,8 @@ impl Default for TrainingSpec {
 impl TrainingSpec {
     /// Checks ranges; the error names the key at fault.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let positive = |key: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(FieldError::new(key, format!("must be a positive number, got {v}")))
-            }
-        };
-        positive("lr", self.lr)?;
-        positive("eps", self.eps)?;
+        FieldError::positive("lr", self.lr)?;
+        FieldError::positive("eps", self.eps)?;
         for (key, v) in [
             ("batch_size", self.batch_size),
             ("steps", self.steps),

@@ -152,3 +152,68 @@ pub fn check<const D: usize>(what: &str, got: burn::tensor::Tensor<D>, want: &Fl
         );
     }
 }
+
+/// A PyTorch fixture file, `tests/fixtures/torch/NAME.json` (written by `scripts/make_*fixtures.py`).
+pub struct Fixture {
+    pub json: serde_json::Value,
+}
+
+impl Fixture {
+    pub fn load(name: &str) -> Fixture {
+        let path = format!("{}/tests/fixtures/torch/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Fixture { json: serde_json::from_str(&text).unwrap() }
+    }
+
+    pub fn flat(&self, key: &str) -> Flat {
+        Flat::from_json(&self.json[key])
+    }
+
+    pub fn param(&self, name: &str) -> Flat {
+        let v = &self.json["params"][name];
+        assert!(!v.is_null(), "fixture has no parameter {name}");
+        Flat::from_json(v)
+    }
+
+    pub fn grad(&self, name: &str) -> Flat {
+        let v = &self.json["grads"][name];
+        assert!(!v.is_null(), "fixture has no gradient {name}");
+        Flat::from_json(v)
+    }
+
+    pub fn param_names(&self) -> Vec<String> {
+        self.json["params"].as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// The cross-entropy loss of `logits` against the fixture's targets, checked against its loss.
+    pub fn checked_loss(
+        &self,
+        logits: burn::tensor::Tensor<2>,
+        device: &burn::tensor::Device,
+    ) -> burn::tensor::Tensor<1> {
+        use burn::tensor::{Int, Tensor, TensorData};
+        let targets: Vec<i64> = self.json["targets"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+        let n = targets.len();
+        let y = Tensor::<1, Int>::from_data(TensorData::new(targets, [n]), device);
+        let loss = burn::nn::loss::CrossEntropyLossConfig::new().init(device).forward(logits, y);
+        let want = self.json["loss"].as_f64().unwrap() as f32;
+        check("loss", loss.clone().reshape([1]), &Flat { shape: vec![1], data: vec![want] });
+        loss
+    }
+}
+
+/// Sets a Burn `Linear` from PyTorch's `PREFIX.weight` / `PREFIX.bias`.
+pub fn set_linear(layer: &mut burn::nn::Linear, fx: &Fixture, prefix: &str, device: &burn::tensor::Device) {
+    let weight = fx.param(&format!("{prefix}.weight")).t();
+    assert_eq!(layer.weight.dims().to_vec(), weight.shape, "{prefix}.weight shape");
+    layer.weight = weight.param(device);
+    layer.bias = Some(fx.param(&format!("{prefix}.bias")).param(device));
+}
+
+/// Checks a `Linear`'s gradients against PyTorch's for `PREFIX`.
+pub fn check_linear_grads(layer: &burn::nn::Linear, grads: &burn::tensor::Gradients, fx: &Fixture, prefix: &str) {
+    let w = format!("{prefix}.weight");
+    check(&w, layer.weight.val().grad(grads).unwrap(), &fx.grad(&w).t());
+    let b = format!("{prefix}.bias");
+    check(&b, layer.bias.as_ref().unwrap().val().grad(grads).unwrap(), &fx.grad(&b));
+}
