@@ -13,13 +13,13 @@
 use crate::data::{DataInfo, DeviceSplit};
 use crate::models::mlp::{Mlp, MlpSpec};
 use crate::models::{Classifier, Family, Inputs};
+use crate::train::Epochs;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// Training steps of the feature network.
@@ -84,17 +84,9 @@ impl FrechetScorer {
         let mut net = spec.init(info, device);
         let loss_fn = CrossEntropyLossConfig::new().init(device);
         let mut optim = AdamConfig::new().init();
-        let mut rng = ChaCha8Rng::seed_from_u64(FEATURE_SEED);
-        let batch = 100.min(train.len);
-        let (mut order, mut at): (Vec<usize>, usize) = (Vec::new(), usize::MAX);
+        let mut batches = Epochs::new(train.len, 100.min(train.len), ChaCha8Rng::seed_from_u64(FEATURE_SEED));
         for _ in 0..FEATURE_STEPS {
-            if at.saturating_add(batch) > train.len {
-                order = (0..train.len).collect();
-                order.shuffle(&mut rng);
-                at = 0;
-            }
-            let (x, y) = train.select(&order[at..at + batch], device);
-            at += batch;
+            let (x, y) = train.select(&batches.next_batch(), device);
             let loss = loss_fn.forward(net.forward(&Inputs { modalities: vec![x] }), y);
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(1e-3, net, grads);

@@ -13,7 +13,7 @@
 //! or a grid of image samples) and `samples.csv`. Off the 2D mixtures it also reports the
 //! Frechet distance of the samples from the training split ([`crate::gan::frechet`]).
 
-use super::{FitOutcome, FitStatus, Observer, TrainingSpec};
+use super::{Epochs, FitOutcome, FitStatus, Observer, TrainingSpec};
 use crate::data::mixture::Modes;
 use crate::data::{Dataset, DeviceSplit};
 use crate::gan::frechet::FrechetScorer;
@@ -25,7 +25,6 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -220,43 +219,21 @@ fn evaluate(
     out
 }
 
-/// Real training batches: the split in a fresh seeded permutation each epoch. A batch that
-/// fits the split is drawn within one epoch (the remainder of an epoch is skipped, as the
-/// classifier trainer does); a larger one cycles through several, so D's packing always gets
-/// exactly `batch_size * pack` examples.
+/// The real examples, in batches of `batch` from seeded epochs ([`Epochs`]; a batch larger
+/// than the split runs on across epochs).
 struct RealBatches {
     split: DeviceSplit,
-    batch: usize,
-    order: Vec<usize>,
-    pos: usize,
-    rng: ChaCha8Rng,
+    epochs: Epochs,
 }
 
 impl RealBatches {
     fn new(split: DeviceSplit, batch: usize, seed: u64) -> Self {
-        RealBatches { split, batch, order: Vec::new(), pos: 0, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c) }
-    }
-
-    fn reshuffle(&mut self) {
-        self.order = (0..self.split.len).collect();
-        self.order.shuffle(&mut self.rng);
-        self.pos = 0;
+        let epochs = Epochs::new(split.len, batch, ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c));
+        RealBatches { split, epochs }
     }
 
     fn next(&mut self, device: &Device) -> Tensor<3> {
-        if self.batch <= self.split.len && self.pos + self.batch > self.order.len() {
-            self.reshuffle();
-        }
-        let mut idx = Vec::with_capacity(self.batch);
-        while idx.len() < self.batch {
-            if self.pos == self.order.len() {
-                self.reshuffle();
-            }
-            let take = (self.batch - idx.len()).min(self.order.len() - self.pos);
-            idx.extend_from_slice(&self.order[self.pos..self.pos + take]);
-            self.pos += take;
-        }
-        self.split.select(&idx, device).0
+        self.split.select(&self.epochs.next_batch(), device).0
     }
 }
 

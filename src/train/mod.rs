@@ -197,29 +197,62 @@ pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<Strin
     ])
 }
 
+/// Batches of row indices in seeded epochs: each epoch is a fresh shuffle of `0..n`. A batch
+/// that does not fit in the rest of an epoch starts the next one (the rest is skipped), except
+/// when the batch is larger than `n`: then batches run on across epochs. Used by every trainer
+/// that shuffles (the classifier loop, the GAN's real batches, the Frechet feature network).
+pub(crate) struct Epochs {
+    n: usize,
+    batch: usize,
+    order: Vec<usize>,
+    pos: usize,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+impl Epochs {
+    /// Batches of `batch` indices into `0..n`, shuffled by `rng`.
+    pub(crate) fn new(n: usize, batch: usize, rng: rand_chacha::ChaCha8Rng) -> Self {
+        Epochs { n, batch, order: Vec::new(), pos: 0, rng }
+    }
+
+    /// The next batch's indices.
+    pub(crate) fn next_batch(&mut self) -> Vec<usize> {
+        if self.batch <= self.n && self.pos + self.batch > self.order.len() {
+            self.reshuffle();
+        }
+        let mut idx = Vec::with_capacity(self.batch);
+        while idx.len() < self.batch {
+            if self.pos == self.order.len() {
+                self.reshuffle();
+            }
+            let take = (self.batch - idx.len()).min(self.order.len() - self.pos);
+            idx.extend_from_slice(&self.order[self.pos..self.pos + take]);
+            self.pos += take;
+        }
+        idx
+    }
+
+    fn reshuffle(&mut self) {
+        self.order = (0..self.n).collect();
+        self.order.shuffle(&mut self.rng);
+        self.pos = 0;
+    }
+}
+
 /// Draws training batches: seeded reshuffles per epoch, or sequential slices.
 struct Batches {
     mode: Batching,
     batch: usize,
     n: usize,
     step: usize,
-    order: Vec<usize>,
-    pos: usize,
-    rng: rand_chacha::ChaCha8Rng,
+    epochs: Epochs,
 }
 
 impl Batches {
     fn new(cfg: &TrainingSpec, n: usize, seed: u64) -> Self {
         let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6261_7463_6865_7321);
-        Batches {
-            mode: cfg.batching,
-            batch: cfg.batch_size.min(n),
-            n,
-            step: 0,
-            order: Vec::new(),
-            pos: usize::MAX,
-            rng,
-        }
+        let batch = cfg.batch_size.min(n);
+        Batches { mode: cfg.batching, batch, n, step: 0, epochs: Epochs::new(n, batch, rng) }
     }
 
     /// The next batch: the same rows of every modality, and their labels.
@@ -232,16 +265,7 @@ impl Batches {
                 let end = (start + self.batch).min(self.n);
                 split.slice_all(start, end)
             }
-            Batching::Shuffle => {
-                if self.pos.saturating_add(self.batch) > self.n {
-                    self.order = (0..self.n).collect();
-                    self.order.shuffle(&mut self.rng);
-                    self.pos = 0;
-                }
-                let idx = &self.order[self.pos..self.pos + self.batch];
-                self.pos += self.batch;
-                split.select_all(idx, device)
-            }
+            Batching::Shuffle => split.select_all(&self.epochs.next_batch(), device),
         }
     }
 }
