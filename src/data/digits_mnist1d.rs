@@ -18,6 +18,7 @@ use super::{
 use crate::error::Result;
 use crate::spec::FieldError;
 use nalgebra::{DMatrix, SymmetricEigen};
+use normal::Gaussian;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -107,19 +108,12 @@ struct Pca {
 impl Pca {
     /// Fits the `k` leading components of the row-major images `x`.
     fn fit(x: &[f32], k: usize) -> Pca {
-        let n = x.len() / PIXELS;
-        let data = DMatrix::from_row_iterator(n, PIXELS, x.iter().map(|&v| f64::from(v)));
-        let mean: Vec<f64> = (0..PIXELS).map(|j| data.column(j).mean()).collect();
-        let mut centred = data;
-        for (j, m) in mean.iter().enumerate() {
-            centred.column_mut(j).add_scalar_mut(-m);
-        }
-        let cov = centred.transpose() * &centred / (n.max(2) - 1) as f64;
+        let Gaussian { mean, cov } = Gaussian::fit(x, PIXELS);
         let eig = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..PIXELS).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
         let basis = DMatrix::from_fn(PIXELS, k, |i, c| eig.eigenvectors[(i, order[c])]);
-        Pca { mean, basis }
+        Pca { mean: mean.iter().copied().collect(), basis }
     }
 
     /// Replaces each image by its projection onto the components (plus the mean).

@@ -10,6 +10,7 @@
 //! generator's samples; the matrix square roots come from nalgebra's symmetric
 //! eigendecomposition (negative eigenvalues from rounding are clamped to 0).
 
+use crate::data::normal::Gaussian;
 use crate::data::{DataInfo, DeviceSplit};
 use crate::models::mlp::{Mlp, MlpSpec};
 use crate::models::{Classifier, Family, Inputs};
@@ -18,7 +19,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
-use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use nalgebra::{DMatrix, SymmetricEigen};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -28,30 +29,6 @@ pub const FEATURE_STEPS: usize = 1000;
 pub const FEATURE_SEED: u64 = 0xfd;
 /// Width of the feature network's hidden layers (the feature dimension).
 pub const FEATURE_WIDTH: usize = 64;
-
-/// Mean and covariance of a set of feature vectors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gaussian {
-    /// The mean.
-    pub mean: DVector<f64>,
-    /// The covariance (denominator `n - 1`).
-    pub cov: DMatrix<f64>,
-}
-
-impl Gaussian {
-    /// Fits `n` row-major vectors of `dim` values.
-    pub fn fit(values: &[f32], dim: usize) -> Gaussian {
-        let n = values.len() / dim.max(1);
-        let x = DMatrix::from_row_iterator(n, dim, values.iter().take(n * dim).map(|&v| f64::from(v)));
-        let mean = DVector::from_iterator(dim, x.column_iter().map(|c| c.mean()));
-        let mut centred = x;
-        for mut row in centred.row_iter_mut() {
-            row -= mean.transpose();
-        }
-        let cov = centred.transpose() * &centred / (n.max(2) - 1) as f64;
-        Gaussian { mean, cov }
-    }
-}
 
 /// The square root of a symmetric positive semi-definite matrix.
 fn sqrtm_psd(m: &DMatrix<f64>) -> DMatrix<f64> {
@@ -117,6 +94,7 @@ fn features(net: &Mlp, x: Tensor<3>) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nalgebra::DVector;
 
     fn gaussian(mean: &[f64], cov_diag: &[f64]) -> Gaussian {
         Gaussian {
