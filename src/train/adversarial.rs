@@ -87,7 +87,8 @@ pub fn fit_gan(
         }
         let g_value = if d_value.is_finite() {
             let fake = g.forward(noise_batch(n, spec.z_dim, device));
-            let loss = g_loss(spec.loss, d.forward(fake));
+            // D's weights are fixed here: record no gradients for them, only through D to G.
+            let loss = g_loss(spec.loss, d.clone().no_grad().forward(fake));
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if value.is_finite() {
                 let grads = GradientsParams::from_grads(loss.backward(), &g);
