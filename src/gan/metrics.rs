@@ -33,7 +33,7 @@ pub struct ModeMetrics {
 }
 
 /// The index of the mode nearest to `p`, and the distance to its centre.
-pub fn nearest_mode(p: [f64; 2], modes: &Modes) -> (usize, f64) {
+fn nearest_mode(p: [f64; 2], modes: &Modes) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     for (k, c) in modes.centres.iter().enumerate() {
         let d = (p[0] - c[0]).hypot(p[1] - c[1]);

@@ -174,7 +174,7 @@ fn eval_noise(n: usize, z_dim: usize, seed: u64, device: &Device) -> Tensor<2> {
 }
 
 /// G's samples `[n, seq_len, channels]` on the evaluation noise, G in evaluation mode.
-pub fn samples(g: &Generator, noise: &Tensor<2>) -> Tensor<3> {
+fn samples(g: &Generator, noise: &Tensor<2>) -> Tensor<3> {
     g.valid().forward(noise.clone().without_autodiff())
 }
 
