@@ -203,22 +203,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             }
             let outcome =
                 runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&outcome).map_err(anyhow::Error::from)?);
-            } else if !quiet {
-                let ran: Vec<String> = outcome.ran.iter().map(|(k, v)| format!("{v} {k}")).collect();
-                eprintln!(
-                    "{} trials planned, {} already finished, ran: {}",
-                    outcome.planned,
-                    outcome.skipped,
-                    if ran.is_empty() { "none".into() } else { ran.join(", ") }
-                );
-                if let Ok(table) = std::fs::read_to_string(outcome.results_dir.join("table.md")) {
-                    println!("{table}");
-                }
-                eprintln!("results: {}", outcome.results_dir.display());
-                eprintln!("tensorboard --logdir {}", outcome.results_dir.display());
-            }
+            print_outcome(&outcome, json, quiet)?;
             Ok(if outcome.interrupted {
                 130
             } else if outcome.ran.contains_key("failed") {
@@ -292,6 +277,26 @@ pub fn execute(cli: Cli) -> Result<i32> {
             })
         }
     }
+}
+
+/// Prints what a local run did. The run is recorded by then: a closed terminal or pipe (a
+/// hung-up terminal, `| head`) loses the printout, not the exit code.
+fn print_outcome(outcome: &runner::RunOutcome, json: bool, quiet: bool) -> Result<()> {
+    use std::io::Write;
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(outcome).map_err(anyhow::Error::from)?);
+    } else if !quiet {
+        let ran: Vec<String> = outcome.ran.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let ran = if ran.is_empty() { "none".into() } else { ran.join(", ") };
+        let _ = writeln!(err, "{} trials planned, {} already finished, ran: {ran}", outcome.planned, outcome.skipped);
+        if let Ok(table) = std::fs::read_to_string(outcome.results_dir.join("table.md")) {
+            let _ = writeln!(out, "{table}");
+        }
+        let dir = outcome.results_dir.display();
+        let _ = writeln!(err, "results: {dir}\ntensorboard --logdir {dir}");
+    }
+    Ok(())
 }
 
 fn defaults_table<T: serde::Serialize>(v: &T, tag: &str) -> toml::Table {

@@ -41,10 +41,11 @@ pub struct Group {
     pub best: bool,
 }
 
-/// Reads every trial summary of the plan (`None` where a trial has none).
+/// Reads every trial summary of the plan (`None` where a trial has none, or an unreadable one,
+/// which is reported on stderr with its path).
 pub fn load(dir: &Path) -> Result<(Plan, Vec<Option<TrialSummary>>)> {
     let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
-    let summaries = plan.trials.iter().map(|t| TrialSummary::read(&paths::trial_dir(dir, &t.id))).collect();
+    let summaries = plan.trials.iter().map(|t| TrialSummary::read_or_warn(&paths::trial_dir(dir, &t.id))).collect();
     Ok((plan, summaries))
 }
 

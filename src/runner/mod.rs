@@ -17,7 +17,7 @@ use crate::sweep::{self, Plan};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -51,7 +51,8 @@ pub enum Progress {
     Loss {
         /// Steps done.
         step: usize,
-        /// Mean loss.
+        /// Mean loss (NaN or infinite when the trial diverged: written as text).
+        #[serde(with = "summary::json_float")]
         value: f64,
     },
     /// Evaluation metrics after `step` steps.
@@ -59,15 +60,19 @@ pub enum Progress {
         /// Steps done.
         step: usize,
         /// Metric values.
+        #[serde(with = "summary::json_float::map")]
         metrics: BTreeMap<String, f64>,
     },
 }
 
 impl Progress {
-    /// Prints the message on stdout for the parent.
+    /// Prints the message on stdout for the parent. A parent that has gone (a closed pipe) is
+    /// not an error of the trial: the line is dropped, and the trial stops by the signal its
+    /// runner's end sends (see `die_with_runner`).
     pub fn emit(&self) {
         if let Ok(line) = serde_json::to_string(self) {
-            println!("{line}");
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}").and_then(|_| out.flush());
         }
     }
 }
@@ -104,7 +109,8 @@ pub struct RunOutcome {
     pub tables: Vec<PathBuf>,
 }
 
-/// Set by Ctrl-C: stop launching trials and let running ones stop.
+/// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP: stop launching trials and let running ones stop
+/// (a worker then records its trial as interrupted).
 pub fn stop_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
@@ -139,19 +145,17 @@ pub fn prepare(exp: &Experiment, results_root: &Path, force: bool) -> Result<Pre
     let lock = ResultsLock::acquire(&dir)?;
     write_atomic(&paths::experiment(&dir), exp.text_as_run().as_bytes())?;
     write_json_atomic(&paths::plan(&dir), &plan)?;
-    let pending = plan
-        .trials
-        .iter()
-        .filter(|t| force || !TrialSummary::read(&paths::trial_dir(&dir, &t.id)).is_some_and(|s| s.status.is_final()))
-        .map(|t| t.index)
-        .collect();
+    // An unreadable summary is no result: the trial runs again and rewrites it.
+    let finished = |t: &sweep::Trial| {
+        TrialSummary::read(&paths::trial_dir(&dir, &t.id)).is_ok_and(|s| s.is_some_and(|s| s.status.is_final()))
+    };
+    let pending = plan.trials.iter().filter(|t| force || !finished(t)).map(|t| t.index).collect();
     Ok(Prepared { dir, plan, pending, lock })
 }
 
 /// Plans `exp`, runs its unfinished trials locally and writes the tables.
 pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
-    let prepared = prepare(exp, &opts.results_root, opts.force)?;
-    let Prepared { dir, plan, pending, lock: _lock } = &prepared;
+    let Prepared { ref dir, ref plan, ref pending, mut lock } = prepare(exp, &opts.results_root, opts.force)?;
     // Trials of an earlier `--executor slurm` submission that are still queued or running must not
     // run twice at once.
     let queue = status::query_queue(&slurm::read_jobs(dir)?);
@@ -192,7 +196,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
     let stop = stop_flag();
     let pool = Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet };
-    let ran = execute(dir, plan, pending, &pool, &stop)?;
+    let ran = execute(dir, plan, pending, &pool, &stop, &mut lock)?;
     let tables = crate::report::build(dir)?;
     // TensorBoard: table.md as a text summary in the results root.
     crate::tensorboard::experiment::write_table(&mut root_events, dir).map_err(|e| Error::io(root_events.path(), e))?;
@@ -231,91 +235,203 @@ struct Pool<'a> {
     quiet: bool,
 }
 
+/// What starting and finishing workers needs: where, which binary, and the progress display
+/// (one bar per running trial above the sweep's bar).
+struct Launcher<'a> {
+    dir: &'a Path,
+    plan: &'a Plan,
+    exe: PathBuf,
+    threads: usize,
+    quiet: bool,
+    multi: MultiProgress,
+    overall: ProgressBar,
+    trial_style: ProgressStyle,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl<'a> Launcher<'a> {
+    fn new(dir: &'a Path, plan: &'a Plan, pool: &Pool<'_>, trials: usize, tx: mpsc::Sender<Msg>) -> Result<Self> {
+        let multi = MultiProgress::with_draw_target(if pool.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        });
+        let overall = multi.add(ProgressBar::new(trials as u64));
+        overall.set_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} trials {msg} ({elapsed})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        overall.set_prefix("sweep");
+        let trial_style = ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} steps {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
+        let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
+        Ok(Launcher { dir, plan, exe, threads: pool.threads, quiet: pool.quiet, multi, overall, trial_style, tx })
+    }
+
+    /// Starts the worker of trial `index`: its stderr into the trial's `worker.log`, its
+    /// progress lines to the runner, bound to the runner's life and holding its lock.
+    fn launch(&self, index: usize, gpu: Option<usize>, lock: &ResultsLock) -> Result<Running> {
+        let trial = &self.plan.trials[index];
+        let tdir = paths::trial_dir(self.dir, &trial.id);
+        std::fs::create_dir_all(&tdir).map_err(|e| Error::io(&tdir, e))?;
+        let log = open_log(&tdir.join(worker::WORKER_LOG))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("trial").arg(self.dir).arg(index.to_string()).arg("--progress");
+        cmd.env("RAYON_NUM_THREADS", self.threads.to_string());
+        // --gpus: the worker sees only its GPU.
+        if let Some(g) = gpu {
+            cmd.envs(crate::backend::cuda_pinning_env(g));
+        }
+        lock.share_with(&mut cmd);
+        die_with_runner(&mut cmd);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| Error::io(&self.exe, e))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+                if tx.send(Msg::Line(index, line)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Msg::Closed(index));
+        });
+        let bar = self.multi.insert_before(&self.overall, ProgressBar::new(trial.config.training.steps as u64));
+        bar.set_style(self.trial_style.clone());
+        bar.set_prefix(trial.id[..8].to_string());
+        bar.set_message(trial.name());
+        Ok(Running { child, bar, stdout_open: true, gpu })
+    }
+
+    /// Shows a worker's progress line on its bar.
+    fn progress(&self, r: &Running, index: usize, line: &str) {
+        let Ok(p) = serde_json::from_str::<Progress>(line) else { return };
+        let name = self.plan.trials[index].name();
+        match p {
+            Progress::Loss { step, value } => {
+                r.bar.set_position(step as u64);
+                r.bar.set_message(format!("{name} loss {value:.4}"));
+            }
+            Progress::Eval { step, metrics } => {
+                r.bar.set_position(step as u64);
+                let acc = metrics.get("test.accuracy").copied().unwrap_or(f64::NAN);
+                r.bar.set_message(format!("{name} test acc {acc:.4}"));
+            }
+        }
+    }
+
+    /// Reaps the exited worker of trial `index` and returns its trial's status; records one
+    /// for a worker that left no readable summary.
+    fn finish(&self, index: usize, mut r: Running, stopping: bool) -> Result<TrialStatus> {
+        let status = r.child.wait().map_err(|e| Error::io("worker process", e))?;
+        let trial = &self.plan.trials[index];
+        let summary = match TrialSummary::read(&paths::trial_dir(self.dir, &trial.id)) {
+            Ok(Some(s)) => s,
+            Ok(None) => record_crash(self.dir, self.plan, index, &status, stopping, None)?,
+            Err(e) => record_crash(self.dir, self.plan, index, &status, stopping, Some(&e))?,
+        };
+        r.bar.finish_and_clear();
+        self.multi.remove(&r.bar);
+        self.overall.inc(1);
+        if !self.quiet {
+            let line = outcome_line(trial, &summary);
+            // A closed terminal (SIGHUP) must not stop the runner from recording the sweep.
+            self.multi.suspend(|| writeln!(std::io::stderr(), "{line}").ok());
+        }
+        Ok(summary.status)
+    }
+}
+
+/// The line printed when a trial ends.
+fn outcome_line(trial: &sweep::Trial, summary: &TrialSummary) -> String {
+    match summary.status {
+        TrialStatus::Completed => format!(
+            "done     {} {}: {}",
+            &trial.id,
+            trial.name(),
+            summary.final_metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect::<Vec<_>>().join(" ")
+        ),
+        TrialStatus::Diverged => {
+            format!("diverged {} {} at step {}", &trial.id, trial.name(), summary.diverged_at.unwrap_or(0))
+        }
+        s => format!("{:<8} {} {}: {}", s.name(), &trial.id, trial.name(), summary.error.clone().unwrap_or_default()),
+    }
+}
+
+/// Opens a trial's worker log for a new attempt: emptied, and in append mode, so that every
+/// write lands at its end (a log emptied under a process still writing at an old offset would
+/// get a hole of NUL bytes).
+fn open_log(path: &Path) -> Result<std::fs::File> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
+    log.set_len(0).map_err(|e| Error::io(path, e))?;
+    Ok(log)
+}
+
+/// Makes the worker started by `cmd` get SIGTERM when the runner ends, however it ends
+/// (SIGKILL included): Linux's parent-death signal, on which the worker stops at its next step
+/// and records its trial as interrupted. A worker whose runner is already gone when it starts
+/// does not start. The signal follows the thread that spawned the worker, so workers are
+/// spawned only from the runner's main thread.
+fn die_with_runner(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let runner = std::process::id() as libc::pid_t;
+    // SAFETY: runs in the forked child before exec and only makes the async-signal-safe
+    // system calls prctl(2) and getppid(2); the errors built allocate nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != runner {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The pids of the running workers.
+fn worker_pids(running: &BTreeMap<usize, Running>) -> Vec<u32> {
+    running.values().map(|r| r.child.id()).collect()
+}
+
 fn execute(
     dir: &Path,
     plan: &Plan,
     pending: &[usize],
     pool: &Pool<'_>,
     stop: &Arc<AtomicBool>,
+    lock: &mut ResultsLock,
 ) -> Result<BTreeMap<String, usize>> {
-    let Pool { jobs, threads, gpus, quiet } = *pool;
-    let multi = MultiProgress::with_draw_target(if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    });
-    let overall = multi.add(ProgressBar::new(pending.len() as u64));
-    overall.set_style(
-        ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} trials {msg} ({elapsed})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    overall.set_prefix("sweep");
-    let trial_style = ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} steps {msg}")
-        .expect("valid template")
-        .progress_chars("=> ");
-
-    let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
     let (tx, rx) = mpsc::channel::<Msg>();
+    let launcher = Launcher::new(dir, plan, pool, pending.len(), tx)?;
     let mut queue: std::collections::VecDeque<usize> = pending.iter().copied().collect();
     let mut running: BTreeMap<usize, Running> = BTreeMap::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     loop {
-        while running.len() < jobs && !stop.load(Ordering::SeqCst) {
+        let before = running.len();
+        while running.len() < pool.jobs && !stop.load(Ordering::SeqCst) {
             let Some(index) = queue.pop_front() else { break };
-            let trial = &plan.trials[index];
-            let tdir = paths::trial_dir(dir, &trial.id);
-            std::fs::create_dir_all(&tdir).map_err(|e| Error::io(&tdir, e))?;
-            let log_path = tdir.join(worker::WORKER_LOG);
-            let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
-            let mut cmd = Command::new(&exe);
-            cmd.arg("trial").arg(dir).arg(index.to_string()).arg("--progress");
-            cmd.env("RAYON_NUM_THREADS", threads.to_string());
             // --gpus: pin the worker to the first listed GPU no running trial holds.
-            let gpu = gpus.iter().copied().find(|g| running.values().all(|r| r.gpu != Some(*g)));
-            if let Some(g) = gpu {
-                cmd.envs(crate::backend::cuda_pinning_env(g));
-            }
-            let mut child = cmd
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(log))
-                .spawn()
-                .map_err(|e| Error::io(&exe, e))?;
-            let stdout = child.stdout.take().expect("piped stdout");
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
-                    if tx.send(Msg::Line(index, line)).is_err() {
-                        return;
-                    }
-                }
-                let _ = tx.send(Msg::Closed(index));
-            });
-            let bar = multi.insert_before(&overall, ProgressBar::new(trial.config.training.steps as u64));
-            bar.set_style(trial_style.clone());
-            bar.set_prefix(trial.id[..8].to_string());
-            bar.set_message(trial.name());
-            running.insert(index, Running { child, bar, stdout_open: true, gpu });
+            let gpu = pool.gpus.iter().copied().find(|g| running.values().all(|r| r.gpu != Some(*g)));
+            running.insert(index, launcher.launch(index, gpu, lock)?);
+        }
+        if running.len() != before {
+            lock.set_workers(worker_pids(&running))?;
         }
         if running.is_empty() {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Line(index, line)) => {
-                if let (Some(r), Ok(p)) = (running.get(&index), serde_json::from_str::<Progress>(&line)) {
-                    let name = plan.trials[index].name();
-                    match p {
-                        Progress::Loss { step, value } => {
-                            r.bar.set_position(step as u64);
-                            r.bar.set_message(format!("{name} loss {value:.4}"));
-                        }
-                        Progress::Eval { step, metrics } => {
-                            r.bar.set_position(step as u64);
-                            let acc = metrics.get("test.accuracy").copied().unwrap_or(f64::NAN);
-                            r.bar.set_message(format!("{name} test acc {acc:.4}"));
-                        }
-                    }
+                if let Some(r) = running.get(&index) {
+                    launcher.progress(r, index, &line);
                 }
             }
             Ok(Msg::Closed(index)) => {
@@ -324,7 +440,7 @@ fn execute(
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the launcher holds a sender"),
         }
         if stop.load(Ordering::SeqCst) {
             forward_interrupt(&running);
@@ -334,47 +450,21 @@ fn execute(
             .filter(|(_, r)| !r.stdout_open)
             .filter_map(|(&i, r)| r.child.try_wait().ok().flatten().map(|_| i))
             .collect();
-        for index in finished {
-            let mut r = running.remove(&index).expect("running trial");
-            let status = r.child.wait().map_err(|e| Error::io("worker process", e))?;
-            let trial = &plan.trials[index];
-            let tdir = paths::trial_dir(dir, &trial.id);
-            let summary = match TrialSummary::read(&tdir) {
-                Some(s) => s,
-                None => record_crash(dir, plan, index, &status, stop.load(Ordering::SeqCst))?,
-            };
-            r.bar.finish_and_clear();
-            multi.remove(&r.bar);
-            overall.inc(1);
-            let line = match summary.status {
-                TrialStatus::Completed => format!(
-                    "done     {} {}: {}",
-                    &trial.id,
-                    trial.name(),
-                    summary.final_metrics.iter().map(|(k, v)| format!("{k}={v:.4}")).collect::<Vec<_>>().join(" ")
-                ),
-                TrialStatus::Diverged => {
-                    format!("diverged {} {} at step {}", &trial.id, trial.name(), summary.diverged_at.unwrap_or(0))
-                }
-                s => format!(
-                    "{:<8} {} {}: {}",
-                    s.name(),
-                    &trial.id,
-                    trial.name(),
-                    summary.error.clone().unwrap_or_default()
-                ),
-            };
-            if !quiet {
-                multi.suspend(|| eprintln!("{line}"));
-            }
-            *counts.entry(summary.status.name().to_string()).or_default() += 1;
+        for &index in &finished {
+            let r = running.remove(&index).expect("running trial");
+            let status = launcher.finish(index, r, stop.load(Ordering::SeqCst))?;
+            *counts.entry(status.name().to_string()).or_default() += 1;
+        }
+        if !finished.is_empty() {
+            lock.set_workers(worker_pids(&running))?;
         }
     }
-    overall.finish_and_clear();
+    launcher.overall.finish_and_clear();
     Ok(counts)
 }
 
-/// Sends SIGINT to workers that may not have received the terminal's (e.g. `kill -INT`).
+/// Sends SIGINT to workers that may not have received the terminal's (`kill -INT`, SIGTERM or
+/// SIGHUP of the runner).
 fn forward_interrupt(running: &BTreeMap<usize, Running>) {
     static SENT: AtomicBool = AtomicBool::new(false);
     if SENT.swap(true, Ordering::SeqCst) {
@@ -388,23 +478,29 @@ fn forward_interrupt(running: &BTreeMap<usize, Running>) {
     }
 }
 
-/// Writes the summary of a worker that exited without one (a crash or a kill).
+/// Writes the summary of a worker that exited without a readable one (a crash, a kill, or a
+/// summary that cannot be parsed: `unreadable`).
 fn record_crash(
     dir: &Path,
     plan: &Plan,
     index: usize,
     status: &std::process::ExitStatus,
     stopping: bool,
+    unreadable: Option<&Error>,
 ) -> Result<TrialSummary> {
     let trial = &plan.trials[index];
     let tdir = paths::trial_dir(dir, &trial.id);
     let log = std::fs::read_to_string(tdir.join(worker::WORKER_LOG)).unwrap_or_default();
     let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
     let status_now = if stopping { TrialStatus::Interrupted } else { TrialStatus::Failed };
+    let what = match unreadable {
+        Some(e) => format!("and an unreadable summary ({e})"),
+        None => "without a summary".into(),
+    };
     let summary = TrialSummary {
-        error: Some(format!("worker exited with {status} without a summary: {}", tail.join(" | "))),
+        error: Some(format!("worker exited with {status} {what}: {}", tail.join(" | "))),
         ..TrialSummary::blank(&plan.experiment, trial, status_now)
     };
-    write_json_atomic(&tdir.join("summary.json"), &summary)?;
+    write_json_atomic(&tdir.join(summary::SUMMARY_FILE), &summary)?;
     Ok(summary)
 }

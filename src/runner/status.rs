@@ -218,8 +218,10 @@ pub fn collect(dir: &Path) -> Result<Status> {
     for trial in &plan.trials {
         let tdir = paths::trial_dir(dir, &trial.id);
         let queued = queue.tasks.get(&trial.index);
-        let summary = TrialSummary::read(&tdir);
-        let mut error = None;
+        let (summary, mut error) = match TrialSummary::read(&tdir) {
+            Ok(s) => (s, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         let state = match (queued, &summary) {
             (Some(q), _) => match q.state {
                 QueueState::Running => TrialState::Running,
@@ -228,7 +230,7 @@ pub fn collect(dir: &Path) -> Result<Status> {
             (None, Some(s)) => {
                 error = s.error.clone();
                 if s.status == TrialStatus::Interrupted && error.is_none() {
-                    error = Some("stopped by SIGINT (Ctrl-C, or Slurm a minute before the time limit)".into());
+                    error = Some("stopped by a signal (Ctrl-C, SIGTERM or SIGHUP, its runner ending, or Slurm a minute before the time limit)".into());
                 }
                 match s.status {
                     TrialStatus::Completed => TrialState::Completed,
@@ -237,6 +239,8 @@ pub fn collect(dir: &Path) -> Result<Status> {
                     TrialStatus::Interrupted => TrialState::Interrupted,
                 }
             }
+            // An unreadable summary.json (the error names it).
+            (None, None) if error.is_some() => TrialState::Failed,
             (None, None) if !tdir.join("config.toml").is_file() => TrialState::Pending,
             // Started, no summary, not in the queue: running only if someone may still run it.
             (None, None) if local_run_active || (!jobs.is_empty() && !queue.available) => TrialState::Running,

@@ -26,6 +26,7 @@ pub const WORKER_LOG: &str = "worker.log";
 ///
 /// `progress` prints JSON progress lines on stdout for the parent runner.
 pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
+    super::lock::keep_inherited_lock();
     let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
     let trial = plan.trials.get(index).cloned().ok_or_else(|| {
         Error::from(UserError::new(format!(
@@ -77,7 +78,8 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
         }
         Err(e) => summary.error = Some(e.to_string()),
     }
-    write_json_atomic(&dir.join("summary.json"), &summary)?;
+    summary.settle_non_finite();
+    write_json_atomic(&dir.join(super::summary::SUMMARY_FILE), &summary)?;
     Ok(summary)
 }
 

@@ -120,6 +120,10 @@ pub fn fit_gan(
             m.insert("train.d_loss".into(), d_sum / since_eval.max(1) as f64);
             (g_sum, d_sum, since_eval) = (0.0, 0.0, 0);
             obs.on_eval(step, &m);
+            if super::diverged(&m) {
+                status = FitStatus::Diverged(step);
+                break;
+            }
             final_metrics = m;
         }
     }

@@ -30,6 +30,13 @@ pub fn metrics() -> Vec<&'static str> {
     all
 }
 
+/// Whether an evaluation's metrics hold a NaN or infinite value: a divergence at that step,
+/// like a non-finite training loss (every trainer stops there and keeps the last finite
+/// evaluation as its final metrics).
+pub fn diverged(metrics: &BTreeMap<String, f64>) -> bool {
+    metrics.values().any(|v| !v.is_finite())
+}
+
 /// Receives progress from the training loop.
 pub trait Observer {
     /// Mean training loss over the last `log_every` steps, after `step` steps.
@@ -85,7 +92,7 @@ impl burn::module::ModuleVisitor for WeightCollector {
 pub enum FitStatus {
     /// All steps ran.
     Completed,
-    /// The loss became NaN or infinite at this step.
+    /// The loss, or a metric of the evaluation, became NaN or infinite at this step.
     Diverged(usize),
     /// Stopped from outside after this many steps.
     Interrupted(usize),
@@ -160,6 +167,10 @@ pub fn fit<M: Classifier>(
             metrics.insert("train.loss".into(), eval_sum / eval_n.max(1) as f64);
             (eval_sum, eval_n) = (0.0, 0);
             obs.on_eval(step, &metrics);
+            if diverged(&metrics) {
+                status = FitStatus::Diverged(step);
+                break;
+            }
             final_metrics = metrics;
             evals += 1;
             if cfg.histogram_every > 0 && evals % cfg.histogram_every == 0 {
