@@ -176,7 +176,7 @@ pub enum Command {
 pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { file, results, jobs, gpus, force, quiet, json, executor, slurm } => {
-            let exp = Experiment::load(&file.file, &file.sets)?;
+            let exp = load(&file)?;
             if executor == Executor::Slurm {
                 if jobs.is_some() {
                     return Err(crate::error::UserError::new("--jobs is an option of the local executor")
@@ -213,7 +213,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             })
         }
         Command::Plan { file, json } => {
-            let exp = Experiment::load(&file.file, &file.sets)?;
+            let exp = load(&file)?;
             let plan = sweep::expand(&exp)?;
             if json {
                 let trials: Vec<_> = plan
@@ -236,7 +236,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Validate { file } => {
-            let exp = Experiment::load(&file.file, &file.sets)?;
+            let exp = load(&file)?;
             let plan = sweep::expand(&exp)?;
             println!("{}: ok, experiment `{}` with {} trials", file.file.display(), exp.name, plan.trials.len());
             Ok(0)
@@ -297,6 +297,15 @@ fn print_outcome(outcome: &runner::RunOutcome, json: bool, quiet: bool) -> Resul
         let _ = writeln!(err, "results: {dir}\ntensorboard --logdir {dir}");
     }
     Ok(())
+}
+
+/// Loads the experiment file with its `--set` overrides and prints its warnings on stderr.
+fn load(file: &FileArgs) -> Result<Experiment> {
+    let exp = Experiment::load(&file.file, &file.sets)?;
+    for w in &exp.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(exp)
 }
 
 fn defaults_table<T: serde::Serialize>(v: &T, tag: &str) -> toml::Table {

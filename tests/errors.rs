@@ -180,3 +180,265 @@ fn a_missing_file_is_a_user_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope.toml") && stderr(&out).contains("cannot read"), "{}", stderr(&out));
 }
+
+/// `burnlab ARGS` with a fixed memory limit (16 GiB), so results do not depend on the machine;
+/// returns the output and the wall time.
+fn timed(s: &Scratch, args: &[&str], memory: &str) -> (std::process::Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = s.command(args).env("BURNLAB_MEMORY_LIMIT", memory).output().unwrap();
+    (out, start.elapsed())
+}
+
+/// Asserts exit code 2, the location prefix, every fragment, no panic.
+fn assert_user_error(name: &str, out: &std::process::Output, loc: &str, fragments: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+    assert!(err.starts_with(&format!("error: {loc}")), "{name}: expected location {loc}, got: {err}");
+    for f in fragments {
+        assert!(err.contains(f), "{name}: expected `{f}` in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{name}: {err}");
+}
+
+fn model(family_and_params: &str) -> String {
+    GOOD.replace("family = \"mlp\"\nhidden = 8", family_and_params)
+}
+
+#[test]
+fn sizes_that_could_not_run_are_refused_by_validate_in_well_under_a_second() {
+    let grid: Vec<String> = ["training.lr", "training.weight_decay", "training.beta1", "training.eps", "model.hidden"]
+        .iter()
+        .map(|k| {
+            let values: Vec<String> = (1..=100).map(|i| format!("{}", i as f64 * 1e-3)).collect();
+            let values = if k.starts_with("model") { (1..=100).map(|i| i.to_string()).collect() } else { values };
+            format!("\"{k}\" = [{}]", values.join(", "))
+        })
+        .collect();
+    let cases: Vec<(&str, String, &str, Vec<&str>)> = vec![
+        (
+            "steps",
+            GOOD.replace("steps = 10", "steps = 1000000000000000000"),
+            "e.toml:9:9",
+            vec!["`training.steps` is 1000000000000000000", "at most 100000000"],
+        ),
+        (
+            "mlp 10^7 wide (under the size cap: refused by its memory)",
+            model("family = \"mlp\"\nhidden = 10000000"),
+            "e.toml:11:1",
+            vec!["`models[0]` needs about 1.4 PiB", "1.000e14 parameters", "more than 16.0 GiB"],
+        ),
+        (
+            "mlp 80000 wide",
+            model("family = \"mlp\"\nhidden = 80000"),
+            "e.toml:11:",
+            vec!["`models[0]` needs about", "6.404e9 parameters", "more than 16.0 GiB", "BURNLAB_MEMORY_LIMIT"],
+        ),
+        (
+            "attention d_model 2^20",
+            model("family = \"attention\"\nd_model = 1048576\nheads = 4"),
+            "e.toml:11:",
+            vec!["`models[0]` needs about", "parameters", "BURNLAB_MEMORY_LIMIT=16G"],
+        ),
+        (
+            "cnn 10^8 channels",
+            model("family = \"cnn\"\nchannels = [100000000, 25, 25]"),
+            "e.toml:13:12",
+            vec!["`models[0].channels` is 100000000"],
+        ),
+        (
+            "gan eval_samples",
+            model("family = \"gan\"\neval_samples = 1000000000000").replace("\"mnist1d\"", "\"ring\""),
+            "e.toml:13:16",
+            vec!["`models[0].eval_samples` is 1000000000000"],
+        ),
+        (
+            "cnn padding i64::MAX",
+            model("family = \"cnn\"\npadding = 9223372036854775807"),
+            "e.toml:13:11",
+            vec!["`models[0].padding` is 9223372036854775807"],
+        ),
+        (
+            "random trials 10^12",
+            format!(
+                "{GOOD}\n[sweep]\nkind = \"random\"\ntrials = 1000000000000\n[sweep.params]\n\"training.lr\" = [0.1, 0.2]\n"
+            ),
+            "e.toml:17:10",
+            vec!["`sweep.trials` is 1000000000000", "at most 100000 trials"],
+        ),
+        (
+            "grid 5 x 100",
+            format!("{GOOD}\n[sweep.params]\n{}\n", grid.join("\n")),
+            "e.toml:15:",
+            vec!["the plan has 10000000000 trials", "grid 100 x 100 x 100 x 100 x 100 points", "at most 100000"],
+        ),
+        (
+            "batch 10^18",
+            GOOD.replace("steps = 10", "steps = 10\nbatch_size = 1000000000000000000"),
+            "e.toml:10:14",
+            vec!["`training.batch_size` is 1000000000000000000", "training split of `mnist1d` (4000 examples)"],
+        ),
+    ];
+    for (name, text, loc, fragments) in cases {
+        let s = Scratch::new();
+        s.file("e.toml", &text);
+        let (out, took) = timed(&s, &["validate", "e.toml"], "16G");
+        assert_user_error(name, &out, loc, &fragments);
+        assert!(took < std::time::Duration::from_secs(2), "{name}: validate took {took:?}");
+        let (out, _) = timed(&s, &["run", "e.toml", "--results", "results", "--quiet"], "16G");
+        assert_user_error(name, &out, loc, &fragments);
+        assert!(!s.results().exists(), "{name}: nothing is written");
+    }
+}
+
+#[test]
+fn the_memory_limit_can_be_raised_for_machines_that_have_more() {
+    let s = Scratch::new();
+    s.file("e.toml", &model("family = \"mlp\"\nhidden = 80000"));
+    let (out, _) = timed(&s, &["validate", "e.toml"], "1T");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, _) = timed(&s, &["validate", "e.toml"], "lots");
+    assert_user_error("bad limit", &out, "BURNLAB_MEMORY_LIMIT", &["must be a size such as 64G"]);
+    // A swept value is checked like the file's: the error points at the sweep key.
+    s.file("e.toml", &format!("{GOOD}\n[sweep.params]\n\"model.hidden\" = [8, 200000]\n"));
+    let (out, _) = timed(&s, &["validate", "e.toml"], "16G");
+    assert_user_error("swept width", &out, "e.toml:16:", &["sweep value model.hidden = 200000", "needs about"]);
+}
+
+#[test]
+fn a_grid_of_100000_learning_rates_plans_in_linear_time() {
+    let lrs: Vec<String> = (1..=100_000).map(|i| format!("{}", i as f64 * 1e-6)).collect();
+    let s = Scratch::new();
+    s.file("e.toml", &format!("{GOOD}\n[sweep.params]\n\"training.lr\" = [{}]\n", lrs.join(", ")));
+    let (out, took) = timed(&s, &["validate", "e.toml"], "16G");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("with 100000 trials"), "{}", stdout(&out));
+    // Quadratic planning took 5.8 s for 40,000 points; linear takes about a second for 100,000.
+    assert!(took < std::time::Duration::from_secs(6), "100,000 points took {took:?}");
+}
+
+#[test]
+fn type_errors_inside_dataset_and_model_tables_name_the_key_at_its_value() {
+    let cases = [
+        (
+            GOOD.replace("name = \"mnist1d\"", "name = \"longrange\"\nlength = \"long\""),
+            "e.toml:6:10",
+            vec!["`dataset.length`", "invalid type: string \"long\", expected usize"],
+        ),
+        (
+            GOOD.replace("hidden = 8", "hidden = [8]"),
+            "e.toml:13:10",
+            vec!["`models[0].hidden`", "invalid type: sequence"],
+        ),
+        (
+            GOOD.replace("hidden = 8", "hidden = 8\nresidual = \"yes\""),
+            "e.toml:14:12",
+            vec!["`models[0].residual`", "expected a boolean"],
+        ),
+        (
+            format!("{GOOD}\n[[models]]\nfamily = \"cnn\"\nchannels = [4, \"x\"]\n"),
+            "e.toml:17:12",
+            vec!["`models[1].channels`", "invalid type: string \"x\""],
+        ),
+    ];
+    for (text, loc, fragments) in cases {
+        let s = Scratch::new();
+        s.file("e.toml", &text);
+        assert_user_error(loc, &s.burnlab(&["validate", "e.toml"]), loc, &fragments);
+    }
+}
+
+#[test]
+fn toml_errors_name_the_key_and_where() {
+    let deep = format!("{GOOD}\n{} = 1\n", vec!["a"; 50_000].join("."));
+    let cases = [
+        (
+            GOOD.replace("seeds = [0]", "seeds = [0]\nname = \"f\""),
+            "e.toml:3:1",
+            vec!["duplicate key `name`", "first set at e.toml:1:1"],
+        ),
+        (
+            GOOD.replace("steps = 10", "steps = 10\nlr = 0.1"),
+            "e.toml:10:1",
+            vec!["duplicate key `lr`", "first set at e.toml:8:1"],
+        ),
+        (
+            GOOD.replace("seeds = [0]", "seeds = [18446744073709551615]"),
+            "e.toml:2:",
+            vec!["`seeds`", "out of range", "9223372036854775807"],
+        ),
+        (deep, "e.toml:15:1", vec!["nest too deeply"]),
+    ];
+    for (text, loc, fragments) in cases {
+        let s = Scratch::new();
+        s.file("e.toml", &text);
+        let (out, took) = timed(&s, &["validate", "e.toml"], "16G");
+        assert_user_error(loc, &out, loc, &fragments);
+        assert!(took < std::time::Duration::from_secs(2), "{loc}: took {took:?}");
+    }
+}
+
+#[test]
+fn repeated_sweep_values_run_once_and_say_so() {
+    let s = Scratch::new();
+    s.file("e.toml", &format!("{GOOD}\n[sweep.params]\n\"training.lr\" = [0.1, 0.2, 0.1]\n"));
+    let out = s.burnlab(&["plan", "e.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 trials"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("warning: e.toml:16:17: grid sweep key `training.lr` lists 0.1 more than once"),
+        "{}",
+        stderr(&out)
+    );
+    let random = "[sweep]\nkind = \"random\"\ntrials = 20\n[sweep.params]\n\"model.hidden\" = [8, 16, 32]\n";
+    s.file("e.toml", &format!("{GOOD}\n{random}"));
+    let out = s.burnlab(&["validate", "e.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("with 3 trials"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("the random sweep draws 20 trials but only 3 are distinct; 17 repeated draws run once"),
+        "{}",
+        stderr(&out)
+    );
+    // A sweep without repeats says nothing.
+    s.file("e.toml", &format!("{GOOD}\n[sweep.params]\n\"training.lr\" = [0.1, 0.2]\n"));
+    assert!(!stderr(&s.burnlab(&["validate", "e.toml"])).contains("warning"));
+}
+
+#[test]
+fn integer_keys_take_log_scale_integer_draws() {
+    let random = |dist: &str| {
+        format!("{GOOD}\n[sweep]\nkind = \"random\"\ntrials = 30\n[sweep.params]\n\"model.hidden\" = {dist}\n")
+    };
+    let s = Scratch::new();
+    s.file("e.toml", &random("{ log_uniform = [8.0, 512.0] }"));
+    let out = s.burnlab(&["validate", "e.toml"]);
+    assert_user_error(
+        "log_uniform",
+        &out,
+        "e.toml:19:",
+        &["sweep value model.hidden", "expected usize", "int_log_uniform"],
+    );
+    s.file("e.toml", &random("{ int_log_uniform = [8, 512] }"));
+    let out = s.burnlab(&["plan", "e.toml", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let hidden: Vec<i64> =
+        plan["trials"].as_array().unwrap().iter().map(|t| t["swept"]["model.hidden"].as_i64().unwrap()).collect();
+    assert!(hidden.len() >= 25 && hidden.iter().all(|h| (8..=512).contains(h)), "{hidden:?}");
+    assert!(hidden.iter().any(|&h| h < 64) && hidden.iter().any(|&h| h > 64), "{hidden:?}");
+    s.file("e.toml", &random("{ int_log_uniform = [0, 512] }"));
+    assert_user_error("low 0", &s.burnlab(&["validate", "e.toml"]), "e.toml:19:", &["1 <= low <= high"]);
+}
+
+#[test]
+fn a_set_value_for_a_string_key_is_the_text_typed() {
+    let s = Scratch::new();
+    s.file("e.toml", GOOD);
+    let out = s.burnlab(&["plan", "e.toml", "--json", "--set", "name=1_1_1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(plan["experiment"], "1_1_1");
+    // A number key still reads TOML numbers, underscores included.
+    let out = s.burnlab(&["plan", "e.toml", "--set", "training.steps=1_000", "--set", "seeds=[1_0]"]);
+    assert!(out.status.success() && stdout(&out).contains("seed=10"), "{}{}", stdout(&out), stderr(&out));
+}

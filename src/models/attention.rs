@@ -4,7 +4,7 @@
 //! runs over the sequence axis, and a mean or class-token pooling feeds a linear classifier.
 
 use super::layers::{Dropout, at_least_one, padding_mask, probability, token_embedding, token_ids};
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::{Module, Param};
@@ -307,6 +307,24 @@ impl Family for AttentionSpec {
             patch,
             pool: self.pool,
         }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        let patch = self.patch.max(1);
+        let tokens = data.seq_len / patch + usize::from(self.pool == Pool::Cls);
+        let (n, d) = (tokens as f64, self.d_model as f64);
+        let embed = match data.vocab {
+            Some(v) => Footprint { params: (v * self.d_model) as f64, activations: n * d },
+            None => Footprint::linear(patch * data.channels, self.d_model, tokens),
+        };
+        let positions = Footprint { params: n * d + d, activations: n * d };
+        // Q, K, V, output, norms and residuals; the feed-forward pair; the scores and softmax.
+        let attention = Footprint::linear(self.d_model, self.d_model, tokens).times(4)
+            + Footprint::linear(self.d_model, self.ff, tokens)
+            + Footprint::linear(self.ff, self.d_model, tokens)
+            + Footprint { params: 4.0 * d, activations: 6.0 * n * d + n * self.ff as f64 }
+            + Footprint::values(3.0 * self.heads as f64 * n * n);
+        embed + positions + attention.times(self.layers) + Footprint::linear(self.d_model, data.num_classes, 1)
     }
 }
 

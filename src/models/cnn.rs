@@ -4,7 +4,7 @@
 //! 25->25 k3 s2 p1, ReLU after each, channel-major flatten (25 * 5 = 125) -> Linear 10.
 
 use super::layers::{at_least_one, token_embedding, token_ids};
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::Module;
@@ -114,9 +114,11 @@ impl Default for CnnSpec {
     }
 }
 
-/// The length after a convolution, or `None` when the padded input is shorter than the kernel.
+/// The length after a convolution, or `None` when the padded input is shorter than the kernel
+/// or its length does not fit a `usize` (checked arithmetic: any padding is safe).
 fn conv_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    (len + 2 * padding).checked_sub(kernel).map(|n| n / stride + 1)
+    let padded = padding.checked_mul(2).and_then(|p| p.checked_add(len))?;
+    padded.checked_sub(kernel).map(|n| n / stride.max(1) + 1)
 }
 
 impl CnnSpec {
@@ -135,11 +137,12 @@ impl CnnSpec {
             let (k, s, p) = (self.kernels.get(i), self.strides.get(i), self.padding.get(i));
             for n in size.iter_mut() {
                 let len = *n;
-                *n = conv_out(len, k, s, p).ok_or_else(|| {
-                    FieldError::new(
+                *n = conv_out(len, k, s, p).ok_or_else(|| match len.checked_add(p.saturating_mul(2)) {
+                    None => FieldError::new("padding", format!("layer {}: padding {p} is far too large", i + 1)),
+                    Some(_) => FieldError::new(
                         "kernels",
                         format!("layer {}: kernel {k} is larger than its input ({len} with padding {p})", i + 1),
-                    )
+                    ),
                 })?;
             }
         }
@@ -222,6 +225,25 @@ impl Family for CnnSpec {
         let spatial: usize = self.output_size(data).map(|s| s.iter().product()).unwrap_or(1);
         let embedding = if self.dim == 1 { token_embedding(data, self.embed, device) } else { None };
         Cnn { embedding, conv1d, conv2d, out: LinearConfig::new(c_in * spatial, data.num_classes).init(device) }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        let mut size: Vec<f64> = self.input_size(data).into_iter().map(|n| n as f64).collect();
+        let embed = data.vocab.filter(|_| self.dim == 1).map_or(0.0, |v| (v * self.embed) as f64);
+        let mut total = Footprint { params: embed, activations: size.iter().product::<f64>() * self.embed as f64 };
+        let mut c_in = self.in_channels(data) as f64;
+        for (i, &c_out) in self.channels.iter().enumerate() {
+            let (k, s, p) = (self.kernels.get(i) as f64, self.strides.get(i) as f64, self.padding.get(i) as f64);
+            size = size.iter().map(|n| ((n + 2.0 * p - k) / s).floor().max(0.0) + 1.0).collect();
+            let window = k.powi(self.dim as i32) * c_in;
+            let positions: f64 = size.iter().product();
+            // The unfolded windows (im2col), the convolution's output and its ReLU.
+            let layer = Footprint { params: window * c_out as f64 + c_out as f64, activations: positions * window };
+            total = total + layer + Footprint::values(2.0 * positions * c_out as f64);
+            c_in = c_out as f64;
+        }
+        let flat = c_in * size.iter().product::<f64>();
+        total + Footprint { params: (flat + 1.0) * data.num_classes as f64, activations: data.num_classes as f64 }
     }
 }
 

@@ -25,7 +25,7 @@ use super::layers::at_least_one;
 use super::linear::{LinearModel, LinearSpec};
 use super::mlp::{Mlp, MlpSpec};
 use super::rnn::{GruSpec, LstmSpec, Rnn};
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::Module;
@@ -97,6 +97,17 @@ impl EncoderSpec {
             EncoderSpec::Gru(s) => s.validate(data),
             EncoderSpec::Lstm(s) => s.validate(data),
             EncoderSpec::Attention(s) => s.validate(data),
+        }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        match self {
+            EncoderSpec::Linear(s) => s.footprint(data),
+            EncoderSpec::Mlp(s) => s.footprint(data),
+            EncoderSpec::Cnn(s) => s.footprint(data),
+            EncoderSpec::Gru(s) => s.footprint(data),
+            EncoderSpec::Lstm(s) => s.footprint(data),
+            EncoderSpec::Attention(s) => s.footprint(data),
         }
     }
 
@@ -371,6 +382,29 @@ impl Family for FusionSpec {
         let head =
             FusionHead::new(self.strategy, selected.len(), self.dim, self.heads, self.tokens, data.num_classes, device);
         Fusion { encoders, head, indices: selected.iter().map(|&(i, _)| i).collect() }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        let selected = self.selected(data);
+        let encoders: Footprint =
+            selected.iter().map(|&(i, _)| self.encoder(data, i).footprint(&self.encoder_info(data, i))).sum();
+        let (k, dim) = (selected.len(), self.dim);
+        let head = match self.strategy {
+            Strategy::Concat => Footprint::linear(k * dim, dim, 1) + Footprint::linear(dim, data.num_classes, 1),
+            Strategy::Sum => Footprint::linear(dim, dim, 1) + Footprint::linear(dim, data.num_classes, 1),
+            Strategy::Gated => {
+                Footprint::linear(dim, dim, 1).times(k + 1) + Footprint::linear(dim, data.num_classes, 1)
+            }
+            Strategy::Late => (Footprint::linear(dim, dim, 1) + Footprint::linear(dim, data.num_classes, 1)).times(k),
+            Strategy::CrossAttention => {
+                let (t, h) = (self.tokens as f64, self.heads as f64);
+                Footprint::linear(dim, dim, self.tokens).times(4 * k)
+                    + Footprint::values(3.0 * h * t * t * k as f64)
+                    + Footprint::linear(k * dim, dim, 1)
+                    + Footprint::linear(dim, data.num_classes, 1)
+            }
+        };
+        encoders + head
     }
 }
 

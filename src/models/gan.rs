@@ -6,6 +6,7 @@
 //! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8 (G and D).
 //! `pack = m` makes D judge `m` samples concatenated (PacGAN's packing).
 
+use super::Footprint;
 use super::rnn::{Cell, Recurrent};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
@@ -613,6 +614,54 @@ impl GanSpec {
                 })
             }
         }
+    }
+
+    /// The estimated size of G and D together; activations per batch element (`pack`
+    /// generated and `pack` real examples through D, one generator pass per sample).
+    pub fn footprint(&self, data: &DataInfo) -> Footprint {
+        let (z, gw, dw, pack) = (self.z_dim, self.g_width, self.d_width, self.pack);
+        let [h, w] = data.image.unwrap_or([data.seq_len, data.channels]);
+        let (t, f) = (data.seq_len as f64, data.features());
+        let lstm = |d_in: usize, width: usize| Footprint {
+            params: 4.0 * width as f64 * (d_in + width + 2) as f64,
+            activations: t * 14.0 * width as f64,
+        };
+        let (g, d) = match self.arch {
+            GanArch::Mlp => {
+                let g_hidden =
+                    Footprint::linear(z, gw, 3) + Footprint::linear(gw, gw, 3).times(self.g_depth.saturating_sub(1));
+                let g_in = if self.g_depth == 0 { z } else { gw };
+                let g =
+                    (if self.g_depth == 0 { Footprint::default() } else { g_hidden }) + Footprint::linear(g_in, f, 1);
+                let maxout = dw * self.maxout_pieces;
+                let d = Footprint::linear(pack * f, maxout, 2)
+                    + Footprint::linear(dw, maxout, 2).times(self.d_depth.saturating_sub(1))
+                    + Footprint::linear(dw, 1, 1);
+                (g.times(pack), d)
+            }
+            GanArch::Lstm => {
+                let g = lstm(z, gw) + Footprint::linear(gw, data.channels, data.seq_len);
+                (g.times(pack), lstm(pack * data.channels, dw) + Footprint::linear(dw, 1, 1))
+            }
+            GanArch::Conv => {
+                let quarter = (h / 4) * (w / 4);
+                let g = Footprint::linear(z, 2 * gw * quarter, 1)
+                    + Footprint {
+                        params: 32.0 * (gw * gw) as f64 + 16.0 * gw as f64,
+                        activations: (3 * gw * 4 * quarter) as f64,
+                    }
+                    + Footprint::values(
+                        (h * w) as f64 + if self.self_attention { 3.0 * (4 * quarter).pow(2) as f64 } else { 0.0 },
+                    );
+                let d = Footprint {
+                    params: 16.0 * (pack * dw + 2 * dw * dw) as f64,
+                    activations: (3 * dw * 4 * quarter) as f64,
+                } + Footprint::linear(2 * dw * quarter, 1, 1);
+                (g.times(pack), d)
+            }
+        };
+        // D sees a real and a generated batch each step.
+        Footprint { params: g.params + d.params, activations: g.activations + 2.0 * d.activations }
     }
 
     /// Trainable parameters of G and D together.

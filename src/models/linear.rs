@@ -1,6 +1,6 @@
 //! `linear`: a single linear layer on the flattened input (MNIST-1D's logistic regression).
 
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::Module;
@@ -29,6 +29,10 @@ impl Family for LinearSpec {
 
     fn init(&self, data: &DataInfo, device: &Device) -> LinearModel {
         LinearModel { fc: LinearConfig::new(data.features(), data.num_classes).init(device) }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        Footprint::linear(data.features(), data.num_classes, 1)
     }
 }
 

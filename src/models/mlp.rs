@@ -2,7 +2,7 @@
 //!
 //! With the defaults it is MNIST-1D's MLP: `h = relu(W1 x); h = h + relu(W2 h); out = W3 h`.
 
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::Module;
@@ -62,6 +62,13 @@ impl Family for MlpSpec {
             })
             .collect();
         Mlp { hidden, out: LinearConfig::new(self.hidden, data.num_classes).init(device), residual: self.residual }
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        // Each hidden layer keeps its pre-activation, activation and (residual) sum.
+        let first = Footprint::linear(data.features(), self.hidden, 3);
+        let rest = Footprint::linear(self.hidden, self.hidden, 3).times(self.depth.saturating_sub(1));
+        first + rest + Footprint::linear(self.hidden, data.num_classes, 1)
     }
 }
 

@@ -48,6 +48,50 @@ pub trait Family {
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError>;
     /// Builds a freshly initialised model for the dataset on `device`.
     fn init(&self, data: &DataInfo, device: &Device) -> Self::Model;
+    /// Estimates the model's size for the dataset, without building it (after `validate`).
+    fn footprint(&self, data: &DataInfo) -> Footprint;
+}
+
+/// A model's estimated size: its parameter count and the values one example keeps alive
+/// through a training step. Counted in `f64`, so that no size can overflow: an absurd
+/// configuration gives a huge (or infinite) estimate, never a panic.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Footprint {
+    /// Trainable parameters.
+    pub params: f64,
+    /// Activation values per example (forward pass; their gradients are counted by the caller).
+    pub activations: f64,
+}
+
+impl Footprint {
+    /// A dense layer `d_in -> d_out` with bias, applied to `times` positions per example.
+    pub fn linear(d_in: usize, d_out: usize, times: usize) -> Footprint {
+        let (i, o) = (d_in as f64, d_out as f64);
+        Footprint { params: i * o + o, activations: o * times as f64 }
+    }
+
+    /// Only activations: `values` per example.
+    pub fn values(values: f64) -> Footprint {
+        Footprint { params: 0.0, activations: values }
+    }
+
+    /// This footprint repeated `n` times (stacked layers, directions).
+    pub fn times(self, n: usize) -> Footprint {
+        Footprint { params: self.params * n as f64, activations: self.activations * n as f64 }
+    }
+}
+
+impl std::ops::Add for Footprint {
+    type Output = Footprint;
+    fn add(self, o: Footprint) -> Footprint {
+        Footprint { params: self.params + o.params, activations: self.activations + o.activations }
+    }
+}
+
+impl std::iter::Sum for Footprint {
+    fn sum<I: Iterator<Item = Footprint>>(iter: I) -> Footprint {
+        iter.fold(Footprint::default(), |a, b| a + b)
+    }
 }
 
 /// The model variant named in `[[models]]`: `family = "..."` plus that family's parameters.
@@ -121,6 +165,12 @@ impl ModelSpec {
             return Err(FieldError::new("family", msg));
         }
         with_family!(self, s => s.validate(data), gan g => g.validate(data))
+    }
+
+    /// The estimated size of this model on the dataset (see [`Footprint`]); call after
+    /// [`ModelSpec::validate`].
+    pub fn footprint(&self, data: &DataInfo) -> Footprint {
+        with_family!(self, s => s.footprint(data), gan g => g.footprint(data))
     }
 
     /// The number of trainable parameters for this dataset.
@@ -229,6 +279,40 @@ mod tests {
     fn registry_matches_the_enum() {
         for f in FAMILIES {
             assert_eq!((f.default)().family(), f.name);
+        }
+    }
+
+    #[test]
+    fn footprints_count_the_parameters_each_family_builds() {
+        let device = Device::flex();
+        let on = |name: &str| {
+            let d = crate::data::DATASETS.iter().find(|d| d.name == name).unwrap();
+            (d.default)().info()
+        };
+        let gan = |arch| ModelSpec::Gan(gan::GanSpec { arch, ..Default::default() });
+        let attention_cls =
+            ModelSpec::Attention(attention::AttentionSpec { pool: attention::Pool::Cls, ..Default::default() });
+        let cases = [
+            (on("mnist1d"), (FAMILIES[0].default)()),
+            (on("mnist1d"), (FAMILIES[1].default)()),
+            (on("mnist1d"), (FAMILIES[2].default)()),
+            (on("longrange"), (FAMILIES[2].default)()),
+            (on("mnist1d"), (FAMILIES[3].default)()),
+            (on("longrange"), (FAMILIES[4].default)()),
+            (on("mnist1d"), (FAMILIES[5].default)()),
+            (on("longrange"), attention_cls),
+            (on("digits-mnist1d"), (FAMILIES[6].default)()),
+            (on("ring"), gan(gan::GanArch::Mlp)),
+            (on("mnist1d"), gan(gan::GanArch::Lstm)),
+            (on("digits"), gan(gan::GanArch::Conv)),
+        ];
+        for (info, spec) in cases {
+            spec.validate(&info).unwrap();
+            let built = spec.num_params(&info, &device) as f64;
+            let estimate = spec.footprint(&info).params;
+            let ratio = estimate / built;
+            assert!((0.95..1.05).contains(&ratio), "{}: estimated {estimate}, built {built}", spec.family());
+            assert!(spec.footprint(&info).activations > 0.0);
         }
     }
 

@@ -12,7 +12,7 @@
 //! pass ([`fused`]); elsewhere (LibTorch on a GPU) it is composed from tensor operations.
 
 use super::layers::{at_least_one, token_embedding, token_ids};
-use super::{Classifier, Family, Inputs};
+use super::{Classifier, Family, Footprint, Inputs};
 use crate::data::DataInfo;
 use crate::spec::FieldError;
 use burn::module::{Module, Param};
@@ -289,6 +289,32 @@ impl RnnSpec {
     }
 }
 
+impl RnnSpec {
+    /// The size of a recurrent classifier whose cell has `gates` gates (GRU 3, LSTM 4).
+    pub fn footprint(&self, gates: usize, data: &DataInfo) -> Footprint {
+        let dirs = if self.bidirectional { 2 } else { 1 };
+        let (t, h, g) = (data.seq_len as f64, self.hidden as f64, gates as f64);
+        let embed = data.vocab.map_or(Footprint::default(), |v| Footprint {
+            params: (v * self.embed) as f64,
+            activations: t * self.embed as f64,
+        });
+        let input = |l: usize| match (l, data.vocab) {
+            (0, Some(_)) => self.embed as f64,
+            (0, None) => data.channels as f64,
+            _ => (dirs * self.hidden) as f64,
+        };
+        // Per step: the gate pre-activations of both products, the gates and the new state.
+        let cell =
+            |l: usize| Footprint { params: g * h * (input(l) + h) + 2.0 * g * h, activations: t * (3.0 * g + 2.0) * h };
+        let cells: Footprint = (0..self.layers).map(cell).sum::<Footprint>().times(dirs);
+        let features = match self.readout {
+            Readout::Flatten => data.seq_len * dirs * self.hidden,
+            Readout::Last | Readout::Mean => dirs * self.hidden,
+        };
+        embed + cells + Footprint::linear(features, data.num_classes, 1)
+    }
+}
+
 impl Family for GruSpec {
     type Model = Rnn;
 
@@ -298,6 +324,10 @@ impl Family for GruSpec {
 
     fn init(&self, data: &DataInfo, device: &Device) -> Rnn {
         self.0.init(Cell::Gru, data, device)
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        self.0.footprint(3, data)
     }
 }
 
@@ -310,6 +340,10 @@ impl Family for LstmSpec {
 
     fn init(&self, data: &DataInfo, device: &Device) -> Rnn {
         self.0.init(Cell::Lstm, data, device)
+    }
+
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        self.0.footprint(4, data)
     }
 }
 

@@ -6,6 +6,7 @@
 //! file, line and column (or the `--set` at fault), the key, what was expected, and a
 //! suggestion for near-miss names.
 
+pub mod limits;
 pub mod overrides;
 pub mod raw;
 pub mod reference;
@@ -79,6 +80,10 @@ pub struct Experiment {
     pub report: ReportSpec,
     /// Published numbers to reproduce.
     pub reference: Option<ReferenceSpec>,
+    /// The memory a trial may use (machine memory or `BURNLAB_MEMORY_LIMIT`).
+    pub memory_limit: limits::MemoryLimit,
+    /// Things that are allowed but probably not meant (duplicate sweep values), for stderr.
+    pub warnings: Vec<String>,
 }
 
 /// Locates errors: in the file, or in a `--set` override.
@@ -121,6 +126,15 @@ impl Locator<'_> {
         e
     }
 
+    /// A user error for a [`limits::LimitError`]: `section` is the path of the section at
+    /// fault (the model variant's for [`limits::Section::Model`]).
+    pub fn limit_error(&self, section: &KeyPath, err: limits::LimitError) -> UserError {
+        let path = err.key.as_deref().map_or(section.clone(), |k| k.split('.').fold(section.clone(), |p, k| p.key(k)));
+        let mut e = UserError::new(format!("`{path}` {}", err.message)).at(self.locate(&path, false));
+        e.help = err.help;
+        e
+    }
+
     /// A user error for a [`FieldError`] in the section at `section` (a dotted key such as
     /// `encoders.image.hidden` names a nested key).
     pub fn field_error(&self, section: &KeyPath, err: FieldError) -> UserError {
@@ -147,27 +161,54 @@ impl Experiment {
     }
 
     /// Parses and validates an experiment from its source text.
-    pub fn from_source(source: Source, overrides: Vec<Override>) -> Result<Experiment, UserError> {
+    ///
+    /// A `--set` value that reads as a number or boolean (`name=1_1_1`, TOML for 111) where
+    /// the key takes a string is taken as the text as typed.
+    pub fn from_source(source: Source, mut overrides: Vec<Override>) -> Result<Experiment, UserError> {
+        loop {
+            match Self::from_source_once(&source, &overrides) {
+                Err(e) => {
+                    let wants_string =
+                        e.message.contains("expected a string") || e.message.contains("expected a non-empty string");
+                    let at = overrides
+                        .iter()
+                        .position(|o| e.location.as_deref() == Some(&format!("--set {}", o.raw)) && !o.value.is_str());
+                    match at.filter(|_| wants_string) {
+                        Some(i) => overrides[i].value = toml::Value::String(overrides[i].value_text().to_string()),
+                        None => return Err(e),
+                    }
+                }
+                ok => return ok,
+            }
+        }
+    }
+
+    fn from_source_once(source: &Source, overrides: &[Override]) -> Result<Experiment, UserError> {
         let mut document = source.parse()?;
-        for o in &overrides {
+        for o in overrides {
             o.apply(&mut document)?;
         }
-        let locator = Locator { source: &source, overrides: &overrides };
+        let locator = Locator { source, overrides };
         let raw: raw::RawExperiment =
             deserialize_at(toml::Value::Table(document.clone()), &KeyPath::default(), &locator)?;
         let exp = Self::from_raw(raw, &locator)?;
-        Ok(Experiment { source: source.clone(), overrides: overrides.clone(), document, ..exp })
+        Ok(Experiment { source: source.clone(), overrides: overrides.to_vec(), document, ..exp })
     }
 
     fn from_raw(raw: raw::RawExperiment, loc: &Locator<'_>) -> Result<Experiment, UserError> {
         let root = KeyPath::default();
         if raw.name.is_empty()
+            || raw.name.len() > 100
             || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             || raw.name.starts_with('.')
         {
             return Err(UserError::new(format!(
-                "`name` must be a non-empty folder name of letters, digits, '-', '_' and '.', got {:?}",
-                raw.name
+                "`name` must be a folder name of 1 to 100 letters, digits, '-', '_' and '.', got {:?}",
+                if raw.name.chars().count() > 60 {
+                    format!("{}...", raw.name.chars().take(60).collect::<String>())
+                } else {
+                    raw.name.clone()
+                }
             ))
             .at(loc.locate(&root.key("name"), false)));
         }
@@ -178,6 +219,7 @@ impl Experiment {
         let info = dataset.info();
         let training = raw.training;
         training.validate().map_err(|e| loc.field_error(&root.key("training"), e))?;
+        let memory_limit = limits::MemoryLimit::from_env()?;
 
         if raw.models.is_empty() {
             return Err(UserError::new("no model variants: add at least one [[models]] table with a `family`")
@@ -187,7 +229,14 @@ impl Experiment {
         for (i, table) in raw.models.into_iter().enumerate() {
             let path = root.key("models").index(i);
             let variant = raw::model_variant(table, &path, loc)?;
+            let limit_at = |e: limits::LimitError| match e.section {
+                limits::Section::Training => loc.limit_error(&root.key("training"), e),
+                limits::Section::Dataset => loc.limit_error(&root.key("dataset"), e),
+                limits::Section::Model => loc.limit_error(&path, e),
+            };
+            limits::check_sizes_first(&dataset, &training, &variant.spec).map_err(limit_at)?;
             variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
+            limits::check_memory(&dataset, &info, &training, &variant.spec, &memory_limit).map_err(limit_at)?;
             if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
                 return Err(UserError::new(format!(
                     "models[{j}] and models[{i}] are both labelled `{}`",
@@ -211,7 +260,8 @@ impl Experiment {
                 );
             }
         }
-        let sweep = raw.sweep.map(|s| s.into_typed(loc)).transpose()?;
+        let mut warnings = Vec::new();
+        let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
         raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
         if let Some(r) = &raw.reference {
             let labels: Vec<&str> = models.iter().map(|m: &ModelVariant| m.label.as_str()).collect();
@@ -237,6 +287,8 @@ impl Experiment {
             sweep,
             report: raw.report,
             reference: raw.reference,
+            memory_limit,
+            warnings,
         })
     }
 

@@ -31,6 +31,11 @@ impl Override {
         Ok(Override { raw: raw.to_string(), path, value })
     }
 
+    /// The value as typed (after `=`, trimmed).
+    pub fn value_text(&self) -> &str {
+        self.raw.split_once('=').map_or("", |(_, v)| v.trim())
+    }
+
     /// Writes the value into `doc`, creating tables as needed.
     pub fn apply(&self, doc: &mut toml::Table) -> Result<(), UserError> {
         let mut root = toml::Value::Table(std::mem::take(doc));

@@ -65,7 +65,8 @@ impl RawDataset {
                 crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
             )));
         }
-        let spec: DatasetSpec = deserialize_at(toml::Value::Table(self.0), &path, loc)?;
+        let default = |name: &str| crate::data::DATASETS.iter().find(|d| d.name == name).map(|d| (d.default)());
+        let spec: DatasetSpec = deserialize_tagged(self.0, "name", default, &path, loc)?;
         spec.validate().map_err(|e| loc.field_error(&path, e))?;
         Ok(spec)
     }
@@ -101,6 +102,32 @@ pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) 
             deserialize_at::<crate::models::fusion::EncoderSpec>(encoder.clone(), &at, loc)?;
         }
     }
-    let spec: ModelSpec = deserialize_at(toml::Value::Table(table), path, loc)?;
+    let default = |name: &str| crate::models::FAMILIES.iter().find(|f| f.name == name).map(|f| (f.default)());
+    let spec: ModelSpec = deserialize_tagged(table, "family", default, path, loc)?;
     Ok(ModelVariant { label: label.unwrap_or_else(|| spec.family().to_string()), spec })
+}
+
+/// Deserialises an internally tagged enum (`family = "mlp"`, `name = "longrange"`) from
+/// `table` at `path`, locating a bad value at its own key.
+///
+/// serde reads a tagged enum through a buffer that loses the path inside it, so its type errors
+/// would name only the table. When that happens, each key is tried alone on the tag's default
+/// (`default(tag)`): the first that fails is the one at fault, reported at its value.
+pub fn deserialize_tagged<T: serde::de::DeserializeOwned + serde::Serialize>(
+    table: toml::Table,
+    tag: &str,
+    default: impl Fn(&str) -> Option<T>,
+    path: &KeyPath,
+    loc: &Locator<'_>,
+) -> Result<T, UserError> {
+    let whole = deserialize_at::<T>(toml::Value::Table(table.clone()), path, loc);
+    let Err(err) = whole else { return whole };
+    let base = table.get(tag).and_then(toml::Value::as_str).and_then(default);
+    let Some(Ok(base)) = base.map(|b| toml::Table::try_from(&b)) else { return Err(err) };
+    for (key, value) in table.iter().filter(|(k, _)| k.as_str() != tag) {
+        let mut one = base.clone();
+        one.insert(key.clone(), value.clone());
+        deserialize_at::<T>(toml::Value::Table(one), &path.key(key), loc)?;
+    }
+    Err(err)
 }

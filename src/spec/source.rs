@@ -106,12 +106,117 @@ impl Source {
         format!("{}:{line}:{col}", self.path.display())
     }
 
-    /// Parses the text into a TOML table, reporting syntax errors with their location.
+    /// Parses the text into a TOML table, reporting syntax errors with their location and,
+    /// where the parser names none, the key at fault.
     pub fn parse(&self) -> Result<toml::Table, UserError> {
-        self.text.parse::<toml::Table>().map_err(|e| {
-            let loc = e.span().map_or_else(|| self.path.display().to_string(), |s| self.location(s.start));
-            UserError::new(format!("invalid TOML: {}", e.message().trim_end())).at(loc)
-        })
+        self.text.parse::<toml::Table>().map_err(|e| self.syntax_error(e.message().trim_end(), e.span()))
+    }
+
+    fn syntax_error(&self, message: &str, span: Option<std::ops::Range<usize>>) -> UserError {
+        let at = |offset: usize| self.location(offset);
+        let found = span.as_ref().and_then(|s| self.text.get(s.clone())).map(str::trim).filter(|t| !t.is_empty());
+        if message.starts_with("duplicate key")
+            && let (Some(s), Some(text)) = (&span, found)
+        {
+            let key = text.trim_matches(|c| c == '"' || c == '\'');
+            let first = self.key_line_before(key, s.start);
+            let mut e = UserError::new(format!("invalid TOML: duplicate key `{key}`: a key may be set once per table"))
+                .at(at(s.start));
+            if let Some(first) = first {
+                e = e.help(format!("`{key}` is first set at {}; remove one of them", at(first)));
+            }
+            return e;
+        }
+        if message.contains("floating-point number overflowed") {
+            let key = span.as_ref().and_then(|s| self.key_at(s.start)).map_or_else(String::new, |k| format!("`{k}`: "));
+            let loc = span.map_or_else(|| self.path.display().to_string(), |s| at(s.start));
+            return UserError::new(format!("invalid TOML: {key}the number is too large for a 64-bit float")).at(loc);
+        }
+        if message.contains("too large") || message.contains("overflowed") {
+            let offset = span.as_ref().map(|s| s.start).or_else(|| self.huge_integer());
+            let key = offset.and_then(|o| self.key_at(o)).map_or_else(String::new, |k| format!("`{k}`: "));
+            let loc = offset.map_or_else(|| self.path.display().to_string(), at);
+            return UserError::new(format!(
+                "invalid TOML: {key}the integer is out of range: TOML integers lie between {} and {}",
+                i64::MIN,
+                i64::MAX
+            ))
+            .at(loc);
+        }
+        if message.contains("recursion") {
+            let offset = span.map_or_else(|| self.deepest_line(), |s| s.start);
+            return UserError::new(
+                "invalid TOML: keys, tables or arrays nest too deeply for the parser (its limit is about 80 levels)",
+            )
+            .at(at(offset));
+        }
+        let loc = span.map_or_else(|| self.path.display().to_string(), |s| at(s.start));
+        UserError::new(format!("invalid TOML: {message}")).at(loc)
+    }
+
+    /// The offset of the last line before `offset` that sets `key` (`key = ...`).
+    fn key_line_before(&self, key: &str, offset: usize) -> Option<usize> {
+        let before = self.text.get(..offset)?;
+        let mut start = 0;
+        let mut found = None;
+        for line in before.split_inclusive('\n') {
+            let t = line.trim_start();
+            if let Some(rest) = t.strip_prefix(key).or_else(|| t.strip_prefix(&format!("\"{key}\"")))
+                && rest.trim_start().starts_with('=')
+                && start + line.len() <= offset
+            {
+                found = Some(start + line.len() - t.len());
+            }
+            start += line.len();
+        }
+        found
+    }
+
+    /// The dotted key whose value is at `offset`: the table header above it plus the key on
+    /// its line (or on the nearest line above with `=`).
+    fn key_at(&self, offset: usize) -> Option<String> {
+        let before = self.text.get(..offset)?;
+        let lines: Vec<&str> = before.lines().collect();
+        let key = lines.iter().rev().find_map(|l| l.split_once('=').map(|(k, _)| k.trim().trim_matches('"')))?;
+        let header = lines.iter().rev().map(|l| l.trim()).find(|l| l.starts_with('['));
+        let header = header.map(|h| h.trim_matches(|c| c == '[' || c == ']').trim());
+        Some(header.map_or_else(|| key.to_string(), |h| format!("{h}.{key}")))
+    }
+
+    /// The offset of the first decimal integer literal too large for an `i64`.
+    fn huge_integer(&self) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+                let end =
+                    (i..bytes.len()).find(|&j| !(bytes[j].is_ascii_digit() || bytes[j] == b'_')).unwrap_or(bytes.len());
+                let digits = self.text[i..end].replace('_', "");
+                if digits.len() >= 19 && digits.parse::<i64>().is_err() && bytes.get(end) != Some(&b'.') {
+                    return Some(i);
+                }
+                i = end;
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// The offset of the line whose keys or brackets nest deepest.
+    fn deepest_line(&self) -> usize {
+        let depth = |l: &str| {
+            let key = l.split_once('=').map_or(l, |(k, _)| k);
+            key.matches('.').count() + l.matches(['[', '{']).count()
+        };
+        let mut start = 0;
+        let mut best = (0, 0);
+        for line in self.text.split_inclusive('\n') {
+            if depth(line) > best.0 {
+                best = (depth(line), start);
+            }
+            start += line.len();
+        }
+        best.1
     }
 
     /// The location of the value at `path` (or of its key, when `key_of` is true), falling

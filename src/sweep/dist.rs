@@ -13,6 +13,9 @@ pub enum Distribution {
     LogUniform([f64; 2]),
     /// A uniformly drawn integer in `[low, high]`.
     IntRange([i64; 2]),
+    /// An integer in `[low, high]`, `low >= 1`, uniform on a log scale (widths, counts):
+    /// `floor(x)` for `x` log-uniform on `[low, high + 1)`.
+    IntLogUniform([i64; 2]),
     /// One of the listed values.
     Choice(Vec<toml::Value>),
 }
@@ -30,6 +33,9 @@ impl Distribution {
             Distribution::IntRange([lo, hi]) if lo > hi => {
                 Err(format!("int_range needs low <= high, got [{lo}, {hi}]"))
             }
+            Distribution::IntLogUniform([lo, hi]) if !(*lo >= 1 && lo <= hi) => {
+                Err(format!("int_log_uniform needs 1 <= low <= high, got [{lo}, {hi}]"))
+            }
             Distribution::Choice(v) if v.is_empty() => Err("choice needs at least one value".into()),
             _ => Ok(()),
         }
@@ -43,6 +49,11 @@ impl Distribution {
                 toml::Value::Float((lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f64>()).exp())
             }
             Distribution::IntRange([lo, hi]) => toml::Value::Integer(rng.random_range(*lo..=*hi)),
+            Distribution::IntLogUniform([lo, hi]) => {
+                let (a, b) = ((*lo as f64).ln(), (*hi as f64 + 1.0).ln());
+                let x = (a + (b - a) * rng.random::<f64>()).exp().floor() as i64;
+                toml::Value::Integer(x.clamp(*lo, *hi))
+            }
             Distribution::Choice(v) => v[rng.random_range(0..v.len())].clone(),
         }
     }
@@ -69,5 +80,12 @@ mod tests {
             (0..200).map(|_| Distribution::IntRange([2, 4]).sample(&mut r).as_integer().unwrap()).collect();
         assert!(ints.contains(&2) && ints.contains(&4) && ints.iter().all(|v| (2..=4).contains(v)));
         assert!(Distribution::LogUniform([0.0, 1.0]).validate().is_err());
+        let d = Distribution::IntLogUniform([8, 1024]);
+        let ints: Vec<i64> = (0..2000).map(|_| d.sample(&mut r).as_integer().unwrap()).collect();
+        assert!(ints.iter().all(|v| (8..=1024).contains(v)));
+        // Log scale: about as many draws in [8, 90] as in [91, 1024].
+        let low = ints.iter().filter(|&&v| v <= 90).count();
+        assert!((800..1200).contains(&low), "{low} of 2000 draws in [8, 90]");
+        assert!(Distribution::IntLogUniform([0, 5]).validate().is_err());
     }
 }

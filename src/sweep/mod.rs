@@ -15,11 +15,12 @@ use crate::backend::{BackendKind, DeviceSel};
 use crate::data::DatasetSpec;
 use crate::error::{UserError, did_you_mean};
 use crate::models::ModelVariant;
+use crate::spec::limits::{self, MAX_TRIALS};
 use crate::spec::{Experiment, KeyPath, Locator, deserialize_at};
 use crate::train::TrainingSpec;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Grid or random search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -72,9 +73,27 @@ fn param_path(key: &str) -> KeyPath {
     KeyPath::dotted("sweep.params").key(key)
 }
 
+/// The values a grid key lists more than once (each once, in order of first repeat).
+fn repeated_values(values: &[toml::Value]) -> Vec<&toml::Value> {
+    let mut seen = HashSet::new();
+    let mut repeated: Vec<&toml::Value> = Vec::new();
+    for v in values {
+        if !seen.insert(point_key(std::slice::from_ref(v))) && !repeated.contains(&v) {
+            repeated.push(v);
+        }
+    }
+    repeated
+}
+
+/// A hashable key for a sweep point (TOML values are not `Hash`); equal points give equal keys.
+fn point_key<T: std::fmt::Debug>(point: &[T]) -> String {
+    format!("{point:?}")
+}
+
 impl RawSweep {
-    /// Checks keys and values and builds the typed sweep.
-    pub fn into_typed(self, loc: &Locator<'_>) -> Result<SweepSpec, UserError> {
+    /// Checks keys and values and builds the typed sweep; repeated values (which give the
+    /// same trial twice, so run once) are reported in `warnings`.
+    pub fn into_typed(self, loc: &Locator<'_>, warnings: &mut Vec<String>) -> Result<SweepSpec, UserError> {
         if self.params.is_empty() {
             return Err(UserError::new("the sweep is empty: [sweep.params] lists no keys")
                 .at(loc.locate(&KeyPath::dotted("sweep"), false))
@@ -106,7 +125,18 @@ impl RawSweep {
                 let mut grid = Vec::new();
                 for (key, value) in self.params {
                     match value {
-                        toml::Value::Array(values) if !values.is_empty() => grid.push((key, values)),
+                        toml::Value::Array(values) if !values.is_empty() => {
+                            let repeated = repeated_values(&values);
+                            if !repeated.is_empty() {
+                                let list: Vec<String> = repeated.iter().map(|v| v.to_string()).collect();
+                                warnings.push(format!(
+                                    "{}: grid sweep key `{key}` lists {} more than once; each value runs once",
+                                    loc.locate(&param_path(&key), false),
+                                    list.join(", ")
+                                ));
+                            }
+                            grid.push((key, values))
+                        }
                         other => {
                             let found = match &other {
                                 toml::Value::Array(_) => "an empty list".to_string(),
@@ -126,6 +156,12 @@ impl RawSweep {
                     UserError::new("a random sweep needs `trials = N` (N >= 1)")
                         .at(loc.locate(&KeyPath::dotted("sweep"), false))
                 })?;
+                if trials > MAX_TRIALS {
+                    return Err(UserError::new(format!(
+                        "`sweep.trials` is {trials}, more than burnlab plans (at most {MAX_TRIALS} trials)"
+                    ))
+                    .at(loc.locate(&KeyPath::dotted("sweep.trials"), false)));
+                }
                 let mut params = Vec::new();
                 for (key, value) in self.params {
                     let path = param_path(&key);
@@ -136,6 +172,15 @@ impl RawSweep {
                     d.validate()
                         .map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
                     params.push((key, d));
+                }
+                let distinct: HashSet<String> = draw(trials, self.seed, &params).iter().map(|p| point_key(p)).collect();
+                if distinct.len() < trials {
+                    warnings.push(format!(
+                        "{}: the random sweep draws {trials} trials but only {} are distinct; {} repeated draws run once",
+                        loc.locate(&KeyPath::dotted("sweep.trials"), false),
+                        distinct.len(),
+                        trials - distinct.len()
+                    ));
                 }
                 Ok(SweepSpec::Random { trials, seed: self.seed, params })
             }
@@ -223,17 +268,53 @@ pub struct Plan {
     pub trials: Vec<Trial>,
 }
 
-/// Expands an experiment into its trials.
-pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
-    let loc = exp.locator();
-    let points: Vec<Vec<(String, toml::Value)>> = match &exp.sweep {
+/// The seeded random draws of a random sweep, in order.
+fn draw(trials: usize, seed: u64, params: &[(String, Distribution)]) -> Vec<Vec<(String, toml::Value)>> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..trials).map(|_| params.iter().map(|(k, d)| (k.clone(), d.sample(&mut rng))).collect()).collect()
+}
+
+/// Checks the number of trials before the plan is built: sweep points × models × seeds, at
+/// most [`MAX_TRIALS`] (checked multiplication).
+fn check_plan_size(exp: &Experiment, loc: &Locator<'_>) -> Result<(), UserError> {
+    let (points, what) = match &exp.sweep {
+        None => (Some(1), "1 setting".to_string()),
+        Some(SweepSpec::Grid(grid)) => {
+            let sizes: Vec<String> = grid.iter().map(|(_, v)| v.len().to_string()).collect();
+            let n = grid.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+            (n, format!("grid {} points", sizes.join(" x ")))
+        }
+        Some(SweepSpec::Random { trials, .. }) => (Some(*trials), format!("{trials} random draws")),
+    };
+    let total = points.and_then(|p| p.checked_mul(exp.models.len())).and_then(|n| n.checked_mul(exp.seeds.len()));
+    match total {
+        Some(n) if n <= MAX_TRIALS => Ok(()),
+        _ => {
+            let count = total.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string());
+            Err(UserError::new(format!(
+                "the plan has {count} trials ({what} x {} models x {} seeds), more than burnlab plans (at most {MAX_TRIALS})",
+                exp.models.len(),
+                exp.seeds.len()
+            ))
+            .at(loc.locate(&KeyPath::dotted("sweep.params"), false))
+            .help("sweep fewer values (or fewer seeds), or split the sweep into several experiments"))
+        }
+    }
+}
+
+/// A sweep point: each swept key with the value it takes.
+type Point = Vec<(String, toml::Value)>;
+
+/// The sweep's points, in plan order (grid: the product in sorted key order).
+fn points(sweep: Option<&SweepSpec>) -> Vec<Point> {
+    match sweep {
         None => vec![Vec::new()],
         Some(SweepSpec::Grid(grid)) => {
             let mut points = vec![Vec::new()];
             for (key, values) in grid {
                 points = points
                     .into_iter()
-                    .flat_map(|p: Vec<(String, toml::Value)>| {
+                    .flat_map(|p: Point| {
                         values.iter().map(move |v| {
                             let mut p = p.clone();
                             p.push((key.clone(), v.clone()));
@@ -244,11 +325,17 @@ pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
             }
             points
         }
-        Some(SweepSpec::Random { trials, seed, params }) => {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(*seed);
-            (0..*trials).map(|_| params.iter().map(|(k, d)| (k.clone(), d.sample(&mut rng))).collect()).collect()
-        }
-    };
+        Some(SweepSpec::Random { trials, seed, params }) => draw(*trials, *seed, params),
+    }
+}
+
+/// Expands an experiment into its trials. Each trial's configuration is resolved and checked
+/// in parallel; the plan, and the first error in plan order, are the same as in sequence.
+pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
+    use rayon::prelude::*;
+    let loc = exp.locator();
+    check_plan_size(exp, &loc)?;
+    let points = points(exp.sweep.as_ref());
     let swept_keys: Vec<String> = match &exp.sweep {
         None => Vec::new(),
         Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.clone()).collect(),
@@ -261,34 +348,32 @@ pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
     for variant in &exp.models {
         let params = variant.spec.param_names();
         let applies = |k: &str| k.strip_prefix("model.").is_none_or(|p| params.iter().any(|n| n == p));
-        let mut seen_points = Vec::new();
+        let mut seen_points = HashSet::new();
+        let mut jobs: Vec<(Point, u64)> = Vec::new();
         for point in &points {
-            let point: Vec<(String, toml::Value)> = point.iter().filter(|(k, _)| applies(k)).cloned().collect();
-            // Keys that do not apply to this variant would repeat its trials: keep each point once.
-            if seen_points.contains(&point) {
-                continue;
+            let point: Point = point.iter().filter(|(k, _)| applies(k)).cloned().collect();
+            // Keys that do not apply to this variant would repeat its trials, and so would a
+            // repeated value (reported as a warning when the sweep was read): keep each point once.
+            if seen_points.insert(point_key(&point)) {
+                jobs.extend(exp.seeds.iter().map(|&seed| (point.clone(), seed)));
             }
-            seen_points.push(point.clone());
-            for &seed in &exp.seeds {
-                let config = resolve(exp, variant, &point, seed, &loc)?;
-                let id = trial_id(&config);
-                if let Some(&other) = ids.get(&id) {
-                    return Err(UserError::new(format!(
-                        "trials {other} and {} have the same configuration ({}): the sweep lists a value twice",
-                        trials.len(),
-                        trials[other].name()
-                    ))
-                    .at(loc.locate(&KeyPath::dotted("sweep.params"), false)));
-                }
-                ids.insert(id.clone(), trials.len());
-                trials.push(Trial {
-                    index: trials.len(),
-                    id,
-                    label: variant.label.clone(),
-                    swept: point.iter().cloned().collect(),
-                    config,
-                });
+        }
+        let resolved: Vec<Result<TrialConfig, UserError>> =
+            jobs.par_iter().map(|(point, seed)| resolve(exp, variant, point, *seed, &loc)).collect();
+        let ids_of: Vec<String> = resolved.par_iter().map(|r| r.as_ref().map(trial_id).unwrap_or_default()).collect();
+        for (((point, _), config), id) in jobs.into_iter().zip(resolved).zip(ids_of) {
+            let config = config?;
+            if let Some(&other) = ids.get(&id) {
+                return Err(UserError::new(format!(
+                    "trials {other} and {} have the same configuration ({}): the sweep lists a value twice",
+                    trials.len(),
+                    trials[other].name()
+                ))
+                .at(loc.locate(&KeyPath::dotted("sweep.params"), false)));
             }
+            ids.insert(id.clone(), trials.len());
+            let swept = point.into_iter().collect();
+            trials.push(Trial { index: trials.len(), id, label: variant.label.clone(), swept, config });
         }
     }
     Ok(Plan {
@@ -315,6 +400,17 @@ fn check_model_keys(exp: &Experiment, keys: &[String], loc: &Locator<'_>) -> Res
         }
     }
     Ok(())
+}
+
+/// The help for a real number given where an integer is expected (a `log_uniform` draw on
+/// `model.hidden`, say).
+fn integer_help(message: &str) -> Option<String> {
+    let integer = ["expected usize", "expected u64", "expected u32", "expected i64", "expected a non-negative integer"];
+    (message.contains("floating point") && integer.iter().any(|t| message.contains(t))).then(|| {
+        "this key takes integers: draw them with { int_range = [LOW, HIGH] } or, on a log scale, \
+         { int_log_uniform = [LOW, HIGH] }"
+            .to_string()
+    })
 }
 
 /// Builds and validates one trial's config: base config, swept values written in, seed.
@@ -361,25 +457,46 @@ fn resolve(
         match blame(&path) {
             Some((k, v)) => {
                 let mut err = at_sweep(&k, format!("sweep value {k} = {v}: {msg}"));
-                err.help = help;
+                err.help = help.or_else(|| integer_help(&msg));
                 err
             }
             None => UserError::new(format!("`{path}`: {msg}")).at(loc.source.path.display().to_string()),
         }
     })?;
-    let info = config.dataset.info();
-    let checks = [
-        config.training.validate().map_err(|e| ("training", e)),
-        config.dataset.validate().map_err(|e| ("dataset", e)),
-        config.model.spec.validate(&info).map_err(|e| ("model", e)),
-    ];
-    for check in checks {
-        if let Err((section, e)) = check {
-            let key = format!("{section}.{}", e.key);
-            let v = point.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()).unwrap_or_default();
-            return Err(at_sweep(&key, format!("sweep value {key} = {v}: {}", e.message)));
+    // The base dataset was validated when the file was read (for `table`, by reading it).
+    let dataset_swept = point.iter().any(|(k, _)| k.starts_with("dataset"));
+    let field = |section: limits::Section, e: crate::spec::FieldError| limits::LimitError {
+        section,
+        key: Some(e.key),
+        message: e.message,
+        help: None,
+    };
+    let (training, dataset, model) = (&config.training, &config.dataset, &config.model.spec);
+    let resized = dataset_swept || point.iter().any(|(k, _)| k.starts_with("model"));
+    limits::check_trial(dataset, training, model, &exp.memory_limit, resized, |info| {
+        training.validate().map_err(|e| field(limits::Section::Training, e))?;
+        if dataset_swept {
+            dataset.validate().map_err(|e| field(limits::Section::Dataset, e))?;
         }
-    }
+        model.validate(info).map_err(|e| field(limits::Section::Model, e))
+    })
+    .map_err(|e| {
+        let section = match e.section {
+            limits::Section::Training => "training",
+            limits::Section::Dataset => "dataset",
+            limits::Section::Model => "model",
+        };
+        let key = e.key.as_ref().map_or(section.to_string(), |k| format!("{section}.{k}"));
+        // Blame the swept value of that key, else the first swept value of its section.
+        let (k, v) = point
+            .iter()
+            .find(|(k, _)| *k == key)
+            .or_else(|| point.iter().find(|(k, _)| k.starts_with(section)))
+            .unwrap_or(&point[0]);
+        let mut err = at_sweep(k, format!("sweep value {k} = {v}: `{key}` {}", e.message));
+        err.help = e.help;
+        err
+    })?;
     config
         .backend()
         .check()

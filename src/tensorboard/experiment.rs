@@ -46,10 +46,14 @@ fn distinct(values: impl IntoIterator<Item = HValue>) -> Vec<HValue> {
 fn domain(d: &Distribution) -> Domain {
     match d {
         Distribution::Uniform([lo, hi]) | Distribution::LogUniform([lo, hi]) => Domain::Interval { min: *lo, max: *hi },
-        Distribution::IntRange([lo, hi]) if hi.saturating_sub(*lo) < MAX_DISCRETE_INTS => {
+        Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi])
+            if hi.saturating_sub(*lo) < MAX_DISCRETE_INTS =>
+        {
             Domain::Discrete((*lo..=*hi).map(|i| HValue::Number(i as f64)).collect())
         }
-        Distribution::IntRange([lo, hi]) => Domain::Interval { min: *lo as f64, max: *hi as f64 },
+        Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi]) => {
+            Domain::Interval { min: *lo as f64, max: *hi as f64 }
+        }
         Distribution::Choice(values) => Domain::Discrete(distinct(values.iter().map(HValue::from_toml))),
     }
 }
