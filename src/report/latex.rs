@@ -1,20 +1,27 @@
 //! `table.tex`: the comparison table for papers (booktabs; best row in bold; mean ± std).
 
 use super::Group;
+use crate::spec::value::number_text;
 use crate::sweep::Plan;
 
-/// Escapes LaTeX's special characters in text cells.
+/// Escapes LaTeX's special characters in text cells: `& % $ # _ { }` with a backslash,
+/// `\ ~ ^ | < >` as text commands (`\textbar{}`: a bare `|`, `<` or `>` prints another glyph
+/// in LaTeX's default font encoding); line breaks become spaces.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' => out.push_str("\\textbackslash{}"),
             '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
                 out.push('\\');
                 out.push(c);
             }
+            '\\' => out.push_str("\\textbackslash{}"),
             '~' => out.push_str("\\textasciitilde{}"),
             '^' => out.push_str("\\textasciicircum{}"),
+            '|' => out.push_str("\\textbar{}"),
+            '<' => out.push_str("\\textless{}"),
+            '>' => out.push_str("\\textgreater{}"),
+            '\n' | '\r' => out.push(' '),
             _ => out.push(c),
         }
     }
@@ -56,7 +63,7 @@ pub fn table(plan: &Plan, groups: &[Group]) -> String {
         row.push(g.metrics[0].map_or(0, |s| s.n).to_string());
         row.extend(g.metrics.iter().map(|s| num(*s)));
         if has_ref {
-            row.push(g.published.map_or("--".into(), |p| format!("{}", p.0)));
+            row.push(g.published.map_or("--".into(), |p| number_text(p.0)));
             row.push(escape(g.verdict.text()));
         }
         out.push_str(&format!("{} \\\\\n", row.join(" & ")));
@@ -70,5 +77,10 @@ mod tests {
     #[test]
     fn escapes_specials() {
         assert_eq!(super::escape("a_b & 5% #1"), "a\\_b \\& 5\\% \\#1");
+        assert_eq!(
+            super::escape("mlp|wide <a> $x^2$"),
+            "mlp\\textbar{}wide \\textless{}a\\textgreater{} \\$x\\textasciicircum{}2\\$"
+        );
+        assert_eq!(super::escape("{~\\}\n"), "\\{\\textasciitilde{}\\textbackslash{}\\} ");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod curves;
 pub mod latex;
+pub mod markdown;
 pub mod stats;
 
 use crate::error::{Error, Result};
@@ -10,8 +11,10 @@ use crate::fsutil::write_atomic;
 use crate::runner::{TrialStatus, TrialSummary, paths};
 use crate::spec::Direction;
 use crate::sweep::Plan;
+pub use markdown::markdown;
 use polars::prelude::*;
 use stats::{Stats, Verdict, welch_p};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One row of the comparison table: a variant and swept setting, over its seeds.
@@ -52,49 +55,44 @@ pub fn load(dir: &Path) -> Result<(Plan, Vec<Option<TrialSummary>>)> {
 /// Groups trials by variant and swept setting, in plan order.
 pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
     let metrics = plan.report.metrics();
-    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
-    for t in &plan.trials {
-        let k = (t.label.clone(), swept_values(plan, &t.swept));
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
+    // Each group's key, its first trial (for its swept values) and its members, in plan order.
+    let mut index: HashMap<(String, Vec<String>), usize> = HashMap::new();
+    let mut members: Vec<(&crate::sweep::Trial, Vec<Option<&TrialSummary>>)> = Vec::new();
+    for (t, s) in plan.trials.iter().zip(summaries) {
+        let i = *index.entry((t.label.clone(), swept_values(plan, &t.swept))).or_insert_with(|| {
+            members.push((t, Vec::new()));
+            members.len() - 1
+        });
+        members[i].1.push(s.as_ref());
     }
-    keys.into_iter()
-        .map(|(label, swept)| {
-            let members: Vec<(&crate::sweep::Trial, Option<&TrialSummary>)> = plan
-                .trials
-                .iter()
-                .zip(summaries)
-                .filter(|(t, _)| t.label == label && swept_values(plan, &t.swept) == swept)
-                .map(|(t, s)| (t, s.as_ref()))
-                .collect();
-            let completed: Vec<&TrialSummary> =
-                members.iter().filter_map(|(_, s)| s.filter(|s| s.status == TrialStatus::Completed)).collect();
-            let diverged = members.iter().filter(|(_, s)| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
-            let values =
-                |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
-            let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
-            let swept_map = plan.swept_keys.iter().cloned().zip(swept.iter().cloned()).collect();
-            let published = plan
-                .reference
-                .as_ref()
-                .and_then(|r| r.row_for(&label, &swept_map).map(|row| (row.value, r.tolerance_of(row))));
-            let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
-            Group {
-                label,
-                swept,
-                planned: members.len(),
-                diverged,
-                missing: members.len() - completed.len() - diverged,
-                primary: values(&metrics[0]),
-                metrics: stats,
-                published,
-                verdict,
-                p_vs_best: None,
-                best: false,
-            }
-        })
-        .collect()
+    members.into_iter().map(|(first, summaries)| group(plan, &metrics, first, &summaries)).collect()
+}
+
+/// One group's statistics: `first` is its first trial, `members` the summaries of all.
+fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: &[Option<&TrialSummary>]) -> Group {
+    let completed: Vec<&TrialSummary> =
+        members.iter().filter_map(|s| s.filter(|s| s.status == TrialStatus::Completed)).collect();
+    let diverged = members.iter().filter(|s| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
+    let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
+    let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
+    let published = plan
+        .reference
+        .as_ref()
+        .and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (row.value, r.tolerance_of(row))));
+    let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
+    Group {
+        label: first.label.clone(),
+        swept: swept_values(plan, &first.swept),
+        planned: members.len(),
+        diverged,
+        missing: members.len() - completed.len() - diverged,
+        primary: values(&metrics[0]),
+        metrics: stats,
+        published,
+        verdict,
+        p_vs_best: None,
+        best: false,
+    }
 }
 
 fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Value>) -> Vec<String> {
@@ -115,13 +113,20 @@ fn best_of(plan: &Plan, groups: &[Group], members: &[usize]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Whether a swept key chooses the dataset (`dataset`, its `name` or its file): results on
+/// different datasets are not comparable.
+fn is_dataset_key(key: &str) -> bool {
+    matches!(key, "dataset" | "dataset.name" | "dataset.path")
+}
+
 /// Marks the best group and sets every other group's Welch p-value against it. Results on
-/// different datasets are not comparable, so a sweep over `dataset` is ranked per dataset.
+/// different datasets are not comparable, so a sweep over `dataset` (or `dataset.name`) is
+/// ranked per dataset.
 pub fn rank(plan: &Plan, groups: &mut [Group]) {
-    let dataset = plan.swept_keys.iter().position(|k| k == "dataset");
-    let mut partitions: Vec<(String, Vec<usize>)> = Vec::new();
+    let dataset: Vec<usize> = (0..plan.swept_keys.len()).filter(|&i| is_dataset_key(&plan.swept_keys[i])).collect();
+    let mut partitions: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
-        let key = dataset.map(|d| g.swept[d].clone()).unwrap_or_default();
+        let key: Vec<String> = dataset.iter().map(|&d| g.swept[d].clone()).collect();
         match partitions.iter_mut().find(|p| p.0 == key) {
             Some(p) => p.1.push(i),
             None => partitions.push((key, vec![i])),
@@ -165,17 +170,26 @@ fn polars_err(e: PolarsError) -> Error {
     anyhow::anyhow!("polars: {e}").into()
 }
 
-/// A column of swept values: numeric when every value is a number, text otherwise.
+/// A column of swept values: integer when every value is an integer, float when every value
+/// is a number, text otherwise.
 fn swept_column(name: &str, values: Vec<Option<&toml::Value>>) -> Column {
-    let numeric = values.iter().flatten().all(|v| v.is_float() || v.is_integer());
-    if numeric {
-        let v: Vec<Option<f64>> =
-            values.iter().map(|v| v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))).collect();
-        Column::new(name.into(), v)
+    let present = || values.iter().flatten();
+    if present().all(|v| v.is_integer()) {
+        Column::new(name.into(), values.iter().map(|v| v.and_then(toml::Value::as_integer)).collect::<Vec<_>>())
+    } else if present().all(|v| crate::spec::value::as_number(v).is_some()) {
+        Column::new(name.into(), values.iter().map(|v| v.and_then(crate::spec::value::as_number)).collect::<Vec<_>>())
     } else {
         let v: Vec<Option<String>> = values.iter().map(|v| v.map(crate::sweep::value_text)).collect();
         Column::new(name.into(), v)
     }
+}
+
+/// A frame of `cols`, each name once: a column named like an earlier one is left out, so a
+/// swept key that is also a fixed column (`backend`) shows once, with the swept values.
+fn frame(cols: Vec<Column>) -> Result<DataFrame> {
+    let mut seen = std::collections::HashSet::new();
+    let cols: Vec<Column> = cols.into_iter().filter(|c| seen.insert(c.name().clone())).collect();
+    DataFrame::new_infer_height(cols).map_err(polars_err)
 }
 
 fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFrame> {
@@ -206,7 +220,7 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
     cols.push(Column::new("wall_time_s".into(), s(&|x| Some(x.wall_time_s))));
     cols.push(Column::new("steps_per_second".into(), s(&|x| Some(x.steps_per_second))));
     cols.push(Column::new("backend".into(), t.iter().map(|t| t.config.backend().to_string()).collect::<Vec<_>>()));
-    DataFrame::new_infer_height(cols).map_err(polars_err)
+    frame(cols)
 }
 
 fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
@@ -237,7 +251,7 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
     cols.push(Column::new("verdict".into(), groups.iter().map(|g| g.verdict.text().to_string()).collect::<Vec<_>>()));
     cols.push(Column::new("p_vs_best".into(), groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>()));
     cols.push(Column::new("best".into(), groups.iter().map(|g| g.best).collect::<Vec<_>>()));
-    DataFrame::new_infer_height(cols).map_err(polars_err)
+    frame(cols)
 }
 
 fn write_csv(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
@@ -252,80 +266,6 @@ fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<PathBuf> {
     ParquetWriter::new(&mut buf).finish(df).map_err(polars_err)?;
     write_atomic(path, &buf)?;
     Ok(path.to_path_buf())
-}
-
-/// The comparison table as Markdown: mean ± std over seeds, 95% CI, the published value and
-/// verdict where the file declares one, Welch's p-value against the best row (in bold).
-pub fn markdown(plan: &Plan, groups: &[Group]) -> String {
-    let metrics = plan.report.metrics();
-    let has_ref = plan.reference.is_some();
-    let mut header = vec!["variant".to_string()];
-    header.extend(plan.swept_keys.iter().cloned());
-    header.push("n".into());
-    header.push(metrics[0].clone());
-    header.push("95% CI".into());
-    if has_ref {
-        header.extend(["published".into(), "difference".into(), "verdict".into()]);
-    }
-    header.push("p vs best".into());
-    header.extend(metrics[1..].iter().cloned());
-    header.push("notes".into());
-    let mut out = format!("# {}\n\n", plan.experiment);
-    out.push_str(&format!(
-        "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
-         p vs best: Welch's t-test against the **best** row{}.\n",
-        plan.report.metric,
-        match plan.report.direction() {
-            Direction::Max => "higher is better",
-            Direction::Min => "lower is better",
-        },
-        if plan.swept_keys.iter().any(|k| k == "dataset") { " of the same dataset" } else { "" }
-    ));
-    if let Some(r) = &plan.reference {
-        out.push_str(&format!(
-            "Published values: {}{}. Reproduced = the published value lies in the 95% CI widened by the tolerance.\n",
-            r.source,
-            r.url.as_ref().map(|u| format!(" <{u}>")).unwrap_or_default()
-        ));
-    }
-    out.push('\n');
-    out.push_str(&format!("| {} |\n", header.join(" | ")));
-    out.push_str(&format!("|{}|\n", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
-    for g in groups {
-        let mut row = vec![g.label.clone()];
-        row.extend(g.swept.iter().cloned());
-        let primary = g.metrics[0];
-        row.push(primary.map_or(0, |s| s.n).to_string());
-        row.push(primary.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std)));
-        row.push(primary.filter(|s| s.n > 1).map_or("–".into(), |s| format!("[{:.4}, {:.4}]", s.ci95.0, s.ci95.1)));
-        if has_ref {
-            match g.published {
-                Some((p, tol)) => {
-                    row.push(if tol > 0.0 { format!("{p} ± {tol}") } else { p.to_string() });
-                    row.push(primary.map_or("–".into(), |s| format!("{:+.4}", s.mean - p)));
-                }
-                None => row.extend(["–".to_string(), "–".to_string()]),
-            }
-            row.push(g.verdict.text().into());
-        }
-        row.push(g.p_vs_best.map_or("–".into(), |p| format!("{p:.3}")));
-        for s in &g.metrics[1..] {
-            row.push(s.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std)));
-        }
-        let mut notes = Vec::new();
-        if g.diverged > 0 {
-            notes.push(format!("{} diverged", g.diverged));
-        }
-        if g.missing > 0 {
-            notes.push(format!("{} missing", g.missing));
-        }
-        row.push(notes.join(", "));
-        if g.best {
-            row = row.into_iter().map(|c| if c.is_empty() { c } else { format!("**{c}**") }).collect();
-        }
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
-    }
-    out
 }
 
 #[cfg(test)]

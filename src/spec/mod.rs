@@ -12,6 +12,7 @@ pub mod raw;
 pub mod reference;
 pub mod report;
 pub mod source;
+pub mod value;
 
 pub use overrides::Override;
 pub use reference::{ReferenceRow, ReferenceSpec};
@@ -264,13 +265,7 @@ impl Experiment {
         let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
         raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
         if let Some(r) = &raw.reference {
-            let labels: Vec<&str> = models.iter().map(|m: &ModelVariant| m.label.as_str()).collect();
-            let swept: Vec<String> = match &sweep {
-                None => Vec::new(),
-                Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.clone()).collect(),
-                Some(SweepSpec::Random { params, .. }) => params.iter().map(|(k, _)| k.clone()).collect(),
-            };
-            r.validate(&labels, &swept).map_err(|e| loc.field_error(&root.key("reference"), e))?;
+            r.validate(&models, sweep.as_ref(), &root.key("reference"), loc)?;
         }
 
         Ok(Experiment {

@@ -244,12 +244,10 @@ impl Trial {
     }
 }
 
-/// A swept value as shown in names and tables (strings without quotes).
+/// A swept value as shown in names and tables (strings without quotes, numbers in one
+/// canonical form whatever their spelling: see [`crate::spec::value`]).
 pub fn value_text(v: &toml::Value) -> String {
-    match v {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    crate::spec::value::text(v)
 }
 
 /// All trials of an experiment, in order.

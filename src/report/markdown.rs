@@ -1,0 +1,143 @@
+//! `table.md`: the comparison table as GitHub-flavoured Markdown (also shown in TensorBoard's
+//! Text tab). Every cell is escaped, so labels and swept values such as `mlp|wide` keep the
+//! table's shape and show as written.
+
+use super::{Group, Stats, is_dataset_key};
+use crate::spec::Direction;
+use crate::spec::value::number_text;
+use crate::sweep::Plan;
+
+/// Escapes one table cell: `|` and `\` (which would split or join cells), and the characters
+/// that start inline formatting (`*`, `` ` ``, `~`, `<`, an `_` not inside a word, `&` before a
+/// letter, `](`), each with a backslash; line breaks become spaces.
+pub fn escape(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).map(|j| chars[j]);
+        let after = chars.get(i + 1).copied();
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let escaped = match c {
+            '\\' | '|' | '*' | '`' | '~' | '<' => true,
+            '_' => !(word(before) && word(after)),
+            '&' => after.is_some_and(|a| a.is_ascii_alphanumeric() || a == '#'),
+            ']' => after == Some('('),
+            _ => false,
+        };
+        match c {
+            '\n' | '\r' => out.push(' '),
+            _ if escaped => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The header cells (unescaped).
+fn header(plan: &Plan, metrics: &[String]) -> Vec<String> {
+    let mut header = vec!["variant".to_string()];
+    header.extend(plan.swept_keys.iter().cloned());
+    header.extend(["n".into(), metrics[0].clone(), "95% CI".into()]);
+    if plan.reference.is_some() {
+        header.extend(["published".into(), "difference".into(), "verdict".into()]);
+    }
+    header.push("p vs best".into());
+    header.extend(metrics[1..].iter().cloned());
+    header.push("notes".into());
+    header
+}
+
+/// The text above the table: the title, what the numbers are, and the reference's source.
+fn preamble(plan: &Plan) -> String {
+    let mut out = format!("# {}\n\n", plan.experiment);
+    out.push_str(&format!(
+        "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
+         p vs best: Welch's t-test against the **best** row{}.\n",
+        plan.report.metric,
+        match plan.report.direction() {
+            Direction::Max => "higher is better",
+            Direction::Min => "lower is better",
+        },
+        if plan.swept_keys.iter().any(|k| is_dataset_key(k)) { " of the same dataset" } else { "" }
+    ));
+    if let Some(r) = &plan.reference {
+        out.push_str(&format!(
+            "Published values: {}{}. Reproduced = the published value lies in the 95% CI widened by the tolerance.\n",
+            r.source,
+            r.url.as_ref().map(|u| format!(" <{u}>")).unwrap_or_default()
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+fn mean_std(s: &Option<Stats>) -> String {
+    s.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std))
+}
+
+/// One group's cells (unescaped).
+fn row(plan: &Plan, g: &Group) -> Vec<String> {
+    let mut row = vec![g.label.clone()];
+    row.extend(g.swept.iter().cloned());
+    let primary = g.metrics[0];
+    row.push(primary.map_or(0, |s| s.n).to_string());
+    row.push(mean_std(&primary));
+    row.push(primary.filter(|s| s.n > 1).map_or("–".into(), |s| format!("[{:.4}, {:.4}]", s.ci95.0, s.ci95.1)));
+    if plan.reference.is_some() {
+        match g.published {
+            Some((p, tol)) => {
+                let p_text = number_text(p);
+                row.push(if tol > 0.0 { format!("{p_text} ± {}", number_text(tol)) } else { p_text });
+                row.push(primary.map_or("–".into(), |s| format!("{:+.4}", s.mean - p)));
+            }
+            None => row.extend(["–".to_string(), "–".to_string()]),
+        }
+        row.push(g.verdict.text().into());
+    }
+    row.push(g.p_vs_best.map_or("–".into(), |p| format!("{p:.3}")));
+    row.extend(g.metrics[1..].iter().map(mean_std));
+    let mut notes = Vec::new();
+    if g.diverged > 0 {
+        notes.push(format!("{} diverged", g.diverged));
+    }
+    if g.missing > 0 {
+        notes.push(format!("{} missing", g.missing));
+    }
+    row.push(notes.join(", "));
+    row
+}
+
+/// The comparison table as Markdown: mean ± std over seeds, 95% CI, the published value and
+/// verdict where the file declares one, Welch's p-value against the best row (in bold).
+pub fn markdown(plan: &Plan, groups: &[Group]) -> String {
+    let header = header(plan, &plan.report.metrics());
+    let mut out = preamble(plan);
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    out.push_str(&line(header.iter().map(|c| escape(c)).collect()));
+    out.push_str(&format!("|{}|\n", vec!["---"; header.len()].join("|")));
+    for g in groups {
+        let cells = row(plan, g).into_iter().map(|c| escape(&c));
+        let cells = cells.map(|c| if g.best && !c.is_empty() { format!("**{c}**") } else { c });
+        out.push_str(&line(cells.collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn cells_keep_the_table_shape_and_show_as_written() {
+        assert_eq!(escape("mlp|wide"), "mlp\\|wide");
+        assert_eq!(escape("a\\|b"), "a\\\\\\|b");
+        assert_eq!(escape("weight_decay"), "weight_decay");
+        assert_eq!(escape("_x_ *y* `z` ~w~"), "\\_x\\_ \\*y\\* \\`z\\` \\~w\\~");
+        assert_eq!(escape("a & b &amp; [l](u) <b>"), "a & b \\&amp; [l\\](u) \\<b>");
+        assert_eq!(escape("two\nlines\r\n"), "two lines  ");
+        assert_eq!(escape("[8, 16]"), "[8, 16]");
+    }
+}
