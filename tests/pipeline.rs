@@ -51,7 +51,7 @@ fn a_tiny_sweep_writes_every_planned_trial_and_table() {
         assert_eq!(rows.iter().filter(|r| r[1] == "train").count(), 6);
         assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 6);
         assert!(
-            std::fs::read_dir(d).unwrap().any(|e| e
+            std::fs::read_dir(run_dir_of(d)).unwrap().any(|e| e
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
