@@ -79,7 +79,12 @@ fn a_header_with_only_blank_lines_has_no_data_rows() {
     refused(
         &s,
         &out,
-        &["exp.toml:", "`dataset.path`", "`header_blank.csv`", "no data rows", "blank lines are skipped"],
+        &[
+            "--set dataset.path=header_blank.csv: `dataset.path`",
+            "`header_blank.csv`",
+            "no data rows",
+            "blank lines are skipped",
+        ],
     );
 }
 
