@@ -75,7 +75,7 @@ fn a_tiny_gan_run_writes_samples_plots_and_mode_metrics() {
             let img = image::open(d.join(png)).unwrap_or_else(|e| panic!("{png}: {e}")).to_rgb8();
             assert_eq!(img.dimensions(), (320, 320));
         }
-        let events = std::fs::read_dir(d)
+        let events = std::fs::read_dir(run_dir_of(d))
             .unwrap()
             .map(|e| e.unwrap().path())
             .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("events.out.tfevents."))

@@ -51,7 +51,7 @@ fn a_tiny_sweep_writes_every_planned_trial_and_table() {
         assert_eq!(rows.iter().filter(|r| r[1] == "train").count(), 6);
         assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 6);
         assert!(
-            std::fs::read_dir(d).unwrap().any(|e| e
+            std::fs::read_dir(run_dir_of(d)).unwrap().any(|e| e
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
@@ -107,7 +107,7 @@ fn event_files_are_read_back_by_tensorboard() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let runs: Vec<(&String, &serde_json::Value)> =
-        v["runs"].as_object().unwrap().iter().filter(|(run, _)| run.starts_with("trials/")).collect();
+        v["runs"].as_object().unwrap().iter().filter(|(run, _)| run.starts_with("runs/")).collect();
     assert_eq!(runs.len(), 2, "one TensorBoard run per trial: {runs:?}");
     for (run, data) in runs {
         let scalars = data["scalars"].as_object().unwrap();
@@ -124,8 +124,8 @@ fn event_files_are_read_back_by_tensorboard() {
             histograms.values().all(|steps| steps.as_array().unwrap() == &vec![serde_json::json!(20)]),
             "{histograms:?}"
         );
-        // The values match metrics.csv.
-        let dir = logdir.join(run);
+        // The values match metrics.csv of the trial whose id ends the run's name.
+        let dir = logdir.join("trials").join(run.rsplit('_').next().unwrap());
         let csv = metrics_of(&dir);
         let last_acc: f64 =
             csv.lines().rfind(|l| l.contains(",test,accuracy,")).unwrap().rsplit(',').next().unwrap().parse().unwrap();

@@ -41,22 +41,29 @@ fn id_of(dir: &Path) -> String {
     dir.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// The TensorBoard run name of the trial in `dir`: `runs/<readable name>_<id>`.
+fn run_of(dir: &Path) -> String {
+    format!("runs/{}", run_dir_of(dir).file_name().unwrap().to_string_lossy())
+}
+
 fn close(a: f64, b: f64) -> bool {
     // Scalars are stored as f32.
     (a - b).abs() <= 1e-6 * (1.0 + b.abs())
 }
 
-/// The values TensorBoard should show for a trial: swept values, model label, seed.
+/// The values TensorBoard should show for a trial: swept values, model label, seed. Integers
+/// (the seed, and here every swept integer) are strings, so that TensorBoard shows them as
+/// written; other numbers are doubles.
 fn expected_hparams(sum: &Value) -> Value {
-    // TensorBoard stores every number as a double.
-    let mut hp: serde_json::Map<String, Value> = sum["swept"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_f64().map_or_else(|| v.clone(), |x| json!(x))))
-        .collect();
+    let value = |v: &Value| match (v.as_i64(), v.as_f64()) {
+        (Some(i), _) => json!(i.to_string()),
+        (None, Some(x)) => json!(x),
+        _ => v.clone(),
+    };
+    let mut hp: serde_json::Map<String, Value> =
+        sum["swept"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), value(v))).collect();
     hp.insert("model".into(), sum["label"].clone());
-    hp.insert("seed".into(), json!(sum["seed"].as_f64().unwrap()));
+    hp.insert("seed".into(), json!(sum["seed"].as_u64().unwrap().to_string()));
     Value::Object(hp)
 }
 
@@ -92,7 +99,8 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
     assert_eq!(infos["training.lr"]["domain_discrete"], json!([0.01, 0.003]));
     assert_eq!(infos["model"]["type"], "DATA_TYPE_STRING");
     assert_eq!(infos["model"]["domain_discrete"], json!(["linear", "mlp"]));
-    assert_eq!(infos["seed"]["domain_discrete"], json!([0.0, 1.0]));
+    assert_eq!(infos["seed"]["type"], "DATA_TYPE_STRING");
+    assert_eq!(infos["seed"]["domain_discrete"], json!(["0", "1"]));
     let metrics: Vec<(&str, &str)> = e["metric_infos"]
         .as_array()
         .unwrap()
@@ -114,7 +122,7 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
     // Each trial: session start and end, config text, scalars.
     let mut groups = BTreeSet::new();
     for d in &dirs {
-        let run = &runs[format!("trials/{}", id_of(d))];
+        let run = &runs[run_of(d)];
         let sum = summary(d);
         let start = &run["hparams"]["_hparams_/session_start_info"];
         assert_eq!(start["data"], "session_start_info", "{start}");
@@ -189,11 +197,16 @@ trials = 3
     let infos = hparam_infos(&runs["."]["hparams"]["_hparams_/experiment"]["message"]);
     assert_eq!(infos["training.lr"]["type"], "DATA_TYPE_FLOAT64");
     assert_eq!(infos["training.lr"]["domain_interval"], json!({"min_value": 1e-3, "max_value": 1e-1}));
-    assert_eq!(infos["model.hidden"]["domain_discrete"], json!([4.0, 5.0, 6.0]));
     let dirs = trial_dirs(&s.results(), "rand");
     assert_eq!(dirs.len(), 3);
+    // An integer range: the planned values, as strings, in numeric order.
+    let hidden: BTreeSet<i64> = dirs.iter().map(|d| summary(d)["swept"]["model.hidden"].as_i64().unwrap()).collect();
+    assert!(hidden.iter().all(|h| (4..=6).contains(h)), "{hidden:?}");
+    let hidden: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+    assert_eq!(infos["model.hidden"]["type"], "DATA_TYPE_STRING");
+    assert_eq!(infos["model.hidden"]["domain_discrete"], json!(hidden));
     for d in &dirs {
-        let hp = &runs[format!("trials/{}", id_of(d))]["hparams"]["_hparams_/session_start_info"]["message"]["hparams"];
+        let hp = &runs[run_of(d)]["hparams"]["_hparams_/session_start_info"]["message"]["hparams"];
         assert_eq!(hp, &expected_hparams(&summary(d)));
         let lr = hp["training.lr"].as_f64().unwrap();
         assert!((1e-3..1e-1).contains(&lr), "{lr}");
@@ -223,7 +236,7 @@ hidden = 16
     let mut statuses: Vec<(String, String)> = trial_dirs(&s.results(), "div")
         .iter()
         .map(|d| {
-            let end = &runs[format!("trials/{}", id_of(d))]["hparams"]["_hparams_/session_end_info"]["message"];
+            let end = &runs[run_of(d)]["hparams"]["_hparams_/session_end_info"]["message"];
             (summary(d)["status"].as_str().unwrap().to_string(), end["status"].as_str().unwrap().to_string())
         })
         .collect();
@@ -235,6 +248,94 @@ hidden = 16
             ("diverged".to_string(), "STATUS_FAILURE".to_string())
         ]
     );
+}
+
+/// Two hidden sizes and two seeds of an MLP whose label has characters a folder name cannot.
+const NAMED: &str = r#"
+name = "named"
+seeds = [0, 1]
+[dataset]
+name = "mnist1d"
+[training]
+steps = 4
+eval_every = 4
+log_every = 2
+[[models]]
+label = "mlp|wide/x"
+family = "mlp"
+[sweep.params]
+"model.hidden" = [8, 16]
+"#;
+
+/// The runs of a log directory other than the root, with their event file counts.
+fn trial_runs(runs: &Value) -> BTreeMap<String, u64> {
+    runs.as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.as_str() != ".")
+        .map(|(name, run)| (name.clone(), run["event_files"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn runs_are_named_by_label_swept_values_and_seed_and_integers_show_as_integers() {
+    let s = Scratch::new();
+    let file = s.file("named.toml", NAMED);
+    let out = s.run(&file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exp = s.results().join("named");
+    let dirs = trial_dirs(&s.results(), "named");
+    assert_eq!(dirs.len(), 4);
+    // Each run: label (`|` and `/` replaced), swept value, seed, then the stable trial id.
+    let expected: BTreeMap<String, u64> = dirs
+        .iter()
+        .map(|d| {
+            let sum = summary(d);
+            let name =
+                format!("runs/mlp-wide-x_hidden={}_seed={}_{}", sum["swept"]["model.hidden"], sum["seed"], id_of(d));
+            (name, 1)
+        })
+        .collect();
+    let runs = inspect(&exp);
+    assert_eq!(trial_runs(&runs), expected, "one run per trial, named readably: {runs}");
+    assert!(!runs.as_object().unwrap().keys().any(|k| k.starts_with("trials/")), "no run under trials/");
+    assert!(expected.keys().any(|k| k.starts_with("runs/mlp-wide-x_hidden=16_seed=1_")));
+
+    // HParams: the seed and the integer key are discrete sets of integers, written as strings
+    // (TensorBoard shows every number with 5 significant digits: 0.0000).
+    let infos = hparam_infos(&runs["."]["hparams"]["_hparams_/experiment"]["message"]);
+    assert_eq!(
+        (&infos["seed"]["type"], &infos["seed"]["domain_discrete"]),
+        (&json!("DATA_TYPE_STRING"), &json!(["0", "1"]))
+    );
+    assert_eq!(infos["model.hidden"]["type"], "DATA_TYPE_STRING");
+    assert_eq!(infos["model.hidden"]["domain_discrete"], json!(["8", "16"]));
+    for d in &dirs {
+        let hp = &runs[run_of(d)]["hparams"]["_hparams_/session_start_info"]["message"]["hparams"];
+        let sum = summary(d);
+        assert_eq!(hp["seed"], json!(sum["seed"].to_string()), "{hp}");
+        assert_eq!(hp["model.hidden"], json!(sum["swept"]["model.hidden"].to_string()), "{hp}");
+        assert_eq!(hp, &expected_hparams(&sum));
+    }
+
+    // Rerunning every trial rewrites each run in place: no second run of a trial.
+    let out = s.run(&file, &["--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(trial_runs(&inspect(&exp)), expected, "--force leaves one run per trial");
+
+    // A run of the same trial under another name (an earlier naming) is replaced when the
+    // trial reruns; the other trials' runs are kept as they are.
+    let (first, second) = (&dirs[0], &dirs[1]);
+    let old = exp.join("runs").join(format!("old-name_{}", id_of(first)));
+    std::fs::rename(run_dir_of(first), &old).unwrap();
+    std::fs::remove_file(first.join("summary.json")).unwrap();
+    let kept = run_dir_of(second);
+    let before = std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    let out = s.run(&file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!old.exists(), "the stale run of a rerun trial is removed");
+    assert_eq!(trial_runs(&inspect(&exp)), expected);
+    assert_eq!(std::fs::read_dir(&kept).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>(), before);
 }
 
 #[test]
@@ -399,8 +500,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
     assert!(out.status.success(), "{}", stderr(&out));
     let exp = s.results().join("tiny");
     let dirs = trial_dirs(&s.results(), "tiny");
-    let runs: BTreeSet<String> =
-        std::iter::once(".".to_string()).chain(dirs.iter().map(|d| format!("trials/{}", id_of(d)))).collect();
+    let runs: BTreeSet<String> = std::iter::once(".".to_string()).chain(dirs.iter().map(|d| run_of(d))).collect();
 
     let mut tb = TensorBoard::start(&exp, s.path().join("tensorboard.log"));
     let timeout = Duration::from_secs(60);
@@ -412,7 +512,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
 
     // Scalars: every evaluation's test accuracy, as in metrics.csv.
     for d in &dirs {
-        let path = format!("/data/plugin/scalars/scalars?run=trials/{}&tag=test/accuracy", id_of(d));
+        let path = format!("/data/plugin/scalars/scalars?run={}&tag=test/accuracy", run_of(d).replace('=', "%3D"));
         let points = tb.wait_for(timeout, |tb| tb.json("GET", &path, ""));
         let got: Vec<(u64, f64)> =
             points.as_array().unwrap().iter().map(|p| (p[1].as_u64().unwrap(), p[2].as_f64().unwrap())).collect();
@@ -453,7 +553,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
     assert_eq!(by_run.keys().cloned().collect::<BTreeSet<_>>(), &runs - &BTreeSet::from([".".to_string()]));
     for d in &dirs {
         let sum = summary(d);
-        let g = by_run[&format!("trials/{}", id_of(d))];
+        let g = by_run[&run_of(d)];
         assert_eq!(g["hparams"], expected_hparams(&sum), "{g}");
         let session = &g["sessions"][0];
         assert_eq!(session["status"], "STATUS_SUCCESS", "{g}");

@@ -172,6 +172,13 @@ pub struct TableOptions {
     /// Without `split`: the seed of the shuffle that picks the test rows.
     #[serde(default)]
     pub split_seed: u64,
+    /// CSV/TSV: the field separator, one character (default `,`; a tab for `.tsv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// CSV/TSV: numbers are written with a decimal comma (`5,52`); needs a `separator`
+    /// other than `,`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_comma: Option<bool>,
 }
 
 impl Default for TableOptions {
@@ -190,6 +197,8 @@ impl Default for TableOptions {
             split: None,
             test_fraction: None,
             split_seed: 0,
+            separator: None,
+            decimal_comma: None,
         }
     }
 }

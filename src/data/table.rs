@@ -23,6 +23,16 @@
 //! The split comes from a `split` column whose values are `train` or `test`, or from a seeded
 //! shuffle that puts `test_fraction` (default 0.2) of the rows in the test split.
 //!
+//! CSV and TSV files are checked as text before polars parses them (`table/csv.rs`): UTF-8
+//! (a byte-order mark is dropped), blank lines skipped, every line with as many fields as the
+//! header; `separator` and `decimal_comma` read other layouts. Errors about a cell name its
+//! data row and the file line it is on.
+//!
+//! Missing values are never filled in: in `features`, `sequence`, `label` and `split` columns
+//! an empty cell, a null, NaN or one of [`MISSING_MARKERS`] (`NA`, `N/A`, `null`, `None`,
+//! `?`, ...) is an error naming the file, the row and the value. A `text` column keeps such
+//! markers as text; an empty or null text is an empty text.
+//!
 //! A relative `path` is resolved against the current working directory (where `burnlab run`
 //! is started; trial worker processes inherit it).
 //!
@@ -39,6 +49,8 @@ use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
+
+mod csv;
 
 /// The test fraction used when neither `split` nor `test_fraction` is given.
 pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
@@ -195,8 +207,191 @@ fn inputs(o: &TableOptions) -> Checked<Inputs<'_>> {
     })
 }
 
-/// Reads the whole file into a data frame.
-fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
+/// Cell texts that mean "no value" (compared without case, after trimming), besides an
+/// empty cell: pandas' default markers and `?` (UCI files).
+pub const MISSING_MARKERS: [&str; 10] = ["na", "n/a", "nan", "-nan", "null", "none", "?", "#n/a", "#na", "<na>"];
+
+/// Whether a cell's text is a missing value: empty, blank or one of [`MISSING_MARKERS`].
+pub fn is_missing(cell: &str) -> bool {
+    let t = cell.trim().to_ascii_lowercase();
+    t.is_empty() || MISSING_MARKERS.contains(&t.as_str())
+}
+
+/// The file's data and where its rows came from, for messages.
+struct Frame {
+    df: DataFrame,
+    /// `path` as the experiment names it.
+    path: String,
+    /// CSV/TSV: the file line each data row starts on (blank lines are skipped); Parquet: none.
+    lines: Option<Vec<usize>>,
+    /// A suggested separator, when a CSV's header reads as one column that looks separated.
+    hint: Option<String>,
+    /// Numbers in text cells have a decimal comma.
+    decimal_comma: bool,
+}
+
+impl Frame {
+    /// Where data row `row` (0-based) is: `data row 5 (line 6 of `x.csv`)`.
+    fn at(&self, row: usize) -> String {
+        match self.lines.as_ref().and_then(|l| l.get(row)) {
+            Some(line) => format!("data row {} (line {line} of `{}`)", row + 1, self.path),
+            None => format!("data row {} of `{}`", row + 1, self.path),
+        }
+    }
+
+    /// The error for a missing value in column `name`: `count` of them, the first `cell`
+    /// (`None`: a null) in data row `row`.
+    fn missing(&self, key: &'static str, name: &str, row: usize, cell: Option<&str>, count: usize) -> TableError {
+        let first = match cell.map(str::trim) {
+            Some(t) if !t.is_empty() => format!("{t:?}"),
+            _ => "an empty cell".into(),
+        };
+        let plural = if count == 1 { "" } else { "s" };
+        TableError::new(
+            key,
+            format!(
+                "column `{name}` has {count} missing value{plural}, the first {first} in {}: burnlab does not fill in \
+                 missing values (empty cells and NA, N/A, NaN, null, None, ? count as missing): fill them in or remove \
+                 those rows",
+                self.at(row)
+            ),
+        )
+    }
+
+    /// An error for the first null of a (non-text) column, if it has any.
+    fn no_nulls(&self, s: &Series, key: &'static str, name: &str) -> Checked<()> {
+        if s.null_count() == 0 {
+            return Ok(());
+        }
+        let first = s.is_null().iter().position(|v| v == Some(true)).unwrap_or(0);
+        Err(self.missing(key, name, first, None, s.null_count()))
+    }
+
+    /// The column `name`, blaming `key` (with a did-you-mean over the file's columns) if absent.
+    fn column(&self, key: &'static str, name: &str) -> Checked<&Series> {
+        if let Ok(c) = self.df.column(name) {
+            return Ok(c.as_materialized_series());
+        }
+        let names: Vec<&str> = self.df.get_column_names().into_iter().map(|n| n.as_str()).collect();
+        let hint = match (did_you_mean(name, names.iter().copied()), &self.hint) {
+            (_, Some(h)) => format!("; {h}"),
+            (Some(s), None) => format!("; did you mean `{s}`?"),
+            (None, None) => String::new(),
+        };
+        let shown: Vec<String> = names.iter().take(20).map(|n| format!("`{n}`")).collect();
+        let more = if names.len() > 20 { format!(" and {} more", names.len() - 20) } else { String::new() };
+        Err(TableError::new(
+            key,
+            format!(
+                "names column `{name}`, which is not in `{}` (its columns: {}{more}){hint}",
+                self.path,
+                shown.join(", ")
+            ),
+        ))
+    }
+
+    /// A text cell as a finite number (with a decimal comma if the file has them).
+    fn parse(&self, cell: &str) -> Option<f64> {
+        let t = cell.trim();
+        let v = if self.decimal_comma { t.replacen(',', ".", 1).parse::<f64>() } else { t.parse::<f64>() };
+        v.ok().filter(|v| v.is_finite())
+    }
+
+    /// The error for a cell of column `name` that is not a number.
+    fn not_a_number(&self, key: &'static str, name: &str, row: usize, cell: &str) -> TableError {
+        let hint = if self.decimal_comma || !csv::has_decimal_comma(cell) {
+            String::new()
+        } else {
+            "; it has a decimal comma: set `decimal_comma = true` (with a `separator` other than `,`)".into()
+        };
+        TableError::new(key, format!("column `{name}` holds {cell:?} in {}, which is not a number{hint}", self.at(row)))
+    }
+
+    /// One column's values as finite numbers. A missing value (a null, or a text column's
+    /// empty cell or marker) or a cell that is not a number is an error naming its row.
+    fn numbers(&self, key: &'static str, name: &str) -> Checked<Vec<f64>> {
+        let s = self.column(key, name)?;
+        if let Ok(ca) = s.str() {
+            let count = ca.iter().filter(|c| c.is_none_or(is_missing)).count();
+            return ca
+                .iter()
+                .enumerate()
+                .map(|(row, cell)| match cell.and_then(|c| self.parse(c)) {
+                    Some(v) => Ok(v),
+                    None if cell.is_none_or(is_missing) => Err(self.missing(key, name, row, cell, count)),
+                    None => Err(self.not_a_number(key, name, row, cell.unwrap_or_default())),
+                })
+                .collect();
+        }
+        if !(s.dtype().is_primitive_numeric() || s.dtype().is_bool()) {
+            return Err(TableError::new(
+                key,
+                format!("column `{name}` of `{}` has type {}; it must be numeric", self.path, s.dtype()),
+            ));
+        }
+        self.no_nulls(s, key, name)?;
+        let values = s
+            .cast(&DataType::Float64)
+            .and_then(|c| c.f64().map(|ca| ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<f64>>()))
+            .map_err(|e| TableError::new(key, format!("column `{name}`: {e}")))?;
+        match values.iter().position(|v| !v.is_finite()) {
+            Some(row) if values[row].is_nan() => {
+                Err(self.missing(key, name, row, Some("NaN"), values.iter().filter(|v| v.is_nan()).count()))
+            }
+            Some(row) => {
+                Err(TableError::new(key, format!("column `{name}` holds {} in {}", values[row], self.at(row))))
+            }
+            None => Ok(values),
+        }
+    }
+}
+
+/// The separator of a CSV or TSV file and whether its numbers have decimal commas.
+fn csv_format(o: &TableOptions, ext: &str) -> Checked<(u8, bool)> {
+    let sep = match o.separator.as_deref() {
+        None => (if ext == "tsv" { "\t" } else { "," }).to_string(),
+        Some(s) => s.to_string(),
+    };
+    let byte = match sep.as_bytes() {
+        [b] if b.is_ascii() && !matches!(*b, b'"' | b'\n' | b'\r') => *b,
+        _ => {
+            return Err(TableError::new(
+                "separator",
+                format!(
+                    "must be one character other than a quote or a line break, such as \";\" or \"\\t\"; got {sep:?}"
+                ),
+            ));
+        }
+    };
+    let comma = o.decimal_comma.unwrap_or(false);
+    if comma && byte == b',' {
+        return Err(TableError::new(
+            "decimal_comma",
+            "needs a `separator` other than \",\" (a file with decimal commas separates its fields with `;` or tabs)",
+        ));
+    }
+    Ok((byte, comma))
+}
+
+/// Reads a CSV or TSV file, checked by [`csv::scan`] first.
+fn read_csv(o: &TableOptions, path: &Path, ext: &str) -> Checked<Frame> {
+    let (sep, decimal_comma) = csv_format(o, ext)?;
+    let bytes =
+        std::fs::read(path).map_err(|e| TableError::new("path", format!("`{}` cannot be read: {e}", o.path)))?;
+    let scanned = csv::scan(csv::utf8(&bytes, &o.path)?, &o.path, sep)?;
+    drop(bytes);
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .map_parse_options(|p| p.with_separator(sep).with_decimal_comma(decimal_comma))
+        .into_reader_with_file_handle(std::io::Cursor::new(scanned.text))
+        .finish()
+        .map_err(|e| TableError::new("path", format!("`{}` cannot be read as CSV: {e}", o.path)))?;
+    Ok(Frame { df, path: o.path.clone(), lines: Some(scanned.lines), hint: scanned.hint, decimal_comma })
+}
+
+/// Reads the whole file.
+fn read_frame(o: &TableOptions) -> Checked<Frame> {
     let path = Path::new(&o.path);
     if !path.is_file() {
         let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
@@ -209,23 +404,23 @@ fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
         return Err(TableError::new("path", format!("names `{}`, which {why}{rel}", o.path)));
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let read_err =
-        |kind: &str, e: PolarsError| TableError::new("path", format!("`{}` cannot be read as {kind}: {e}", o.path));
-    let csv = |sep: u8| {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(None)
-            .map_parse_options(|p| p.with_separator(sep))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|r| r.finish())
-    };
     match ext.as_str() {
-        "csv" => csv(b',').map_err(|e| read_err("CSV", e)),
-        "tsv" => csv(b'\t').map_err(|e| read_err("TSV", e)),
+        "csv" | "tsv" => read_csv(o, path, &ext),
         "parquet" | "pq" => {
+            for (key, set) in [("separator", o.separator.is_some()), ("decimal_comma", o.decimal_comma.is_some())] {
+                if set {
+                    return Err(TableError::new(key, "applies to CSV and TSV files only"));
+                }
+            }
             let file = std::fs::File::open(path)
                 .map_err(|e| TableError::new("path", format!("`{}` cannot be opened: {e}", o.path)))?;
-            ParquetReader::new(file).finish().map_err(|e| read_err("Parquet", e))
+            let df = ParquetReader::new(file)
+                .finish()
+                .map_err(|e| TableError::new("path", format!("`{}` cannot be read as Parquet: {e}", o.path)))?;
+            if df.height() == 0 {
+                return Err(TableError::new("path", format!("names `{}`, which has no data rows", o.path)));
+            }
+            Ok(Frame { df, path: o.path.clone(), lines: None, hint: None, decimal_comma: false })
         }
         _ => Err(TableError::new(
             "path",
@@ -234,40 +429,10 @@ fn read_frame(o: &TableOptions) -> Checked<DataFrame> {
     }
 }
 
-/// The column `name`, blaming `key` (with a did-you-mean over the file's columns) if absent.
-fn column<'a>(df: &'a DataFrame, o: &TableOptions, key: &'static str, name: &str) -> Checked<&'a Series> {
-    if let Ok(c) = df.column(name) {
-        return Ok(c.as_materialized_series());
-    }
-    let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();
-    let hint = match did_you_mean(name, names.iter().copied()) {
-        Some(s) => format!("; did you mean `{s}`?"),
-        None => String::new(),
-    };
-    let shown: Vec<String> = names.iter().take(20).map(|n| format!("`{n}`")).collect();
-    let more = if names.len() > 20 { format!(" and {} more", names.len() - 20) } else { String::new() };
-    Err(TableError::new(
-        key,
-        format!("names column `{name}`, which is not in `{}`{hint} (its columns: {}{more})", o.path, shown.join(", ")),
-    ))
-}
-
-/// An error for the first missing value of a column, if it has any.
-fn no_nulls(s: &Series, key: &'static str, name: &str) -> Checked<()> {
-    if s.null_count() == 0 {
-        return Ok(());
-    }
-    let first = s.is_null().iter().position(|v| v == Some(true)).unwrap_or(0);
-    Err(TableError::new(
-        key,
-        format!("column `{name}` has {} missing values (the first in data row {})", s.null_count(), first + 1),
-    ))
-}
-
 /// Class ids `0..K` of the label column, by sorted distinct value; and `K`.
-fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
+fn labels(f: &Frame, name: &str) -> Checked<(Vec<i64>, usize)> {
     const KEY: &str = "label";
-    no_nulls(s, KEY, name)?;
+    let s = f.column(KEY, name)?;
     let not_cat = |what: String| {
         TableError::new(KEY, format!("column `{name}` is not categorical: {what}; use a column of strings or integers"))
     };
@@ -280,17 +445,20 @@ fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
     let (y, k) = if dtype.is_string() || matches!(dtype, DataType::Categorical(..)) {
         let s = cast(&DataType::String)?;
         let ca = s.str().map_err(|e| not_cat(e.to_string()))?;
+        if let Some(row) = ca.iter().position(|c| c.is_none_or(is_missing)) {
+            let count = ca.iter().filter(|c| c.is_none_or(is_missing)).count();
+            return Err(f.missing(KEY, name, row, ca.get(row), count));
+        }
         ids(ca.iter().map(|v| v.unwrap_or_default().to_string()).collect())
     } else if dtype.is_integer() || dtype.is_bool() {
+        f.no_nulls(s, KEY, name)?;
         let s = cast(&DataType::Int64)?;
         let ca = s.i64().map_err(|e| not_cat(e.to_string()))?;
         ids(ca.iter().map(|v| v.unwrap_or_default()).collect())
     } else if dtype.is_float() {
-        let s = cast(&DataType::Float64)?;
-        let ca = s.f64().map_err(|e| not_cat(e.to_string()))?;
-        let values: Vec<f64> = ca.iter().map(|v| v.unwrap_or_default()).collect();
-        if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| !(v.is_finite() && v.fract() == 0.0)) {
-            return Err(not_cat(format!("it holds the non-integer number {v} (data row {})", row + 1)));
+        let values = f.numbers(KEY, name)?;
+        if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| v.fract() != 0.0) {
+            return Err(not_cat(format!("it holds the non-integer number {v} in {}", f.at(row))));
         }
         ids(values.iter().map(|&v| v as i64).collect())
     } else {
@@ -308,38 +476,40 @@ fn labels(s: &Series, name: &str) -> Checked<(Vec<i64>, usize)> {
     Ok((y, k))
 }
 
+/// Whether each row of the `split` column `name` is a test row.
+fn split_column(f: &Frame, name: &str) -> Checked<Vec<bool>> {
+    const KEY: &str = "split";
+    let s = f.column(KEY, name)?;
+    let Ok(ca) = s.str() else {
+        return Err(TableError::new(
+            KEY,
+            format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()),
+        ));
+    };
+    let count = ca.iter().filter(|c| c.is_none_or(is_missing)).count();
+    ca.iter()
+        .enumerate()
+        .map(|(row, cell)| match cell.map(|c| c.trim().to_ascii_lowercase()).as_deref() {
+            Some("train") => Ok(false),
+            Some("test") => Ok(true),
+            _ if cell.is_none_or(is_missing) => Err(f.missing(KEY, name, row, cell, count)),
+            _ => Err(TableError::new(
+                KEY,
+                format!(
+                    "column `{name}` holds {:?} in {}; its values must be \"train\" or \"test\"",
+                    cell.unwrap_or_default().trim(),
+                    f.at(row)
+                ),
+            )),
+        })
+        .collect()
+}
+
 /// Whether each row belongs to the test split.
-fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
-    let n = df.height();
+fn test_rows(f: &Frame, o: &TableOptions) -> Checked<Vec<bool>> {
+    let n = f.df.height();
     let is_test = match &o.split {
-        Some(name) => {
-            let s = column(df, o, "split", name)?;
-            no_nulls(s, "split", name)?;
-            let ca = s.str().map_err(|_| {
-                TableError::new(
-                    "split",
-                    format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()),
-                )
-            })?;
-            let mut out = Vec::with_capacity(n);
-            for (row, v) in ca.iter().enumerate() {
-                let v = v.unwrap_or_default().trim();
-                out.push(match v.to_ascii_lowercase().as_str() {
-                    "train" => false,
-                    "test" => true,
-                    _ => {
-                        return Err(TableError::new(
-                            "split",
-                            format!(
-                                "column `{name}` holds {v:?} in data row {}; its values must be \"train\" or \"test\"",
-                                row + 1
-                            ),
-                        ));
-                    }
-                });
-            }
-            out
-        }
+        Some(name) => split_column(f, name)?,
         None => {
             let fraction = o.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
             let n_test = (n as f64 * fraction).round() as usize;
@@ -373,19 +543,20 @@ fn test_rows(df: &DataFrame, o: &TableOptions) -> Checked<Vec<bool>> {
     Ok(is_test)
 }
 
-/// One column's values as f64, refusing missing and non-finite values.
-fn numbers(s: &Series, key: &'static str, name: &str) -> Checked<Vec<f64>> {
-    if !(s.dtype().is_primitive_numeric() || s.dtype().is_bool()) {
-        return Err(TableError::new(key, format!("column `{name}` has type {}; it must be numeric", s.dtype())));
+/// The numbers of one Parquet list cell, refusing missing, non-numeric and non-finite values.
+fn list_numbers(cell: &Series) -> std::result::Result<Vec<f64>, String> {
+    if !(cell.dtype().is_primitive_numeric() || cell.dtype().is_bool()) {
+        return Err(format!("its list holds {} values; they must be numbers", cell.dtype()));
     }
-    no_nulls(s, key, name)?;
-    let s = s.cast(&DataType::Float64).map_err(|e| TableError::new(key, format!("column `{name}`: {e}")))?;
-    let values: Vec<f64> =
-        s.f64().map_err(|e| TableError::new(key, e.to_string()))?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(TableError::new(key, format!("column `{name}` holds {} in data row {}", values[row], row + 1)));
+    if let Some(i) = cell.is_null().iter().position(|v| v == Some(true)) {
+        return Err(format!("element {} of its list is missing", i + 1));
     }
-    Ok(values)
+    let s = cell.cast(&DataType::Float64).map_err(|e| e.to_string())?;
+    let values: Vec<f64> = s.f64().map_err(|e| e.to_string())?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(format!("element {} of its list is {}", i + 1, values[i])),
+        None => Ok(values),
+    }
 }
 
 /// Mean and standard deviation (population; 1 when it is 0) over `values`.
@@ -399,15 +570,15 @@ fn moments(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 
 /// Rows `[n, seq_len, channels]` (flattened per row) and the shape, from numeric columns.
 fn feature_rows(
-    df: &DataFrame,
+    f: &Frame,
     o: &TableOptions,
     names: &[String],
     is_test: &[bool],
 ) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
-    let n = df.height();
+    let n = f.df.height();
     let mut rows = vec![Vec::with_capacity(names.len()); n];
     for name in names {
-        let mut values = numbers(column(df, o, "features", name)?, "features", name)?;
+        let mut values = f.numbers("features", name)?;
         if o.standardize.unwrap_or(true) {
             let (mean, std) = moments(values.iter().zip(is_test).filter(|(_, t)| !**t).map(|(v, _)| *v));
             values.iter_mut().for_each(|v| *v = (*v - mean) / std);
@@ -419,20 +590,15 @@ fn feature_rows(
     Ok((rows, 1, names.len()))
 }
 
-/// The numbers of one sequence cell: a list, or a string of numbers.
-fn sequence_values(s: &Series, name: &str) -> Checked<Vec<Vec<f64>>> {
+/// The numbers of every sequence cell: a list, or a string of numbers.
+fn sequence_values(f: &Frame, name: &str) -> Checked<Vec<Vec<f64>>> {
     const KEY: &str = "sequence";
-    no_nulls(s, KEY, name)?;
-    let bad_row =
-        |row: usize, what: String| TableError::new(KEY, format!("column `{name}`, data row {}: {what}", row + 1));
+    let s = f.column(KEY, name)?;
+    f.no_nulls(s, KEY, name)?;
+    let bad_row = |row: usize, what: String| TableError::new(KEY, format!("column `{name}`, {}: {what}", f.at(row)));
     if let Ok(list) = s.list() {
-        let mut out = Vec::with_capacity(s.len());
-        for (row, cell) in list.series_iter().enumerate() {
-            let cell = cell.unwrap_or_default();
-            let values = numbers(&cell, KEY, name).map_err(|e| bad_row(row, e.message))?;
-            out.push(values);
-        }
-        return Ok(out);
+        let cells = list.series_iter().enumerate();
+        return cells.map(|(row, cell)| list_numbers(&cell.unwrap_or_default()).map_err(|e| bad_row(row, e))).collect();
     }
     let Ok(strings) = s.str() else {
         return Err(TableError::new(
@@ -443,31 +609,27 @@ fn sequence_values(s: &Series, name: &str) -> Checked<Vec<Vec<f64>>> {
             ),
         ));
     };
+    let count = strings.iter().filter(|c| c.is_none_or(is_missing)).count();
+    // With decimal commas, a comma is part of a number and cannot separate two.
+    let splits = |c: char| c.is_whitespace() || c == ';' || (c == ',' && !f.decimal_comma);
     let mut out = Vec::with_capacity(s.len());
     for (row, cell) in strings.iter().enumerate() {
         let cell = cell.unwrap_or_default();
+        if is_missing(cell) {
+            return Err(f.missing(KEY, name, row, Some(cell), count));
+        }
         let values = cell
-            .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .split(splits)
             .filter(|t| !t.is_empty())
-            .map(|t| {
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| bad_row(row, format!("{t:?} is not a finite number")))
-            })
+            .map(|t| f.parse(t).ok_or_else(|| bad_row(row, format!("{t:?} is not a finite number"))))
             .collect::<Checked<Vec<f64>>>()?;
         out.push(values);
     }
     Ok(out)
 }
 
-fn sequence_rows(
-    df: &DataFrame,
-    o: &TableOptions,
-    name: &str,
-    is_test: &[bool],
-) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
-    let mut seqs = sequence_values(column(df, o, "sequence", name)?, name)?;
+fn sequence_rows(f: &Frame, o: &TableOptions, name: &str, is_test: &[bool]) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+    let mut seqs = sequence_values(f, name)?;
     let (shortest, longest) = seqs.iter().fold((usize::MAX, 0), |(lo, hi), s| (lo.min(s.len()), hi.max(s.len())));
     let len = match o.max_len {
         Some(m) => m,
@@ -509,8 +671,8 @@ fn tokenize(text: &str, tokenizer: Tokenizer) -> Vec<String> {
 }
 
 /// Token id rows, the length and the vocabulary size (including padding and unknown).
-fn text_rows(df: &DataFrame, o: &TableOptions, name: &str, is_test: &[bool]) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
-    let s = column(df, o, "text", name)?;
+fn text_rows(f: &Frame, o: &TableOptions, name: &str, is_test: &[bool]) -> Checked<(Vec<Vec<f32>>, usize, usize)> {
+    let s = f.column("text", name)?;
     let Ok(strings) = s.str() else {
         return Err(TableError::new("text", format!("column `{name}` has type {}; it must hold strings", s.dtype())));
     };
@@ -552,10 +714,7 @@ fn text_rows(df: &DataFrame, o: &TableOptions, name: &str, is_test: &[bool]) -> 
 /// Reads the file and builds the dataset.
 pub fn build(o: &TableOptions) -> Checked<Dataset> {
     let inputs = inputs(o)?;
-    let df = read_frame(o)?;
-    if df.height() == 0 {
-        return Err(TableError::new("path", format!("names `{}`, which has no data rows", o.path)));
-    }
+    let f = read_frame(o)?;
     let named: Vec<(&'static str, &str)> = match &inputs {
         Inputs::Features(names) => names.iter().map(|n| ("features", n.as_str())).collect(),
         Inputs::Sequence(n) => vec![("sequence", *n)],
@@ -563,16 +722,16 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
     };
     let split = o.split.as_deref().map(|n| ("split", n));
     for (key, name) in named.into_iter().chain([("label", o.label.as_str())]).chain(split) {
-        column(&df, o, key, name)?;
+        f.column(key, name)?;
     }
-    let (y, num_classes) = labels(column(&df, o, "label", &o.label)?, &o.label)?;
-    let is_test = test_rows(&df, o)?;
+    let (y, num_classes) = labels(&f, &o.label)?;
+    let is_test = test_rows(&f, o)?;
     let mut vocab = None;
     let (rows, seq_len, channels) = match inputs {
-        Inputs::Features(names) => feature_rows(&df, o, names, &is_test)?,
-        Inputs::Sequence(name) => sequence_rows(&df, o, name, &is_test)?,
+        Inputs::Features(names) => feature_rows(&f, o, names, &is_test)?,
+        Inputs::Sequence(name) => sequence_rows(&f, o, name, &is_test)?,
         Inputs::Text(name) => {
-            let (rows, len, v) = text_rows(&df, o, name, &is_test)?;
+            let (rows, len, v) = text_rows(&f, o, name, &is_test)?;
             vocab = Some(v);
             (rows, len, 1)
         }
@@ -732,7 +891,12 @@ mod tests {
         let e = err(TableOptions { text: Some("label".into()), ..base.clone() });
         assert!(e.message.contains("exactly one of"), "{}", e.message);
         let e = err(TableOptions { features: Some(vec!["fold".into()]), ..base.clone() });
-        assert!(e.message.contains("`fold` has type str") && e.message.contains("numeric"), "{}", e.message);
+        assert!(
+            e.message.contains("`fold` holds \"train\" in data row 1 (line 2 of `")
+                && e.message.contains("not a number"),
+            "{}",
+            e.message
+        );
         let e = err(TableOptions { test_fraction: Some(0.5), ..base.clone() });
         assert!(e.key == "test_fraction" && e.message.contains("cannot be combined with `split`"), "{}", e.message);
         let e = err(TableOptions {

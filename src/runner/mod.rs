@@ -192,7 +192,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     };
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
     // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
-    let mut root_events = crate::tensorboard::experiment::write_experiment(dir, exp).map_err(|e| Error::io(dir, e))?;
+    let mut root_events =
+        crate::tensorboard::experiment::write_experiment(dir, exp, plan).map_err(|e| Error::io(dir, e))?;
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
     let stop = stop_flag();
     let pool = Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet };

@@ -42,16 +42,17 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     let started = Instant::now();
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_trial(&trial, &dir, threads, progress, &stop)))
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                Err(anyhow::anyhow!("panicked: {msg}").into())
-            });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_trial(&plan, &trial, results, &dir, threads, progress, &stop)
+    }))
+    .unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into());
+        Err(anyhow::anyhow!("panicked: {msg}").into())
+    });
     let wall = started.elapsed().as_secs_f64();
     let mut summary = TrialSummary {
         wall_time_s: wall,
@@ -99,7 +100,9 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 }
 
 fn train_trial(
+    plan: &Plan,
     trial: &Trial,
+    results: &Path,
     dir: &Path,
     threads: usize,
     progress: bool,
@@ -109,10 +112,10 @@ fn train_trial(
     let device = cfg.backend().training_device()?;
     device.seed(cfg.seed);
     let data = cfg.dataset.load()?;
-    let mut events = EventWriter::create(dir).map_err(|e| Error::io(dir, e))?;
-    // TensorBoard: the HParams session start (swept values, model, seed) and the resolved
-    // config as text (src/tensorboard/experiment.rs).
-    tb::write_trial_start(&mut events, trial).map_err(|e| Error::io(events.path(), e))?;
+    // TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
+    // session start (swept values, model, seed) and the resolved config as text
+    // (src/tensorboard/experiment.rs).
+    let events = tb::trial_events(results, plan, trial)?;
     let mut obs =
         TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
     let info = data.info.clone();

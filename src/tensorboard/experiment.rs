@@ -2,18 +2,25 @@
 //!
 //! The results directory `results/<name>/` is the log directory: its root run holds the
 //! HParams experiment definition and the comparison table (`table.md`, tag [`TABLE_TAG`]);
-//! each trial's run `trials/<id>` holds its scalars, its HParams session (start: the swept
-//! values, model label and seed; end: the status) and its resolved `config.toml` (tag
-//! [`CONFIG_TAG`]).
+//! each trial's run `runs/<label>_<swept values>_seed=<seed>_<id>` ([`run_name`]) holds its
+//! scalars, images and histograms, its HParams session (start: the swept values, model label
+//! and seed; end: the status) and its resolved `config.toml` (tag [`CONFIG_TAG`]). A run's
+//! name is what TensorBoard's Time Series and Scalars tabs show, so it says which trial a
+//! curve is and ends with the trial's stable id (its folder `trials/<id>/`).
+//!
+//! TensorBoard shows every number hyperparameter with five significant digits (`0.0000`), so
+//! integer hyperparameters, the seed and swept keys whose values are all integers, are
+//! written as strings (`"0"`, `"16"`) with the discrete set of their values as domain.
 
 use super::hparams::{self, Domain, ExperimentDef, HParamDef, HValue, MetricDef, SessionStatus};
 use super::{EVENT_FILE_PREFIX, EventWriter, text};
+use crate::error::{Error, Result};
 use crate::spec::Experiment;
-use crate::sweep::{Distribution, SweepSpec, Trial};
+use crate::sweep::{Distribution, Plan, SweepSpec, Trial};
 use crate::train::FitStatus;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Text tag of a trial's resolved configuration.
 pub const CONFIG_TAG: &str = "config";
@@ -23,14 +30,66 @@ pub const TABLE_TAG: &str = "table";
 pub const MODEL_HPARAM: &str = "model";
 /// HParams name of the trial's seed.
 pub const SEED_HPARAM: &str = "seed";
-
-/// Integer ranges up to this many values are listed as discrete domains, wider ones as
-/// intervals.
-const MAX_DISCRETE_INTS: i64 = 64;
+/// The folder of the results directory that holds the trials' runs.
+pub const RUNS_DIR: &str = "runs";
+/// The most characters of a run name before its trial id.
+pub const MAX_RUN_NAME: usize = 80;
 
 /// The scalar tag of a trainer metric: `test.accuracy` → `test/accuracy`.
 pub fn metric_tag(metric: &str) -> String {
     metric.replacen('.', "/", 1)
+}
+
+/// The folder name of a trial's run: its name ([`Trial::name`]: label, swept values, seed)
+/// made safe for a file name (no `/`, no spaces, at most [`MAX_RUN_NAME`] characters), then
+/// `_` and its id: `mlp_lr=0.01_seed=0_093be68de436`.
+pub fn run_name(trial: &Trial) -> String {
+    let name = trial.name().replace(", ", ",");
+    let mut safe = String::new();
+    for c in name.chars().filter(|c| !matches!(c, '[' | ']' | '"' | '\'')) {
+        safe.push(match c {
+            c if c.is_alphanumeric() || "._=,+-".contains(c) => c,
+            c if c.is_whitespace() => '_',
+            _ => '-',
+        });
+    }
+    let safe: String = safe.trim_start_matches(['.', '_', '-']).chars().take(MAX_RUN_NAME).collect();
+    let safe = safe.trim_end_matches(['_', '-']);
+    if safe.is_empty() { trial.id.clone() } else { format!("{safe}_{}", trial.id) }
+}
+
+/// The folder of a trial's run in the results directory `results`.
+pub fn run_dir(results: &Path, trial: &Trial) -> PathBuf {
+    results.join(RUNS_DIR).join(run_name(trial))
+}
+
+/// Removes every run of the trial `id` under `runs` (its earlier runs, whatever their names).
+fn remove_runs_of(runs: &Path, id: &str) -> io::Result<()> {
+    let entries = match std::fs::read_dir(runs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let suffix = format!("_{id}");
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if (name == id || name.ends_with(&suffix)) && entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts a trial's event file in its run folder ([`run_dir`]), after removing any earlier
+/// run of the same trial, and writes its HParams session start and configuration.
+pub fn trial_events(results: &Path, plan: &Plan, trial: &Trial) -> Result<EventWriter> {
+    let runs = results.join(RUNS_DIR);
+    remove_runs_of(&runs, &trial.id).map_err(|e| Error::io(&runs, e))?;
+    let dir = run_dir(results, trial);
+    let mut w = EventWriter::create(&dir).map_err(|e| Error::io(&dir, e))?;
+    write_trial_start(&mut w, trial, &integer_keys(plan)).map_err(|e| Error::io(w.path(), e))?;
+    Ok(w)
 }
 
 fn distinct(values: impl IntoIterator<Item = HValue>) -> Vec<HValue> {
@@ -46,11 +105,6 @@ fn distinct(values: impl IntoIterator<Item = HValue>) -> Vec<HValue> {
 fn domain(d: &Distribution) -> Domain {
     match d {
         Distribution::Uniform([lo, hi]) | Distribution::LogUniform([lo, hi]) => Domain::Interval { min: *lo, max: *hi },
-        Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi])
-            if hi.saturating_sub(*lo) < MAX_DISCRETE_INTS =>
-        {
-            Domain::Discrete((*lo..=*hi).map(|i| HValue::Number(i as f64)).collect())
-        }
         Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi]) => {
             Domain::Interval { min: *lo as f64, max: *hi as f64 }
         }
@@ -58,30 +112,51 @@ fn domain(d: &Distribution) -> Domain {
     }
 }
 
-/// The HParams experiment definition of `exp`: the model label, the seed and every swept key
-/// (grid values or random-search choices as discrete domains, float distributions as
-/// intervals), and the trainer's metrics.
-pub fn experiment_def(exp: &Experiment) -> ExperimentDef {
+/// The swept keys whose value is an integer in every trial of the plan: TensorBoard shows
+/// them as strings (see the module documentation).
+pub fn integer_keys(plan: &Plan) -> BTreeSet<String> {
+    let keys = plan.trials.iter().flat_map(|t| t.swept.keys()).collect::<BTreeSet<_>>();
+    keys.into_iter()
+        .filter(|k| plan.trials.iter().all(|t| matches!(t.swept.get(*k), Some(toml::Value::Integer(_)))))
+        .cloned()
+        .collect()
+}
+
+/// The discrete domain of integers, sorted, as strings.
+fn integer_domain(values: impl IntoIterator<Item = i64>) -> Domain {
+    let sorted: BTreeSet<i64> = values.into_iter().collect();
+    Domain::Discrete(sorted.into_iter().map(|i| HValue::Text(i.to_string())).collect())
+}
+
+/// The HParams experiment definition of `exp`, planned as `plan`: the model label, the seed
+/// and every swept key, and the trainer's metrics. Integer keys (the seed, [`integer_keys`])
+/// have the discrete set of their planned values, as strings; other grid values and
+/// random-search choices are discrete domains, float distributions intervals.
+pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
     let mut defs = vec![
         HParamDef {
             name: MODEL_HPARAM.into(),
             domain: Domain::Discrete(distinct(exp.models.iter().map(|m| HValue::Text(m.label.clone())))),
         },
-        HParamDef {
-            name: SEED_HPARAM.into(),
-            domain: Domain::Discrete(distinct(exp.seeds.iter().map(|&s| HValue::Number(s as f64)))),
-        },
+        HParamDef { name: SEED_HPARAM.into(), domain: integer_domain(exp.seeds.iter().map(|&s| s as i64)) },
     ];
-    match &exp.sweep {
-        None => {}
-        Some(SweepSpec::Grid(grid)) => defs.extend(grid.iter().map(|(key, values)| HParamDef {
-            name: key.clone(),
-            domain: Domain::Discrete(distinct(values.iter().map(HValue::from_toml))),
-        })),
-        Some(SweepSpec::Random { params, .. }) => {
-            defs.extend(params.iter().map(|(key, d)| HParamDef { name: key.clone(), domain: domain(d) }))
-        }
-    }
+    let integers = integer_keys(plan);
+    let swept: Vec<(&String, Domain)> = match &exp.sweep {
+        None => Vec::new(),
+        Some(SweepSpec::Grid(grid)) => grid
+            .iter()
+            .map(|(key, values)| (key, Domain::Discrete(distinct(values.iter().map(HValue::from_toml)))))
+            .collect(),
+        Some(SweepSpec::Random { params, .. }) => params.iter().map(|(key, d)| (key, domain(d))).collect(),
+    };
+    defs.extend(swept.into_iter().map(|(key, d)| HParamDef {
+        name: key.clone(),
+        domain: if integers.contains(key) {
+            integer_domain(plan.trials.iter().filter_map(|t| t.swept.get(key).and_then(toml::Value::as_integer)))
+        } else {
+            d
+        },
+    }));
     let metrics = crate::train::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
@@ -96,11 +171,16 @@ pub fn experiment_def(exp: &Experiment) -> ExperimentDef {
     }
 }
 
-/// A trial's HParams values: its swept values, model label and seed.
-pub fn trial_hparams(trial: &Trial) -> BTreeMap<String, HValue> {
-    let mut hp: BTreeMap<String, HValue> = trial.swept.iter().map(|(k, v)| (k.clone(), HValue::from_toml(v))).collect();
+/// A trial's HParams values: its swept values, model label and seed; the seed and the
+/// `integers` keys as strings.
+pub fn trial_hparams(trial: &Trial, integers: &BTreeSet<String>) -> BTreeMap<String, HValue> {
+    let value = |k: &String, v: &toml::Value| match v {
+        toml::Value::Integer(i) if integers.contains(k) => HValue::Text(i.to_string()),
+        other => HValue::from_toml(other),
+    };
+    let mut hp: BTreeMap<String, HValue> = trial.swept.iter().map(|(k, v)| (k.clone(), value(k, v))).collect();
     hp.insert(MODEL_HPARAM.into(), HValue::Text(trial.label.clone()));
-    hp.insert(SEED_HPARAM.into(), HValue::Number(trial.config.seed as f64));
+    hp.insert(SEED_HPARAM.into(), HValue::Text(trial.config.seed.to_string()));
     hp
 }
 
@@ -131,8 +211,9 @@ pub fn session_status(status: &FitStatus) -> SessionStatus {
 
 /// Writes the experiment-level event file in the results directory `dir`: replaces the root
 /// event files of earlier runs (they hold only what this one rewrites) with one holding the
-/// HParams experiment definition, flushed. Returns the writer for [`write_table`].
-pub fn write_experiment(dir: &Path, exp: &Experiment) -> io::Result<EventWriter> {
+/// HParams experiment definition of `exp` planned as `plan`, flushed. Returns the writer for
+/// [`write_table`].
+pub fn write_experiment(dir: &Path, exp: &Experiment, plan: &Plan) -> io::Result<EventWriter> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         if entry.file_name().to_string_lossy().starts_with(EVENT_FILE_PREFIX) && entry.file_type()?.is_file() {
@@ -140,7 +221,7 @@ pub fn write_experiment(dir: &Path, exp: &Experiment) -> io::Result<EventWriter>
         }
     }
     let mut w = EventWriter::create(dir)?;
-    w.summary(hparams::experiment_summary(&experiment_def(exp)), 0)?;
+    w.summary(hparams::experiment_summary(&experiment_def(exp, plan)), 0)?;
     w.flush()?;
     Ok(w)
 }
@@ -152,10 +233,11 @@ pub fn write_table(w: &mut EventWriter, dir: &Path) -> io::Result<()> {
     w.flush()
 }
 
-/// Writes a trial's HParams session start and its resolved configuration (text
-/// [`CONFIG_TAG`], as a TOML code block), flushed.
-pub fn write_trial_start(w: &mut EventWriter, trial: &Trial) -> io::Result<()> {
-    w.summary(hparams::session_start_summary(&trial_hparams(trial), &group_name(trial), super::now()), 0)?;
+/// Writes a trial's HParams session start (the `integers` keys as strings) and its resolved
+/// configuration (text [`CONFIG_TAG`], as a TOML code block), flushed.
+pub fn write_trial_start(w: &mut EventWriter, trial: &Trial, integers: &BTreeSet<String>) -> io::Result<()> {
+    let hp = trial_hparams(trial, integers);
+    w.summary(hparams::session_start_summary(&hp, &group_name(trial), super::now()), 0)?;
     let config = toml::to_string(&trial.config).map_err(io::Error::other)?;
     w.text(CONFIG_TAG, &text::code_block("toml", &config), 0)?;
     w.flush()
@@ -174,15 +256,60 @@ mod tests {
     #[test]
     fn distributions_map_to_domains() {
         assert_eq!(domain(&Distribution::LogUniform([1e-4, 1e-1])), Domain::Interval { min: 1e-4, max: 1e-1 });
-        assert_eq!(
-            domain(&Distribution::IntRange([2, 4])),
-            Domain::Discrete(vec![HValue::Number(2.0), HValue::Number(3.0), HValue::Number(4.0)])
-        );
         assert_eq!(domain(&Distribution::IntRange([0, 1000])), Domain::Interval { min: 0.0, max: 1000.0 });
         assert_eq!(
             domain(&Distribution::Choice(vec!["a".into(), "b".into(), "a".into()])),
             Domain::Discrete(vec![HValue::Text("a".into()), HValue::Text("b".into())])
         );
+        assert_eq!(
+            integer_domain([10, 2, 10, -1]),
+            Domain::Discrete(["-1", "2", "10"].iter().map(|s| HValue::Text(s.to_string())).collect())
+        );
+    }
+
+    /// The one-trial plan of a minimal experiment.
+    fn plan() -> Plan {
+        let text = "name = \"t\"\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n";
+        let exp = Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![]).unwrap();
+        crate::sweep::expand(&exp).unwrap()
+    }
+
+    fn trial(label: &str, swept: &[(&str, toml::Value)], seed: u64, id: &str) -> Trial {
+        let mut t = plan().trials.remove(0);
+        t.id = id.into();
+        t.label = label.into();
+        t.swept = swept.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        t.config.seed = seed;
+        t
+    }
+
+    #[test]
+    fn run_names_are_readable_safe_and_end_with_the_id() {
+        let t = trial("mlp", &[("training.lr", 0.01.into()), ("model.hidden", 16.into())], 1, "093be68de436");
+        assert_eq!(run_name(&t), "mlp_hidden=16_lr=0.01_seed=1_093be68de436");
+        let t = trial("a/b|c d", &[("model.channels", toml::Value::Array(vec![8.into(), 16.into()]))], 0, "abc");
+        assert_eq!(run_name(&t), "a-b-c_d_channels=8,16_seed=0_abc");
+        let t = trial("../x", &[], 0, "abc");
+        assert_eq!(run_name(&t), "x_seed=0_abc");
+        let t = trial(&"w".repeat(500), &[], 0, "abc");
+        assert_eq!(run_name(&t), format!("{}_abc", "w".repeat(MAX_RUN_NAME)));
+        let t = trial("混合", &[("training.optimizer", "adam".into())], 2, "abc");
+        assert_eq!(run_name(&t), "混合_optimizer=adam_seed=2_abc");
+    }
+
+    #[test]
+    fn integer_keys_and_seeds_are_strings() {
+        let trials = vec![
+            trial("m", &[("model.hidden", 16.into()), ("training.weight_decay", 0.into())], 0, "a"),
+            trial("m", &[("model.hidden", 32.into()), ("training.weight_decay", 0.5.into())], 1, "b"),
+        ];
+        let plan = Plan { trials, ..plan() };
+        let ints = integer_keys(&plan);
+        assert_eq!(ints, BTreeSet::from(["model.hidden".to_string()]), "a key with a float is not an integer key");
+        let hp = trial_hparams(&plan.trials[0], &ints);
+        assert_eq!(hp["model.hidden"], HValue::Text("16".into()));
+        assert_eq!(hp["training.weight_decay"], HValue::Number(0.0));
+        assert_eq!(hp["seed"], HValue::Text("0".into()));
     }
 
     #[test]

@@ -217,3 +217,17 @@ pub fn check_linear_grads(layer: &burn::nn::Linear, grads: &burn::tensor::Gradie
     let b = format!("{prefix}.bias");
     check(&b, layer.bias.as_ref().unwrap().val().grad(grads).unwrap(), &fx.grad(&b));
 }
+
+/// The TensorBoard run folder of a trial (`results/NAME/runs/<readable name>_<id>`), given its
+/// `trials/<id>` folder; it must be the only one.
+pub fn run_dir_of(trial_dir: &Path) -> PathBuf {
+    let id = trial_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let runs = trial_dir.parent().unwrap().parent().unwrap().join("runs");
+    let found: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().ends_with(&format!("_{id}")))
+        .collect();
+    assert_eq!(found.len(), 1, "one run of trial {id} in {}: {found:?}", runs.display());
+    found[0].clone()
+}
