@@ -179,6 +179,25 @@ fn sigterm_and_sighup_stop_a_run_like_ctrl_c() {
 }
 
 #[test]
+fn a_run_ended_by_timeout_stops_its_workers_and_records_them_interrupted() {
+    let sw = Sweep::new(&LONG.replace("3000", "1000000"));
+    let results = sw.s.results();
+    let out = std::process::Command::new("timeout")
+        .args(["-s", "TERM", "3", env!("CARGO_BIN_EXE_burnlab"), "run", sw.file.to_str().unwrap()])
+        .args(["--results", results.to_str().unwrap(), "--quiet", "--jobs", "2"])
+        .current_dir(sw.s.path())
+        .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "timed out: {}", stderr(&out));
+    assert!(workers_of(&sw.dir()).is_empty(), "a worker outlived its runner");
+    let (statuses, _) = sw.statuses();
+    assert!(statuses.iter().all(|s| s == "interrupted"), "{statuses:?}");
+    assert!(sw.dir().join("table.md").is_file(), "the runner wrote its tables before ending");
+    sw.logs_are_clean();
+}
+
+#[test]
 fn a_directory_stays_locked_while_an_orphaned_worker_lives() {
     let sw = Sweep::new(&LONG.replace("seeds = [0, 1]", "seeds = [0]"));
     let mut runner = sw.spawn(&[]);
