@@ -178,17 +178,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Run { file, results, jobs, gpus, force, quiet, json, executor, slurm } => {
             let exp = load(&file)?;
             if executor == Executor::Slurm {
-                if jobs.is_some() {
-                    return Err(crate::error::UserError::new("--jobs is an option of the local executor")
-                        .help("with --executor slurm, --max-parallel limits the trials running at once")
-                        .into());
-                }
-                if !gpus.is_empty() {
-                    // --gpus pins local workers (issue 7); Slurm allocates GPUs itself.
-                    return Err(crate::error::UserError::new("--gpus is an option of the local executor")
-                        .help("with --executor slurm, --gpus-per-trial requests GPUs for each trial")
-                        .into());
-                }
+                no_local_options(jobs, &gpus)?;
                 let sub = runner::slurm::submit(&exp, &slurm.options(results, force))?;
                 runner::slurm::print_submission(&sub, json, quiet)?;
                 return Ok(0);
@@ -204,13 +194,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             let outcome =
                 runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus })?;
             print_outcome(&outcome, json, quiet)?;
-            Ok(if outcome.interrupted {
-                130
-            } else if outcome.ran.contains_key("failed") {
-                1
-            } else {
-                0
-            })
+            Ok(if outcome.interrupted { 130 } else { i32::from(outcome.ran.contains_key("failed")) })
         }
         Command::Plan { file, json } => {
             let exp = load(&file)?;
@@ -277,6 +261,22 @@ pub fn execute(cli: Cli) -> Result<i32> {
             })
         }
     }
+}
+
+/// Rejects the local executor's options given with `--executor slurm`.
+fn no_local_options(jobs: Option<usize>, gpus: &[usize]) -> Result<()> {
+    if jobs.is_some() {
+        return Err(crate::error::UserError::new("--jobs is an option of the local executor")
+            .help("with --executor slurm, --max-parallel limits the trials running at once")
+            .into());
+    }
+    if !gpus.is_empty() {
+        // --gpus pins local workers (issue 7); Slurm allocates GPUs itself.
+        return Err(crate::error::UserError::new("--gpus is an option of the local executor")
+            .help("with --executor slurm, --gpus-per-trial requests GPUs for each trial")
+            .into());
+    }
+    Ok(())
 }
 
 /// Prints what a local run did. The run is recorded by then: a closed terminal or pipe (a

@@ -179,6 +179,46 @@ fn sigterm_and_sighup_stop_a_run_like_ctrl_c() {
 }
 
 #[test]
+fn a_run_ended_by_timeout_stops_its_workers_and_records_them_interrupted() {
+    let sw = Sweep::new(&LONG.replace("3000", "1000000"));
+    let results = sw.s.results();
+    let out = std::process::Command::new("timeout")
+        .args(["-s", "TERM", "3", env!("CARGO_BIN_EXE_burnlab"), "run", sw.file.to_str().unwrap()])
+        .args(["--results", results.to_str().unwrap(), "--quiet", "--jobs", "2"])
+        .current_dir(sw.s.path())
+        .env("BURNLAB_DATASETS", Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "timed out: {}", stderr(&out));
+    assert!(workers_of(&sw.dir()).is_empty(), "a worker outlived its runner");
+    let (statuses, _) = sw.statuses();
+    assert!(statuses.iter().all(|s| s == "interrupted"), "{statuses:?}");
+    assert!(sw.dir().join("table.md").is_file(), "the runner wrote its tables before ending");
+    sw.logs_are_clean();
+}
+
+#[test]
+fn a_second_signal_kills_workers_that_do_not_stop() {
+    let sw = Sweep::new(&LONG.replace("seeds = [0, 1]", "seeds = [0]").replace("3000", "1000000"));
+    let runner = sw.spawn(&[]);
+    sw.wait_training(1);
+    let workers = workers_of(&sw.dir());
+    assert_eq!(workers.len(), 1, "{workers:?}");
+    // A worker that cannot stop by itself: frozen.
+    signal(workers[0], libc::SIGSTOP);
+    signal(runner.id(), libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    signal(runner.id(), libc::SIGTERM);
+    let out = runner.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(workers_of(&sw.dir()).is_empty(), "the frozen worker was killed");
+    let tdir = trial_dirs(&sw.s.results(), "long").pop().unwrap();
+    let sum = summary(&tdir);
+    assert_eq!(sum["status"], "interrupted", "{sum}");
+    assert!(sum["error"].as_str().unwrap().contains("SIGKILL"), "{sum}");
+}
+
+#[test]
 fn a_directory_stays_locked_while_an_orphaned_worker_lives() {
     let sw = Sweep::new(&LONG.replace("seeds = [0, 1]", "seeds = [0]"));
     let mut runner = sw.spawn(&[]);

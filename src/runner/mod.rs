@@ -21,7 +21,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -109,14 +109,21 @@ pub struct RunOutcome {
     pub tables: Vec<PathBuf>,
 }
 
+/// Stop signals (SIGINT, SIGTERM, SIGHUP) received since [`stop_flag`] installed its handler.
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
 /// Set by Ctrl-C (SIGINT), SIGTERM or SIGHUP: stop launching trials and let running ones stop
-/// (a worker then records its trial as interrupted).
+/// (a worker then records its trial as interrupted). A runner given a second such signal kills
+/// the workers that have not stopped yet.
 pub fn stop_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
         let f = flag.clone();
-        let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+        let _ = ctrlc::set_handler(move || {
+            SIGNALS.fetch_add(1, Ordering::SeqCst);
+            f.store(true, Ordering::SeqCst);
+        });
         flag
     })
     .clone()
@@ -327,6 +334,26 @@ impl<'a> Launcher<'a> {
         }
     }
 
+    /// Says what a forwarded stop signal does.
+    fn stopping(&self, forwarded: Option<libc::c_int>) {
+        let text = match forwarded {
+            Some(libc::SIGINT) => {
+                "stopping: running trials record themselves as interrupted (a second Ctrl-C kills them)"
+            }
+            Some(_) => "stopping: running trials killed",
+            None => return,
+        };
+        self.say(text);
+    }
+
+    /// Prints a line above the progress bars, unless quiet. A closed terminal (SIGHUP) must not
+    /// stop the runner from recording the sweep: write errors are ignored.
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            self.multi.suspend(|| writeln!(std::io::stderr(), "{line}").ok());
+        }
+    }
+
     /// Reaps the exited worker of trial `index` and returns its trial's status; records one
     /// for a worker that left no readable summary.
     fn finish(&self, index: usize, mut r: Running, stopping: bool) -> Result<TrialStatus> {
@@ -340,11 +367,7 @@ impl<'a> Launcher<'a> {
         r.bar.finish_and_clear();
         self.multi.remove(&r.bar);
         self.overall.inc(1);
-        if !self.quiet {
-            let line = outcome_line(trial, &summary);
-            // A closed terminal (SIGHUP) must not stop the runner from recording the sweep.
-            self.multi.suspend(|| writeln!(std::io::stderr(), "{line}").ok());
-        }
+        self.say(&outcome_line(trial, &summary));
         Ok(summary.status)
     }
 }
@@ -444,7 +467,7 @@ fn execute(
             Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the launcher holds a sender"),
         }
         if stop.load(Ordering::SeqCst) {
-            forward_interrupt(&running);
+            launcher.stopping(forward_stop(&running));
         }
         let finished: Vec<usize> = running
             .iter_mut()
@@ -464,19 +487,24 @@ fn execute(
     Ok(counts)
 }
 
-/// Sends SIGINT to workers that may not have received the terminal's (`kill -INT`, SIGTERM or
-/// SIGHUP of the runner).
-fn forward_interrupt(running: &BTreeMap<usize, Running>) {
-    static SENT: AtomicBool = AtomicBool::new(false);
-    if SENT.swap(true, Ordering::SeqCst) {
-        return;
+/// Passes a stop on to the workers: SIGINT at the first stop signal (for workers that did not
+/// get the terminal's: `kill`, SIGTERM or SIGHUP of the runner), SIGKILL from the second on (for
+/// workers that do not stop, stuck in a long evaluation or frozen; their trials are recorded as
+/// interrupted). Returns the signal sent, if any.
+fn forward_stop(running: &BTreeMap<usize, Running>) -> Option<libc::c_int> {
+    static FORWARDED: AtomicUsize = AtomicUsize::new(0);
+    let level = SIGNALS.load(Ordering::SeqCst).clamp(1, 2);
+    if FORWARDED.fetch_max(level, Ordering::SeqCst) >= level {
+        return None;
     }
+    let sig = if level == 1 { libc::SIGINT } else { libc::SIGKILL };
     for r in running.values() {
-        // SAFETY: kill(2) on a child pid we own; no memory is touched.
+        // SAFETY: kill(2) on a child pid we own and have not reaped; no memory is touched.
         unsafe {
-            libc::kill(r.child.id() as libc::pid_t, libc::SIGINT);
+            libc::kill(r.child.id() as libc::pid_t, sig);
         }
     }
+    Some(sig)
 }
 
 /// Writes the summary of a worker that exited without a readable one (a crash, a kill, or a

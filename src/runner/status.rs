@@ -289,7 +289,7 @@ pub fn collect(dir: &Path) -> Result<Status> {
     })
 }
 
-/// Whether a `burnlab run` holds the directory's lock (checked with a shared lock that
+/// Whether a `burnlab run`, or a worker of one still stopping, holds the directory's lock (checked with a shared lock that
 /// leaves the lock file untouched).
 fn local_run_active(dir: &Path) -> bool {
     let Ok(file) = std::fs::File::open(dir.join(".lock")) else {
