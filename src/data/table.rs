@@ -866,6 +866,55 @@ mod tests {
     }
 
     #[test]
+    fn parquet_nulls_and_nans_are_missing_values_named_by_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let mut df = DataFrame::new_infer_height(vec![
+            Column::new("a".into(), [Some(1.0), None, Some(3.0), None]),
+            Column::new("b".into(), [1.0, 2.0, f64::NAN, 4.0]),
+            Column::new("y".into(), ["u", "v", "u", "v"]),
+        ])
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&p).unwrap()).finish(&mut df).unwrap();
+        let o = |f: &str| TableOptions { features: Some(vec![f.into()]), test_fraction: Some(0.5), ..opts(&p, "y") };
+        let e = build(&o("a")).unwrap_err();
+        let at = format!("data row 2 of `{}`", p.display());
+        assert!(
+            e.message.contains(&format!("`a` has 2 missing values, the first an empty cell in {at}")),
+            "{}",
+            e.message
+        );
+        let e = build(&o("b")).unwrap_err();
+        assert!(e.message.contains("`b` has 1 missing value, the first \"NaN\" in data row 3 of"), "{}", e.message);
+        let e = build(&TableOptions { separator: Some(";".into()), ..o("b") }).unwrap_err();
+        assert_eq!((e.key, e.message.as_str()), ("separator", "applies to CSV and TSV files only"));
+    }
+
+    #[test]
+    fn decimal_commas_and_other_separators() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(&dir, "a;b;y\n1,5;x;u\n\n-2,25;x;v\n");
+        let o = TableOptions {
+            features: Some(vec!["a".into()]),
+            standardize: Some(false),
+            test_fraction: Some(0.5),
+            separator: Some(";".into()),
+            decimal_comma: Some(true),
+            ..opts(&p, "y")
+        };
+        let d = build(&o).unwrap();
+        let mut all: Vec<f32> = d.train.x.iter().chain(&d.test.x).copied().collect();
+        all.sort_by(f32::total_cmp);
+        assert_eq!(all, vec![-2.25, 1.5]);
+        let e = build(&TableOptions { decimal_comma: None, ..o.clone() }).unwrap_err();
+        assert!(e.message.contains("holds \"1,5\" in data row 1 (line 2 of") && e.message.contains("decimal_comma"));
+        let e = build(&TableOptions { features: Some(vec!["b".into()]), ..o.clone() }).unwrap_err();
+        assert!(e.message.contains("`b` holds \"x\" in data row 1 (line 2 of"), "{}", e.message);
+        let e = build(&TableOptions { separator: Some(",".into()), ..o }).unwrap_err();
+        assert_eq!(e.key, "decimal_comma");
+    }
+
+    #[test]
     fn errors_name_the_key_and_the_column() {
         let dir = tempfile::tempdir().unwrap();
         let p = csv(&dir, "length,label,score,fold\n1,a,0.5,train\n2,b,1.5,test\n");
