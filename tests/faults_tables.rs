@@ -109,6 +109,9 @@ fn check_tables(s: &Scratch, file: &Path) -> PathBuf {
         assert_eq!(summary.get(i, "id"), t["id"].as_str().unwrap());
         assert_eq!(summary.get(i, "status"), "completed", "{}", stderr(&out));
         assert_eq!(summary.get(i, "label"), t["label"].as_str().unwrap());
+        // Counts are integers, not `5.0`.
+        assert!(summary.get(i, "steps").parse::<u64>().is_ok_and(|n| n > 0), "{:?}", summary.rows[i]);
+        assert!(summary.get(i, "num_params").parse::<u64>().is_ok(), "{:?}", summary.rows[i]);
         for k in &keys {
             assert!(shows(summary.get(i, k), t["swept"].get(k)), "summary.csv row {i} `{k}`: {t}");
         }
@@ -130,6 +133,7 @@ fn check_tables(s: &Scratch, file: &Path) -> PathBuf {
             assert!(shows(table.get(i, k), v.as_ref()), "table.csv row {i} `{k}` = {:?}, want {v:?}", table.get(i, k));
         }
         assert_eq!(table.get(i, "planned"), seeds.to_string());
+        assert_eq!(table.get(i, "test.accuracy.n"), seeds.to_string());
     }
     let before: Vec<String> = ["summary.csv", "table.csv", "table.md"]
         .iter()

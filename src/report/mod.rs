@@ -197,6 +197,9 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
     let s = |f: &dyn Fn(&TrialSummary) -> Option<f64>| -> Vec<Option<f64>> {
         summaries.iter().map(|x| x.as_ref().and_then(f)).collect()
     };
+    let count = |f: &dyn Fn(&TrialSummary) -> Option<usize>| -> Vec<Option<u64>> {
+        summaries.iter().map(|x| x.as_ref().and_then(f).map(|n| n as u64)).collect()
+    };
     let mut cols = vec![
         Column::new("id".into(), t.iter().map(|t| t.id.clone()).collect::<Vec<_>>()),
         Column::new("index".into(), t.iter().map(|t| t.index as u64).collect::<Vec<_>>()),
@@ -211,12 +214,12 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
         "status".into(),
         summaries.iter().map(|x| x.as_ref().map_or("pending", |s| s.status.name()).to_string()).collect::<Vec<_>>(),
     ));
-    cols.push(Column::new("steps".into(), s(&|x| Some(x.steps as f64))));
-    cols.push(Column::new("diverged_at".into(), s(&|x| x.diverged_at.map(|v| v as f64))));
+    cols.push(Column::new("steps".into(), count(&|x| Some(x.steps))));
+    cols.push(Column::new("diverged_at".into(), count(&|x| x.diverged_at)));
     for m in plan.report.metrics() {
         cols.push(Column::new(m.as_str().into(), s(&|x| x.final_metrics.get(&m).copied())));
     }
-    cols.push(Column::new("num_params".into(), s(&|x| Some(x.num_params as f64))));
+    cols.push(Column::new("num_params".into(), count(&|x| Some(x.num_params))));
     cols.push(Column::new("wall_time_s".into(), s(&|x| Some(x.wall_time_s))));
     cols.push(Column::new("steps_per_second".into(), s(&|x| Some(x.steps_per_second))));
     cols.push(Column::new("backend".into(), t.iter().map(|t| t.config.backend().to_string()).collect::<Vec<_>>()));
@@ -234,7 +237,8 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
     for (j, m) in plan.report.metrics().iter().enumerate() {
         let get =
             |f: fn(&Stats) -> f64| groups.iter().map(|g| g.metrics[j].as_ref().map(f)).collect::<Vec<Option<f64>>>();
-        cols.push(Column::new(format!("{m}.n").into(), get(|s| s.n as f64)));
+        let n: Vec<Option<u64>> = groups.iter().map(|g| g.metrics[j].map(|s| s.n as u64)).collect();
+        cols.push(Column::new(format!("{m}.n").into(), n));
         cols.push(Column::new(format!("{m}.mean").into(), get(|s| s.mean)));
         cols.push(Column::new(format!("{m}.std").into(), get(|s| s.std)));
         cols.push(Column::new(format!("{m}.ci95_low").into(), get(|s| s.ci95.0)));
