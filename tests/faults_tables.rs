@@ -258,7 +258,7 @@ fn every_kind_of_swept_key_gives_unique_columns_and_its_rows() {
     assert_eq!(table.rows.len(), 8);
     assert_eq!(table.get(0, "model.hidden"), "", "linear has no `hidden`");
     assert_eq!(table.get(4, "model.hidden"), "16");
-    assert_eq!([table.get(0, "training.weight_decay"), table.get(1, "training.weight_decay")], ["0", "1e-4"]);
+    assert_eq!([table.get(0, "training.weight_decay"), table.get(1, "training.weight_decay")], ["0", "0.0001"]);
 
     // The whole dataset swapped (by name, and by a table whose text holds commas) and the
     // backend; each dataset is ranked on its own.
@@ -309,9 +309,9 @@ fn a_reference_where_that_matches_nothing_is_an_error() {
     // The user's file: 0.001 where the grid has 0.0001.
     let err = rejected(&s, "exp-typo.toml", &case("21-reference-where-number-spelling/exp-typo.toml"));
     assert!(err.contains("exp-typo.toml:24:75:"), "at the where value: {err}");
-    assert!(err.contains("`reference.rows[0].where.\"training.weight_decay\"` = 1e-3 matches no trial"), "{err}");
-    assert!(err.contains("the sweep's values of `training.weight_decay` are 0, 1e-4"), "{err}");
-    assert!(err.contains("did you mean 1e-4?"), "{err}");
+    assert!(err.contains("`reference.rows[0].where.\"training.weight_decay\"` = 0.001 matches no trial"), "{err}");
+    assert!(err.contains("the sweep's values of `training.weight_decay` are 0, 0.0001"), "{err}");
+    assert!(err.contains("did you mean 0.0001?"), "{err}");
 
     let good = case("21-reference-where-number-spelling/exp.toml");
     // A key that is not swept, with a did-you-mean.
@@ -370,14 +370,14 @@ fn a_reference_where_compares_numbers_as_numbers() {
     // The user's file: the grid says 0, the reference says 0.0.
     let dir = check_tables(&s, &s.file("exp.toml", &case("21-reference-where-number-spelling/exp.toml")));
     let table = Csv::read(&dir.join("table.csv"));
-    assert_eq!([table.get(0, "training.weight_decay"), table.get(1, "training.weight_decay")], ["0", "1e-4"]);
+    assert_eq!([table.get(0, "training.weight_decay"), table.get(1, "training.weight_decay")], ["0", "0.0001"]);
     assert_eq!(table.get(0, "published"), "0.3");
     assert_ne!(table.get(0, "verdict"), "no reference");
     assert_eq!((table.get(1, "published"), table.get(1, "verdict")), ("", "no reference"));
     let md = md_table(&std::fs::read_to_string(dir.join("table.md")).unwrap());
     let published = md[0].iter().position(|h| h == "published").unwrap();
     assert_eq!((md_text(&md[2][1]).as_str(), md_text(&md[2][published]).as_str()), ("0", "0.3"));
-    assert_eq!((md_text(&md[3][1]).as_str(), md_text(&md[3][published]).as_str()), ("1e-4", "–"));
+    assert_eq!((md_text(&md[3][1]).as_str(), md_text(&md[3][published]).as_str()), ("0.0001", "–"));
 }
 
 #[test]
@@ -414,7 +414,7 @@ fn swept_numbers_show_one_way_whatever_their_spelling() {
     let text = &plans[0].1;
     for name in [
         "linear lr=1000000 weight_decay=0 seed=0",
-        "linear lr=3e-3 weight_decay=1e-4 seed=0",
+        "linear lr=0.003 weight_decay=0.0001 seed=0",
         "mlp hidden=1000 lr=0.25 weight_decay=0 seed=0",
     ] {
         assert!(text.contains(name), "`{name}` in\n{text}");

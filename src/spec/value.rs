@@ -1,6 +1,6 @@
 //! Values of experiment files as tables, trial names and `[reference]` see them: one display
 //! per number whatever its spelling (`0`, `0.0` and `0e0` all show as `0`, `1e-4` and
-//! `0.0001` as `1e-4`), and equality that compares numbers as numbers (`0 == 0.0`).
+//! `0.0001` as `0.0001`), and equality that compares numbers as numbers (`0 == 0.0`).
 //!
 //! Only the display and the comparison are canonical: trial ids hash the resolved
 //! configuration, not these texts, so they do not depend on this module.
@@ -8,9 +8,13 @@
 /// Integral numbers below this magnitude are shown as integers (`1e6` as `1000000`).
 const INTEGRAL_LIMIT: f64 = 1e16;
 
+/// Non-zero numbers below this magnitude are shown in scientific notation (`1e-5`).
+const SCIENTIFIC_BELOW: f64 = 1e-4;
+
 /// The canonical text of a number: an integral value below 10^16 as an integer, any other
-/// value in the shorter of plain decimal and scientific notation with the fewest digits that
-/// read back as the same `f64` (plain on a tie): `0.5`, `0.01`, `1e-4`, `3.5e-5`, `1e20`.
+/// value with the fewest digits that read back as the same `f64`, in plain decimal notation
+/// from 1e-4 up to 1e16 and in scientific notation outside (Python's `repr` rule):
+/// `0.5`, `0.01`, `0.0001`, `3.5e-5`, `1e20`.
 pub fn number_text(x: f64) -> String {
     if x.is_nan() {
         return "nan".into();
@@ -24,9 +28,9 @@ pub fn number_text(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < INTEGRAL_LIMIT {
         return format!("{}", x as i64);
     }
-    let plain = format!("{x}");
-    let scientific = format!("{x:e}");
-    if scientific.len() < plain.len() { scientific } else { plain }
+    // Python's `repr` rule, which researchers read in logs and papers: plain decimals from
+    // 1e-4 up, scientific notation below (`0.001`, `0.0001`, `1e-5`) and from 1e16 up.
+    if (SCIENTIFIC_BELOW..INTEGRAL_LIMIT).contains(&x.abs()) { format!("{x}") } else { format!("{x:e}") }
 }
 
 /// The canonical text of a value: numbers by [`number_text`], strings without quotes, lists
@@ -89,9 +93,9 @@ mod tests {
             (1e6, "1000000"),
             (0.5, "0.5"),
             (0.01, "0.01"),
-            (0.001, "1e-3"),
-            (0.0001, "1e-4"),
-            (3e-4, "3e-4"),
+            (0.001, "0.001"),
+            (0.0001, "0.0001"),
+            (3e-4, "0.0003"),
             (0.1 + 0.2, "0.30000000000000004"),
             (1234.5, "1234.5"),
             (-2.5e-7, "-2.5e-7"),
@@ -106,7 +110,7 @@ mod tests {
         assert_eq!(text(&Integer(1_000_000)), text(&Float(1e6)));
         assert_eq!(text(&Str("a|b".into())), "a|b");
         let list: toml::Value = toml::from_str::<toml::Table>("v = [8, 1.0e-4, \"x\"]").unwrap()["v"].clone();
-        assert_eq!(text(&list), "[8, 1e-4, \"x\"]");
+        assert_eq!(text(&list), "[8, 0.0001, \"x\"]");
     }
 
     #[test]
