@@ -123,8 +123,8 @@ pub fn integer_keys(plan: &Plan) -> BTreeSet<String> {
 }
 
 /// The discrete domain of integers, sorted, as strings.
-fn integer_domain(values: impl IntoIterator<Item = i64>) -> Domain {
-    let sorted: BTreeSet<i64> = values.into_iter().collect();
+fn integer_domain(values: impl IntoIterator<Item = i128>) -> Domain {
+    let sorted: BTreeSet<i128> = values.into_iter().collect();
     Domain::Discrete(sorted.into_iter().map(|i| HValue::Text(i.to_string())).collect())
 }
 
@@ -138,7 +138,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             name: MODEL_HPARAM.into(),
             domain: Domain::Discrete(distinct(exp.models.iter().map(|m| HValue::Text(m.label.clone())))),
         },
-        HParamDef { name: SEED_HPARAM.into(), domain: integer_domain(exp.seeds.iter().map(|&s| s as i64)) },
+        HParamDef { name: SEED_HPARAM.into(), domain: integer_domain(exp.seeds.iter().map(|&s| s.into())) },
     ];
     let integers = integer_keys(plan);
     let swept: Vec<(&String, Domain)> = match &exp.sweep {
@@ -152,7 +152,9 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
     defs.extend(swept.into_iter().map(|(key, d)| HParamDef {
         name: key.clone(),
         domain: if integers.contains(key) {
-            integer_domain(plan.trials.iter().filter_map(|t| t.swept.get(key).and_then(toml::Value::as_integer)))
+            integer_domain(
+                plan.trials.iter().filter_map(|t| t.swept.get(key).and_then(toml::Value::as_integer).map(i128::from)),
+            )
         } else {
             d
         },
@@ -262,8 +264,10 @@ mod tests {
             Domain::Discrete(vec![HValue::Text("a".into()), HValue::Text("b".into())])
         );
         assert_eq!(
-            integer_domain([10, 2, 10, -1]),
-            Domain::Discrete(["-1", "2", "10"].iter().map(|s| HValue::Text(s.to_string())).collect())
+            integer_domain([10, 2, 10, -1, u64::MAX.into()]),
+            Domain::Discrete(
+                ["-1", "2", "10", "18446744073709551615"].iter().map(|s| HValue::Text(s.to_string())).collect()
+            )
         );
     }
 
