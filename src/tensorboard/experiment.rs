@@ -195,7 +195,7 @@ pub fn trial_hparams(trial: &Trial, integers: &BTreeSet<String>) -> BTreeMap<Str
 pub fn group_name(trial: &Trial) -> String {
     let mut s = trial.label.clone();
     for (k, v) in &trial.swept {
-        s.push_str(&format!(" {k}={v}"));
+        s.push_str(&format!(" {k}={}", crate::sweep::value_text(v)));
     }
     s.push_str(&format!(" seed={}", trial.config.seed));
     s
