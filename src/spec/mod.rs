@@ -153,6 +153,43 @@ pub fn deserialize_at<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|e| locator.serde_error(base, e))
 }
 
+/// The `[[models]]` tables, each checked against the limits, validated for the dataset, and
+/// labelled distinctly.
+fn typed_models(
+    tables: Vec<toml::Table>,
+    dataset: &DatasetSpec,
+    training: &TrainingSpec,
+    memory_limit: &limits::MemoryLimit,
+    loc: &Locator<'_>,
+) -> Result<Vec<ModelVariant>, UserError> {
+    let root = KeyPath::default();
+    if tables.is_empty() {
+        return Err(UserError::new("no model variants: add at least one [[models]] table with a `family`")
+            .at(loc.locate(&root.key("models"), false)));
+    }
+    let info = dataset.info();
+    let mut models = Vec::new();
+    for (i, table) in tables.into_iter().enumerate() {
+        let path = root.key("models").index(i);
+        let variant = raw::model_variant(table, &path, loc)?;
+        let limit_at = |e: limits::LimitError| match e.section {
+            limits::Section::Training => loc.limit_error(&root.key("training"), e),
+            limits::Section::Dataset => loc.limit_error(&root.key("dataset"), e),
+            limits::Section::Model => loc.limit_error(&path, e),
+        };
+        limits::check_sizes_first(dataset, training, &variant.spec).map_err(limit_at)?;
+        variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
+        limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)?;
+        if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
+            return Err(UserError::new(format!("models[{j}] and models[{i}] are both labelled `{}`", variant.label))
+                .at(loc.locate(&path, false))
+                .help("give each [[models]] entry a distinct `label`"));
+        }
+        models.push(variant);
+    }
+    Ok(models)
+}
+
 impl Experiment {
     /// Reads, parses and validates an experiment file with `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, UserError> {
@@ -217,37 +254,11 @@ impl Experiment {
         backend.check().map_err(|e| UserError { location: Some(loc.locate(&root.key("backend"), false)), ..e })?;
 
         let dataset = raw.dataset.into_typed(loc)?;
-        let info = dataset.info();
         let training = raw.training;
         training.validate().map_err(|e| loc.field_error(&root.key("training"), e))?;
         let memory_limit = limits::MemoryLimit::from_env()?;
 
-        if raw.models.is_empty() {
-            return Err(UserError::new("no model variants: add at least one [[models]] table with a `family`")
-                .at(loc.locate(&root.key("models"), false)));
-        }
-        let mut models = Vec::new();
-        for (i, table) in raw.models.into_iter().enumerate() {
-            let path = root.key("models").index(i);
-            let variant = raw::model_variant(table, &path, loc)?;
-            let limit_at = |e: limits::LimitError| match e.section {
-                limits::Section::Training => loc.limit_error(&root.key("training"), e),
-                limits::Section::Dataset => loc.limit_error(&root.key("dataset"), e),
-                limits::Section::Model => loc.limit_error(&path, e),
-            };
-            limits::check_sizes_first(&dataset, &training, &variant.spec).map_err(limit_at)?;
-            variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
-            limits::check_memory(&dataset, &info, &training, &variant.spec, &memory_limit).map_err(limit_at)?;
-            if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
-                return Err(UserError::new(format!(
-                    "models[{j}] and models[{i}] are both labelled `{}`",
-                    variant.label
-                ))
-                .at(loc.locate(&path, false))
-                .help("give each [[models]] entry a distinct `label`"));
-            }
-            models.push(variant);
-        }
+        let models = typed_models(raw.models, &dataset, &training, &memory_limit, loc)?;
 
         if raw.seeds.is_empty() {
             return Err(UserError::new("`seeds` is empty: give at least one seed, e.g. seeds = [0]")

@@ -122,70 +122,86 @@ impl RawSweep {
                     return Err(UserError::new("`sweep.trials` applies to kind = \"random\" only")
                         .at(loc.locate(&KeyPath::dotted("sweep.trials"), true)));
                 }
-                let mut grid = Vec::new();
-                for (key, value) in self.params {
-                    match value {
-                        toml::Value::Array(values) if !values.is_empty() => {
-                            let repeated = repeated_values(&values);
-                            if !repeated.is_empty() {
-                                let list: Vec<String> = repeated.iter().map(|v| v.to_string()).collect();
-                                warnings.push(format!(
-                                    "{}: grid sweep key `{key}` lists {} more than once; each value runs once",
-                                    loc.locate(&param_path(&key), false),
-                                    list.join(", ")
-                                ));
-                            }
-                            grid.push((key, values))
-                        }
-                        other => {
-                            let found = match &other {
-                                toml::Value::Array(_) => "an empty list".to_string(),
-                                v => format!("a {}", v.type_str()),
-                            };
-                            return Err(UserError::new(format!(
-                                "grid sweep key `{key}` needs a non-empty list of values, found {found}"
-                            ))
-                            .at(loc.locate(&param_path(&key), false)));
-                        }
-                    }
-                }
-                Ok(SweepSpec::Grid(grid))
+                typed_grid(self.params, loc, warnings)
             }
             SweepKind::Random => {
                 let trials = self.trials.filter(|&n| n > 0).ok_or_else(|| {
                     UserError::new("a random sweep needs `trials = N` (N >= 1)")
                         .at(loc.locate(&KeyPath::dotted("sweep"), false))
                 })?;
-                if trials > MAX_TRIALS {
-                    return Err(UserError::new(format!(
-                        "`sweep.trials` is {trials}, more than burnlab plans (at most {MAX_TRIALS} trials)"
-                    ))
-                    .at(loc.locate(&KeyPath::dotted("sweep.trials"), false)));
-                }
-                let mut params = Vec::new();
-                for (key, value) in self.params {
-                    let path = param_path(&key);
-                    let d = match value {
-                        toml::Value::Array(values) if !values.is_empty() => Distribution::Choice(values),
-                        v => deserialize_at::<Distribution>(v, &path, loc)?,
-                    };
-                    d.validate()
-                        .map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
-                    params.push((key, d));
-                }
-                let distinct: HashSet<String> = draw(trials, self.seed, &params).iter().map(|p| point_key(p)).collect();
-                if distinct.len() < trials {
-                    warnings.push(format!(
-                        "{}: the random sweep draws {trials} trials but only {} are distinct; {} repeated draws run once",
-                        loc.locate(&KeyPath::dotted("sweep.trials"), false),
-                        distinct.len(),
-                        trials - distinct.len()
-                    ));
-                }
-                Ok(SweepSpec::Random { trials, seed: self.seed, params })
+                typed_random(self.params, trials, self.seed, loc, warnings)
             }
         }
     }
+}
+
+/// A grid: each key's non-empty list of values, repeated values reported in `warnings`.
+fn typed_grid(params: toml::Table, loc: &Locator<'_>, warnings: &mut Vec<String>) -> Result<SweepSpec, UserError> {
+    let mut grid = Vec::new();
+    for (key, value) in params {
+        match value {
+            toml::Value::Array(values) if !values.is_empty() => {
+                let repeated = repeated_values(&values);
+                if !repeated.is_empty() {
+                    let list: Vec<String> = repeated.iter().map(|v| v.to_string()).collect();
+                    warnings.push(format!(
+                        "{}: grid sweep key `{key}` lists {} more than once; each value runs once",
+                        loc.locate(&param_path(&key), false),
+                        list.join(", ")
+                    ));
+                }
+                grid.push((key, values))
+            }
+            other => {
+                let found = match &other {
+                    toml::Value::Array(_) => "an empty list".to_string(),
+                    v => format!("a {}", v.type_str()),
+                };
+                return Err(UserError::new(format!(
+                    "grid sweep key `{key}` needs a non-empty list of values, found {found}"
+                ))
+                .at(loc.locate(&param_path(&key), false)));
+            }
+        }
+    }
+    Ok(SweepSpec::Grid(grid))
+}
+
+/// A random search of `trials` (at most [`MAX_TRIALS`]) draws; repeated draws are reported
+/// in `warnings`.
+fn typed_random(
+    table: toml::Table,
+    trials: usize,
+    seed: u64,
+    loc: &Locator<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<SweepSpec, UserError> {
+    if trials > MAX_TRIALS {
+        return Err(UserError::new(format!(
+            "`sweep.trials` is {trials}, more than burnlab plans (at most {MAX_TRIALS} trials)"
+        ))
+        .at(loc.locate(&KeyPath::dotted("sweep.trials"), false)));
+    }
+    let mut params = Vec::new();
+    for (key, value) in table {
+        let path = param_path(&key);
+        let d = match value {
+            toml::Value::Array(values) if !values.is_empty() => Distribution::Choice(values),
+            v => deserialize_at::<Distribution>(v, &path, loc)?,
+        };
+        d.validate().map_err(|m| UserError::new(format!("sweep key `{key}`: {m}")).at(loc.locate(&path, false)))?;
+        params.push((key, d));
+    }
+    let distinct: HashSet<String> = draw(trials, seed, &params).iter().map(|p| point_key(p)).collect();
+    if distinct.len() < trials {
+        warnings.push(format!(
+            "{}: the random sweep draws {trials} trials but only {} are distinct; {} repeated draws run once",
+            loc.locate(&KeyPath::dotted("sweep.trials"), false),
+            distinct.len(),
+            trials - distinct.len()
+        ));
+    }
+    Ok(SweepSpec::Random { trials, seed, params })
 }
 
 /// The fully resolved configuration of one trial; its hash is the trial id.
@@ -411,6 +427,50 @@ fn integer_help(message: &str) -> Option<String> {
     })
 }
 
+/// Validates a resolved trial config and checks it against the limits; an error blames the
+/// swept value of the key at fault (else the first swept value of its section).
+fn check_resolved(
+    exp: &Experiment,
+    config: &TrialConfig,
+    point: &[(String, toml::Value)],
+    at_sweep: &dyn Fn(&str, String) -> UserError,
+) -> Result<(), UserError> {
+    // The base dataset was validated when the file was read (for `table`, by reading it).
+    let dataset_swept = point.iter().any(|(k, _)| k.starts_with("dataset"));
+    let field = |section: limits::Section, e: crate::spec::FieldError| limits::LimitError {
+        section,
+        key: Some(e.key),
+        message: e.message,
+        help: None,
+    };
+    let (training, dataset, model) = (&config.training, &config.dataset, &config.model.spec);
+    let resized = dataset_swept || point.iter().any(|(k, _)| k.starts_with("model"));
+    limits::check_trial(dataset, training, model, &exp.memory_limit, resized, |info| {
+        training.validate().map_err(|e| field(limits::Section::Training, e))?;
+        if dataset_swept {
+            dataset.validate().map_err(|e| field(limits::Section::Dataset, e))?;
+        }
+        model.validate(info).map_err(|e| field(limits::Section::Model, e))
+    })
+    .map_err(|e| {
+        let section = match e.section {
+            limits::Section::Training => "training",
+            limits::Section::Dataset => "dataset",
+            limits::Section::Model => "model",
+        };
+        let key = e.key.as_ref().map_or(section.to_string(), |k| format!("{section}.{k}"));
+        // Blame the swept value of that key, else the first swept value of its section.
+        let (k, v) = point
+            .iter()
+            .find(|(k, _)| *k == key)
+            .or_else(|| point.iter().find(|(k, _)| k.starts_with(section)))
+            .unwrap_or(&point[0]);
+        let mut err = at_sweep(k, format!("sweep value {k} = {v}: `{key}` {}", e.message));
+        err.help = e.help;
+        err
+    })
+}
+
 /// Builds and validates one trial's config: base config, swept values written in, seed.
 fn resolve(
     exp: &Experiment,
@@ -461,40 +521,7 @@ fn resolve(
             None => UserError::new(format!("`{path}`: {msg}")).at(loc.source.path.display().to_string()),
         }
     })?;
-    // The base dataset was validated when the file was read (for `table`, by reading it).
-    let dataset_swept = point.iter().any(|(k, _)| k.starts_with("dataset"));
-    let field = |section: limits::Section, e: crate::spec::FieldError| limits::LimitError {
-        section,
-        key: Some(e.key),
-        message: e.message,
-        help: None,
-    };
-    let (training, dataset, model) = (&config.training, &config.dataset, &config.model.spec);
-    let resized = dataset_swept || point.iter().any(|(k, _)| k.starts_with("model"));
-    limits::check_trial(dataset, training, model, &exp.memory_limit, resized, |info| {
-        training.validate().map_err(|e| field(limits::Section::Training, e))?;
-        if dataset_swept {
-            dataset.validate().map_err(|e| field(limits::Section::Dataset, e))?;
-        }
-        model.validate(info).map_err(|e| field(limits::Section::Model, e))
-    })
-    .map_err(|e| {
-        let section = match e.section {
-            limits::Section::Training => "training",
-            limits::Section::Dataset => "dataset",
-            limits::Section::Model => "model",
-        };
-        let key = e.key.as_ref().map_or(section.to_string(), |k| format!("{section}.{k}"));
-        // Blame the swept value of that key, else the first swept value of its section.
-        let (k, v) = point
-            .iter()
-            .find(|(k, _)| *k == key)
-            .or_else(|| point.iter().find(|(k, _)| k.starts_with(section)))
-            .unwrap_or(&point[0]);
-        let mut err = at_sweep(k, format!("sweep value {k} = {v}: `{key}` {}", e.message));
-        err.help = e.help;
-        err
-    })?;
+    check_resolved(exp, &config, point, &at_sweep)?;
     config
         .backend()
         .check()
