@@ -218,6 +218,19 @@ impl DatasetSpec {
         }
     }
 
+    /// Examples in the training split where the options alone say (every built-in dataset);
+    /// `None` for `table`, whose split is known only once its file is read.
+    pub fn train_examples(&self) -> Option<usize> {
+        match self {
+            DatasetSpec::Mnist1d(_) => Some(4000),
+            DatasetSpec::Digits(_) | DatasetSpec::DigitsMnist1d(_) => Some(1437),
+            DatasetSpec::Longrange(o) => Some(o.n_train),
+            DatasetSpec::XorModal(o) => Some(o.n_train),
+            DatasetSpec::Ring(o) | DatasetSpec::Grid(o) => Some(o.n_train),
+            DatasetSpec::Table(_) => None,
+        }
+    }
+
     /// Checks option ranges; for `table`, reads the file and checks its columns.
     pub fn validate(&self) -> Result<(), FieldError> {
         match self {

@@ -152,18 +152,6 @@ fn check_sizes<T: serde::Serialize>(section: Section, spec: &T) -> Result<(), Li
     }
 }
 
-/// The size of the training split, where the options alone say it (`None` for `table`).
-pub fn train_examples(dataset: &DatasetSpec) -> Option<usize> {
-    match dataset {
-        DatasetSpec::Mnist1d(_) => Some(4000),
-        DatasetSpec::Digits(_) | DatasetSpec::DigitsMnist1d(_) => Some(1437),
-        DatasetSpec::Longrange(o) => Some(o.n_train),
-        DatasetSpec::XorModal(o) => Some(o.n_train),
-        DatasetSpec::Ring(o) | DatasetSpec::Grid(o) => Some(o.n_train),
-        DatasetSpec::Table(_) => None,
-    }
-}
-
 /// Checks the sizes of the options of a dataset and a model (before their own validation,
 /// whose arithmetic these bounds keep from overflowing) and of training.
 pub fn check_sizes_first(dataset: &DatasetSpec, training: &TrainingSpec, model: &ModelSpec) -> Result<(), LimitError> {
@@ -178,7 +166,7 @@ fn check_training(dataset: &DatasetSpec, training: &TrainingSpec) -> Result<(), 
         let msg = format!("is {}, more than burnlab runs in one trial (at most {MAX_STEPS})", training.steps);
         return Err(LimitError::new(Section::Training, "steps", msg));
     }
-    if let Some(n) = train_examples(dataset)
+    if let Some(n) = dataset.train_examples()
         && training.batch_size > n
     {
         let msg = format!(
@@ -225,7 +213,7 @@ pub fn estimate(dataset: &DatasetSpec, info: &DataInfo, training: &TrainingSpec,
         params: fp.params,
         weights: 4.0 * 4.0 * fp.params,
         activations: 4.0 * 2.0 * training.batch_size as f64 * fp.activations,
-        data: 4.0 * (train_examples(dataset).map_or(0.0, values) + eval),
+        data: 4.0 * (dataset.train_examples().map_or(0.0, values) + eval),
     }
 }
 
