@@ -125,7 +125,7 @@ fn sweep_values<'a>(sweep: Option<&'a SweepSpec>, key: &str) -> Option<Values<'a
         SweepSpec::Grid(grid) => grid.iter().find(|(k, _)| k == key).map(|(_, v)| Values::Listed(v)),
         SweepSpec::Random { params, .. } => params.iter().find(|(k, _)| k == key).map(|(_, d)| match d {
             Distribution::Choice(v) => Values::Listed(v),
-            Distribution::IntRange([lo, hi]) => Values::Integers(*lo, *hi),
+            Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi]) => Values::Integers(*lo, *hi),
             Distribution::Uniform(_) => Values::Continuous("uniform"),
             Distribution::LogUniform(_) => Values::Continuous("log_uniform"),
         }),
