@@ -198,25 +198,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Plan { file, json } => {
             let exp = load(&file)?;
-            let plan = sweep::expand(&exp)?;
-            if json {
-                let trials: Vec<_> = plan
-                    .trials
-                    .iter()
-                    .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.family(), "swept": t.swept, "seed": t.config.seed}))
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"experiment": plan.experiment, "trials": trials}))
-                        .map_err(anyhow::Error::from)?
-                );
-            } else {
-                println!("{:>5}  {:<12}  trial", "index", "id");
-                for t in &plan.trials {
-                    println!("{:>5}  {:<12}  {}", t.index, t.id, t.name());
-                }
-                println!("{} trials", plan.trials.len());
-            }
+            print_plan(&sweep::expand(&exp)?, json)?;
             Ok(0)
         }
         Command::Validate { file } => {
@@ -261,6 +243,29 @@ pub fn execute(cli: Cli) -> Result<i32> {
             })
         }
     }
+}
+
+/// Prints the trials of `plan`, as JSON or as a table.
+fn print_plan(plan: &sweep::Plan, json: bool) -> Result<()> {
+    if json {
+        let trials: Vec<_> = plan
+            .trials
+            .iter()
+            .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.family(), "swept": t.swept, "seed": t.config.seed}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"experiment": plan.experiment, "trials": trials}))
+                .map_err(anyhow::Error::from)?
+        );
+    } else {
+        println!("{:>5}  {:<12}  trial", "index", "id");
+        for t in &plan.trials {
+            println!("{:>5}  {:<12}  {}", t.index, t.id, t.name());
+        }
+        println!("{} trials", plan.trials.len());
+    }
+    Ok(())
 }
 
 /// Rejects the local executor's options given with `--executor slurm`.

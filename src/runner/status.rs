@@ -228,16 +228,9 @@ pub fn collect(dir: &Path) -> Result<Status> {
                 QueueState::Queued => TrialState::Pending,
             },
             (None, Some(s)) => {
-                error = s.error.clone();
-                if s.status == TrialStatus::Interrupted && error.is_none() {
-                    error = Some("stopped by a signal (Ctrl-C, SIGTERM or SIGHUP, its runner ending, or Slurm a minute before the time limit)".into());
-                }
-                match s.status {
-                    TrialStatus::Completed => TrialState::Completed,
-                    TrialStatus::Diverged => TrialState::Diverged,
-                    TrialStatus::Failed => TrialState::Failed,
-                    TrialStatus::Interrupted => TrialState::Interrupted,
-                }
+                let (state, summary_error) = summary_state(s);
+                error = summary_error;
+                state
             }
             // An unreadable summary.json (the error names it).
             (None, None) if error.is_some() => TrialState::Failed,
@@ -249,17 +242,7 @@ pub fn collect(dir: &Path) -> Result<Status> {
                 TrialState::Failed
             }
         };
-        let (log, log_tail) = if matches!(state, TrialState::Failed | TrialState::Interrupted) {
-            match latest_log(dir, &tdir, trial.index, &jobs) {
-                Some(p) => {
-                    let tail = tail_lines(&p, LOG_TAIL_LINES);
-                    (Some(p), tail)
-                }
-                None => (None, Vec::new()),
-            }
-        } else {
-            (None, Vec::new())
-        };
+        let (log, log_tail) = failure_log(dir, &tdir, trial.index, &jobs, state);
         trials.push(TrialReport {
             index: trial.index,
             id: trial.id.clone(),
@@ -287,6 +270,41 @@ pub fn collect(dir: &Path) -> Result<Status> {
         queue,
         trials,
     })
+}
+
+/// The state and error a trial's summary records (a default error for an interrupted trial).
+fn summary_state(s: &TrialSummary) -> (TrialState, Option<String>) {
+    let mut error = s.error.clone();
+    if s.status == TrialStatus::Interrupted && error.is_none() {
+        error = Some("stopped by a signal (Ctrl-C, SIGTERM or SIGHUP, its runner ending, or Slurm a minute before the time limit)".into());
+    }
+    let state = match s.status {
+        TrialStatus::Completed => TrialState::Completed,
+        TrialStatus::Diverged => TrialState::Diverged,
+        TrialStatus::Failed => TrialState::Failed,
+        TrialStatus::Interrupted => TrialState::Interrupted,
+    };
+    (state, error)
+}
+
+/// The latest log of a failed or interrupted trial and its last lines (none for other states).
+fn failure_log(
+    dir: &Path,
+    tdir: &Path,
+    index: usize,
+    jobs: &[JobRecord],
+    state: TrialState,
+) -> (Option<PathBuf>, Vec<String>) {
+    if !matches!(state, TrialState::Failed | TrialState::Interrupted) {
+        return (None, Vec::new());
+    }
+    match latest_log(dir, tdir, index, jobs) {
+        Some(p) => {
+            let tail = tail_lines(&p, LOG_TAIL_LINES);
+            (Some(p), tail)
+        }
+        None => (None, Vec::new()),
+    }
 }
 
 /// Whether a `burnlab run`, or a worker of one still stopping, holds the directory's lock (checked with a shared lock that

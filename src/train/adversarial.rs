@@ -46,26 +46,17 @@ pub fn fit_gan(
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let start = Instant::now();
-    // Off the 2D mixtures: the Frechet distance on a feature network trained first (from its
-    // own seed); the device is then reseeded so that G and D start as they would without it.
     let train = DeviceSplit::new(&data.train, &data.info, device);
-    let frechet = (modes.is_none() && data.info.num_classes >= 2).then(|| {
-        let scorer = FrechetScorer::new(&train, &data.info, device);
-        device.seed(seed);
-        scorer
-    });
+    let frechet = frechet_scorer(&train, data, modes, device, seed);
     let mut g = spec.generator(&data.info, device);
     let mut d = spec.discriminator(&data.info, device);
     let num_params = g.num_params() + d.num_params();
     let n = cfg.batch_size * spec.pack;
     let mut real = RealBatches::new(train, n, seed);
-    let adam = |b1: f64, b2: f64| AdamConfig::new().with_beta_1(b1 as f32).with_beta_2(b2 as f32).init();
-    let (mut g_opt, mut d_opt): (ModuleOptimizer, ModuleOptimizer) =
-        (adam(spec.g_beta1, spec.g_beta2), adam(spec.d_beta1, spec.d_beta2));
+    let (mut g_opt, mut d_opt) = optimizers(spec);
     let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
     let mut final_metrics = BTreeMap::new();
-    let (mut window, mut window_n) = (0.0, 0usize);
-    let (mut g_sum, mut d_sum, mut since_eval) = (0.0, 0.0, 0usize);
+    let mut tally = LossTally::default();
     let mut status = FitStatus::Completed;
     let mut done = 0;
     for step in 1..=cfg.steps {
@@ -105,20 +96,13 @@ pub fn fit_gan(
             break;
         }
         done = step;
-        window += g_value;
-        window_n += 1;
-        g_sum += g_value;
-        d_sum += d_value;
-        since_eval += 1;
+        tally.add(g_value, d_value);
         if step % cfg.log_every == 0 {
-            obs.on_train_loss(step, window / window_n as f64);
-            (window, window_n) = (0.0, 0);
+            obs.on_train_loss(step, tally.take_window());
         }
         if step % cfg.eval_every == 0 || step == cfg.steps {
             let mut m = evaluate(&g, &noise, data, modes, frechet.as_ref(), step, obs);
-            m.insert("train.loss".into(), g_sum / since_eval.max(1) as f64);
-            m.insert("train.d_loss".into(), d_sum / since_eval.max(1) as f64);
-            (g_sum, d_sum, since_eval) = (0.0, 0.0, 0);
+            tally.take_eval(&mut m);
             obs.on_eval(step, &m);
             if super::diverged(&m) {
                 status = FitStatus::Diverged(step);
@@ -128,6 +112,63 @@ pub fn fit_gan(
         }
     }
     FitOutcome { status, steps: done, final_metrics, seconds: start.elapsed().as_secs_f64(), num_params }
+}
+
+/// Off the 2D mixtures: a Frechet scorer on a feature network trained first (from its own
+/// seed); the device is then reseeded so that G and D start as they would without it.
+fn frechet_scorer(
+    train: &DeviceSplit,
+    data: &Dataset,
+    modes: Option<&Modes>,
+    device: &Device,
+    seed: u64,
+) -> Option<FrechetScorer> {
+    (modes.is_none() && data.info.num_classes >= 2).then(|| {
+        let scorer = FrechetScorer::new(train, &data.info, device);
+        device.seed(seed);
+        scorer
+    })
+}
+
+/// The Adam optimizers of G and D, with the betas of `spec`.
+fn optimizers(spec: &GanSpec) -> (ModuleOptimizer, ModuleOptimizer) {
+    let adam = |b1: f64, b2: f64| AdamConfig::new().with_beta_1(b1 as f32).with_beta_2(b2 as f32).init();
+    (adam(spec.g_beta1, spec.g_beta2), adam(spec.d_beta1, spec.d_beta2))
+}
+
+/// Running sums of the losses: G's over the logging window, G's and D's since the last evaluation.
+#[derive(Default)]
+struct LossTally {
+    window: f64,
+    window_n: usize,
+    g_sum: f64,
+    d_sum: f64,
+    since_eval: usize,
+}
+
+impl LossTally {
+    /// Adds one step's losses of G and D.
+    fn add(&mut self, g_value: f64, d_value: f64) {
+        self.window += g_value;
+        self.window_n += 1;
+        self.g_sum += g_value;
+        self.d_sum += d_value;
+        self.since_eval += 1;
+    }
+
+    /// G's mean loss over the logging window, which starts anew.
+    fn take_window(&mut self) -> f64 {
+        let mean = self.window / self.window_n as f64;
+        (self.window, self.window_n) = (0.0, 0);
+        mean
+    }
+
+    /// Records G's and D's mean losses since the last evaluation in `m` (`train.loss`, `train.d_loss`) and starts anew.
+    fn take_eval(&mut self, m: &mut BTreeMap<String, f64>) {
+        m.insert("train.loss".into(), self.g_sum / self.since_eval.max(1) as f64);
+        m.insert("train.d_loss".into(), self.d_sum / self.since_eval.max(1) as f64);
+        (self.g_sum, self.d_sum, self.since_eval) = (0.0, 0.0, 0);
+    }
 }
 
 /// D's loss on real examples `x` and generated examples `fake` (both `[n, seq, channels]`).
