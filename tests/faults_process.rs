@@ -333,7 +333,7 @@ hidden = 32
         std::process::Command::new(tensorboard_python()).arg(script).arg(s.results().join("nan")).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let run = format!("trials/{}", dir.file_name().unwrap().to_string_lossy());
+    let run = format!("runs/{}", run_dir_of(&dir).file_name().unwrap().to_string_lossy());
     let end = &runs["runs"][&run]["hparams"]["_hparams_/session_end_info"]["message"];
     assert_eq!(end["status"], "STATUS_FAILURE", "{end}");
     let out = s.burnlab(&["status", "results/nan", "--json"]);
