@@ -4,20 +4,8 @@ mod common;
 
 use common::*;
 
-const GOOD: &str = r#"name = "e"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-
-[training]
-lr = 0.01
-steps = 10
-
-[[models]]
-family = "mlp"
-hidden = 8
-"#;
+/// The small valid file the cases below break, one mistake each.
+const GOOD: &str = SMALL_EXPERIMENT;
 
 /// (case name, file text, expected location prefix, expected message fragments)
 fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {

@@ -187,28 +187,15 @@ fn md_table(md: &str) -> Vec<Vec<String>> {
     rows
 }
 
-const BACKEND_SWEEP: &str = r#"name = "e"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-
-[training]
-lr = 0.01
-steps = 10
-
-[[models]]
-family = "mlp"
-hidden = 8
-
-[sweep.params]
-"backend" = ["flex", "ndarray"]
-"#;
+/// The small experiment swept over `backend`.
+fn backend_sweep() -> String {
+    format!("{SMALL_EXPERIMENT}\n[sweep.params]\n\"backend\" = [\"flex\", \"ndarray\"]\n")
+}
 
 #[test]
 fn a_backend_sweep_gives_one_row_per_backend() {
     let s = Scratch::new();
-    let dir = check_tables(&s, &s.file("e.toml", BACKEND_SWEEP));
+    let dir = check_tables(&s, &s.file("e.toml", &backend_sweep()));
     let summary = Csv::read(&dir.join("summary.csv"));
     assert_eq!(summary.header.iter().filter(|h| *h == "backend").count(), 1);
     assert_eq!([summary.get(0, "backend"), summary.get(1, "backend")], ["flex", "ndarray"]);

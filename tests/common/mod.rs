@@ -5,6 +5,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A small valid experiment (an MLP on MNIST-1D, 10 steps, one seed) that tests vary.
+pub const SMALL_EXPERIMENT: &str = r#"name = "e"
+seeds = [0]
+
+[dataset]
+name = "mnist1d"
+
+[training]
+lr = 0.01
+steps = 10
+
+[[models]]
+family = "mlp"
+hidden = 8
+"#;
+
 /// A scratch directory with an experiment file and a results folder.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
