@@ -173,6 +173,12 @@ impl ModelSpec {
         with_family!(self, s => s.footprint(data), gan g => g.footprint(data))
     }
 
+    /// Examples the trainer generates and holds for its evaluation (the GAN's `eval_samples`;
+    /// none for the classifiers), for the memory estimate.
+    pub fn eval_examples(&self) -> usize {
+        with_family!(self, _s => 0, gan g => g.eval_samples)
+    }
+
     /// The number of trainable parameters for this dataset.
     pub fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
         with_family!(self, s => s.init(data, device).num_params(), gan g => g.num_params(data, device))

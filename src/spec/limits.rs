@@ -205,10 +205,8 @@ impl Estimate {
 pub fn estimate(dataset: &DatasetSpec, info: &DataInfo, training: &TrainingSpec, model: &ModelSpec) -> Estimate {
     let fp = model.footprint(info);
     let values = |n: usize| n as f64 * info.features() as f64;
-    let eval = match model {
-        ModelSpec::Gan(g) => 2.0 * values(g.eval_samples),
-        _ => 0.0,
-    };
+    // Generated evaluation examples and their features for the score.
+    let eval = 2.0 * values(model.eval_examples());
     Estimate {
         params: fp.params,
         weights: 4.0 * 4.0 * fp.params,
