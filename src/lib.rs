@@ -6,6 +6,7 @@
 //! ([`tensorboard`]), and summarised into comparison tables ([`report`]).
 
 pub mod backend;
+pub mod check;
 pub mod cli;
 pub mod data;
 pub mod error;

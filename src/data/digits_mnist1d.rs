@@ -15,8 +15,8 @@
 use super::{
     DataInfo, Dataset, DigitsMnist1dOptions, DigitsOptions, Mnist1dOptions, Modality, Split, digits, mnist1d, normal,
 };
+use crate::check::FieldError;
 use crate::error::Result;
-use crate::spec::FieldError;
 use nalgebra::{DMatrix, SymmetricEigen};
 use normal::Gaussian;
 use rand::SeedableRng;

@@ -20,8 +20,8 @@
 //! and stream 1 for the test split, so changing `n_train` leaves the test set unchanged.
 
 use super::{DataInfo, Dataset, LongrangeOptions, Split};
+use crate::check::FieldError;
 use crate::error::Result;
-use crate::spec::FieldError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

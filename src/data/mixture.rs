@@ -10,8 +10,8 @@
 //! `seed`, stream 0 for the training split and stream 1 for the test split.
 
 use super::{DataInfo, Dataset, MixtureOptions, Split};
+use crate::check::FieldError;
 use crate::error::Result;
-use crate::spec::FieldError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -210,9 +210,9 @@ impl DeviceSplit {
     }
 }
 
-/// The user error for an invalid dataset option (a [`FieldError`](crate::spec::FieldError) from a
+/// The user error for an invalid dataset option (a [`FieldError`](crate::check::FieldError) from a
 /// loader's `validate`).
-pub(crate) fn option_error(e: crate::spec::FieldError) -> UserError {
+pub(crate) fn option_error(e: crate::check::FieldError) -> UserError {
     UserError::new(format!("`dataset.{}` {}", e.key, e.message))
 }
 

@@ -1,6 +1,6 @@
 //! The `[dataset]` section: which dataset, with its options.
 
-use crate::spec::FieldError;
+use crate::check::FieldError;
 use serde::{Deserialize, Serialize};
 
 /// A dataset named in an experiment file (`[dataset] name = "..."`).

@@ -41,8 +41,8 @@
 //! the file are reported, with the key at fault, before anything is run.
 
 use super::{DataInfo, Dataset, Split, TableOptions, Tokenizer};
+use crate::check::FieldError;
 use crate::error::{UserError, did_you_mean};
-use crate::spec::FieldError;
 use polars::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;

@@ -7,8 +7,8 @@
 
 use super::longrange::MAX_VALUES;
 use super::{DataInfo, Dataset, Modality, Split, XorModalOptions, normal};
+use crate::check::FieldError;
 use crate::error::Result;
-use crate::spec::FieldError;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

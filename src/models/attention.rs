@@ -3,10 +3,11 @@
 //! Tokens are the time steps (or patches of `patch` steps, or embedded token ids), attention
 //! runs over the sequence axis, and a mean or class-token pooling feeds a linear classifier.
 
-use super::layers::{Dropout, at_least_one, padding_mask, probability, token_embedding, token_ids};
+use super::layers::{Dropout, padding_mask, token_embedding, token_ids};
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
+use crate::check::{at_least_one, probability};
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig, generate_sinusoids};
 use burn::tensor::activation::{relu, softmax};

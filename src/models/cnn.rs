@@ -3,10 +3,11 @@
 //! With the defaults it is MNIST-1D's CNN: Conv1d 1->25 k5 s2 p1, 25->25 k3 s2 p1,
 //! 25->25 k3 s2 p1, ReLU after each, channel-major flatten (25 * 5 = 125) -> Linear 10.
 
-use super::layers::{at_least_one, token_embedding, token_ids};
+use super::layers::{token_embedding, token_ids};
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
+use crate::check::at_least_one;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, Linear, LinearConfig, PaddingConfig1d, PaddingConfig2d};

@@ -21,13 +21,13 @@
 
 use super::attention::{AttentionSpec, SelfAttention, Transformer};
 use super::cnn::{Cnn, CnnSpec};
-use super::layers::at_least_one;
 use super::linear::{LinearModel, LinearSpec};
 use super::mlp::{Mlp, MlpSpec};
 use super::rnn::{GruSpec, LstmSpec, Rnn};
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
+use crate::check::at_least_one;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, sigmoid, tanh};

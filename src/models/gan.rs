@@ -8,8 +8,8 @@
 
 use super::Footprint;
 use super::rnn::{Cell, Recurrent};
+use crate::check::FieldError;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -455,7 +455,7 @@ impl SelfAttention {
 impl GanSpec {
     /// Checks parameter ranges and fit with the dataset.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
-        use super::layers::{at_least_one, probability};
+        use crate::check::{at_least_one, probability};
         if data.vocab.is_some() {
             return Err(FieldError::new("family", "`gan` generates continuous values; this dataset holds token ids"));
         }

@@ -2,7 +2,6 @@
 //! and checks.
 
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
@@ -74,16 +73,6 @@ pub fn token_embedding(data: &DataInfo, width: usize, device: &Device) -> Option
     data.vocab.map(|v| EmbeddingConfig::new(v, width).init(device))
 }
 
-/// Checks that `value` (the parameter `key`) is at least 1.
-pub fn at_least_one(key: &str, value: usize) -> Result<(), FieldError> {
-    if value == 0 { Err(FieldError::new(key, "must be at least 1")) } else { Ok(()) }
-}
-
-/// Checks that a probability (a dropout rate, an Adam beta; the parameter `key`) is in [0, 1).
-pub fn probability(key: &str, p: f64) -> Result<(), FieldError> {
-    if (0.0..1.0).contains(&p) { Ok(()) } else { Err(FieldError::new(key, format!("must be in [0, 1), got {p}"))) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,14 +114,5 @@ mod tests {
         let plain = Device::flex();
         let out = Dropout::new(0.5).forward(x(&plain)).into_data().try_to_vec::<f32>().unwrap();
         assert!(out.iter().all(|&v| v == 1.0));
-    }
-
-    #[test]
-    fn checks_name_the_key() {
-        assert_eq!(at_least_one("hidden", 0).unwrap_err().key, "hidden");
-        assert!(at_least_one("hidden", 1).is_ok());
-        assert_eq!(probability("dropout", 1.0).unwrap_err().key, "dropout");
-        assert!(probability("dropout", f64::NAN).is_err());
-        assert!(probability("dropout", 0.0).is_ok());
     }
 }

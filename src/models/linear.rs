@@ -1,8 +1,8 @@
 //! `linear`: a single linear layer on the flattened input (MNIST-1D's logistic regression).
 
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};

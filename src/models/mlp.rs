@@ -3,8 +3,8 @@
 //! With the defaults it is MNIST-1D's MLP: `h = relu(W1 x); h = h + relu(W2 h); out = W3 h`.
 
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;

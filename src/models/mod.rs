@@ -14,8 +14,8 @@ pub mod linear;
 pub mod mlp;
 pub mod rnn;
 
+use crate::check::FieldError;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};

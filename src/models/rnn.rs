@@ -11,10 +11,11 @@
 //! backends the LSTM's whole recurrence is one fused operation with a hand-written backward
 //! pass ([`fused`]); elsewhere (LibTorch on a GPU) it is composed from tensor operations.
 
-use super::layers::{at_least_one, token_embedding, token_ids};
+use super::layers::{token_embedding, token_ids};
 use super::{Classifier, Family, Footprint, Inputs};
+use crate::check::FieldError;
+use crate::check::at_least_one;
 use crate::data::DataInfo;
-use crate::spec::FieldError;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{sigmoid, tanh};

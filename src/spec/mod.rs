@@ -19,6 +19,8 @@ pub use reference::{ReferenceRow, ReferenceSpec};
 pub use report::{Direction, ReportSpec};
 pub use source::{KeyPath, Source};
 
+pub use crate::check::FieldError;
+
 use crate::backend::{Backend, DeviceSel};
 use crate::data::DatasetSpec;
 use crate::error::UserError;
@@ -26,31 +28,6 @@ use crate::models::ModelVariant;
 use crate::sweep::SweepSpec;
 use crate::train::TrainingSpec;
 use std::path::Path;
-
-/// A range or consistency problem in one key of a section, found after deserialisation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    /// The key within its section (`lr`, `hidden`).
-    pub key: String,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A new field error.
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
-    }
-
-    /// Checks that `value` (the parameter `key`, a rate or a size) is a positive finite number.
-    pub fn positive(key: &str, value: f64) -> Result<(), FieldError> {
-        if value.is_finite() && value > 0.0 {
-            Ok(())
-        } else {
-            Err(FieldError::new(key, format!("must be a positive number, got {value}")))
-        }
-    }
-}
 
 /// A validated experiment: everything needed to expand and run its trials.
 #[derive(Debug, Clone)]

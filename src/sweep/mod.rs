@@ -437,7 +437,7 @@ fn check_resolved(
 ) -> Result<(), UserError> {
     // The base dataset was validated when the file was read (for `table`, by reading it).
     let dataset_swept = point.iter().any(|(k, _)| k.starts_with("dataset"));
-    let field = |section: limits::Section, e: crate::spec::FieldError| limits::LimitError {
+    let field = |section: limits::Section, e: crate::check::FieldError| limits::LimitError {
         section,
         key: Some(e.key),
         message: e.message,

@@ -1,6 +1,6 @@
 //! The `[training]` section: optimizer, learning rate, batches, steps, evaluation.
 
-use crate::spec::FieldError;
+use crate::check::FieldError;
 use serde::{Deserialize, Serialize};
 
 /// Which optimizer to use.
