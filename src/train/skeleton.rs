@@ -43,11 +43,10 @@ pub fn run_loop<S: TrainStep + ?Sized>(
         if t % cfg.log_every == 0 {
             obs.on_train_loss(t, run.tally.take_window());
         }
-        if t % cfg.eval_every == 0 || t == cfg.steps {
-            if let Some(end) = run.evaluate(step, t, cfg, hooks, obs) {
-                status = end;
-                break;
-            }
+        let due = t % cfg.eval_every == 0 || t == cfg.steps;
+        if due && let Some(end) = run.evaluate(step, t, cfg, hooks, obs) {
+            status = end;
+            break;
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -78,10 +77,11 @@ impl Run {
             return Some(FitStatus::Diverged(t));
         }
         self.evals += 1;
-        if cfg.histogram_every > 0 && self.evals % cfg.histogram_every == 0 {
-            if let Some(weights) = step.weights() {
-                obs.on_weights(t, &weights);
-            }
+        if cfg.histogram_every > 0
+            && self.evals.is_multiple_of(cfg.histogram_every)
+            && let Some(weights) = step.weights()
+        {
+            obs.on_weights(t, &weights);
         }
         if hooks.checkpoint.due(t, &metrics) {
             hooks.checkpoint.save(t, &step.checkpoint());

@@ -215,13 +215,16 @@ fn a_stop_decision_ends_the_run_at_that_evaluation() {
     }
 }
 
+/// What a checkpointer saved: `(step, model bytes)`.
+type Saved = std::rc::Rc<std::cell::RefCell<Vec<(usize, Vec<u8>)>>>;
+
 /// Saves at every even-step evaluation; records what it saved.
 #[derive(Default)]
-struct Saves(std::rc::Rc<std::cell::RefCell<Vec<(usize, Vec<u8>)>>>);
+struct Saves(Saved);
 impl Checkpointer for Saves {
     fn due(&mut self, step: usize, metrics: &Metrics) -> bool {
         assert!(metrics.contains_key("train.loss"));
-        step % 2 == 0
+        step.is_multiple_of(2)
     }
     fn save(&mut self, step: usize, state: &[(&'static str, Vec<u8>)]) {
         assert_eq!(state[0].0, "model");
