@@ -1,4 +1,4 @@
-//! The bare training loop: `train::fit` with an observer that records nothing.
+//! The bare training loop: `models::classifier::fit` with an observer that records nothing.
 //!
 //! `scripts/bench` compares this against a full `burnlab run` (to measure burnlab's logging,
 //! TensorBoard and table overhead) and against PyTorch eager (`scripts/bench_torch.py`).
@@ -9,6 +9,7 @@
 
 use burnlab::backend::{Backend, BackendKind, DeviceSel};
 use burnlab::data::{DatasetSpec, Mnist1dOptions};
+use burnlab::models::classifier;
 use burnlab::models::{FAMILIES, Family};
 use burnlab::train::{self, Batching, TrainingSpec};
 use std::time::Instant;
@@ -57,7 +58,7 @@ fn main() {
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         let outcome = Backend::run_on_cpu_pool(
             threads,
-            || burnlab::with_family!(&spec, s => Some(train::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver)), gan _g => None),
+            || burnlab::with_family!(&spec, s => Some(classifier::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver)), gan _g => None),
         );
         let Some(outcome) = outcome else { continue };
         let seconds = start.elapsed().as_secs_f64();

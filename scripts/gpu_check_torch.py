@@ -11,7 +11,7 @@ The model is the one burnlab builds for `family = "attention"` with its defaults
                       (= nn.TransformerEncoderLayer(32, 4, 64, 0.1, batch_first, norm_first))
   final LayerNorm, mean over the 40 tokens, Linear(32, 10)
 
-and the same training loop as burnlab's (src/train/mod.rs): Adam (lr 1e-3, PyTorch's
+and the same training loop as burnlab's (src/train/skeleton.rs, src/models/classifier.rs): Adam (lr 1e-3, PyTorch's
 defaults), a fresh random permutation of the 4000 training examples per epoch, batches of
 --batch, mean cross-entropy, and the loss read back to the host every step (burnlab checks it
 for divergence); one evaluation on the 1000 test examples at the end, counted in the time as

@@ -11,7 +11,6 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod fsutil;
-pub mod gan;
 pub mod models;
 pub mod report;
 pub mod runner;

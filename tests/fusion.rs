@@ -14,7 +14,7 @@ use burn::tensor::{Device, Tensor};
 use burnlab::data::{DatasetSpec, XorModalOptions, digits_mnist1d};
 use burnlab::models::fusion::{EncoderSpec, FusionHead, FusionSpec, Strategy};
 use burnlab::models::mlp::MlpSpec;
-use burnlab::models::{Family, ModelSpec};
+use burnlab::models::{Family, ModelSpec, classifier};
 use burnlab::train::{self, FitStatus, TrainingSpec};
 use common::{Fixture, Flat, Scratch, check, check_linear_grads, set_linear, stderr, summary, trial_dirs};
 use std::collections::BTreeMap;
@@ -126,7 +126,7 @@ fn xor_accuracy(spec: FusionSpec) -> f64 {
     let cfg = TrainingSpec { lr: 3e-3, batch_size: 50, steps: 300, eval_every: 300, ..Default::default() };
     let device = Device::flex().autodiff();
     device.seed(0);
-    let outcome = train::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver);
+    let outcome = classifier::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver);
     assert_eq!(outcome.status, FitStatus::Completed);
     outcome.final_metrics["test.accuracy"]
 }

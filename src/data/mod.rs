@@ -1,5 +1,6 @@
 //! Datasets: loading shipped data into memory and batching it onto a device.
 
+pub mod batches;
 pub mod digits;
 pub mod digits_mnist1d;
 pub mod longrange;

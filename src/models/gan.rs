@@ -1,10 +1,19 @@
-//! `gan`: a generator and a discriminator trained against each other (`train::adversarial`).
+//! `gan`: a generator and a discriminator trained against each other ([`train`]).
 //!
 //! Not a [`Classifier`](super::Classifier): the runner dispatches `family = "gan"` to the
 //! adversarial loop. The defaults are PacGAN's 2D architecture (Lin et al. 2018): G maps
 //! `z ∈ R²` through 4 hidden layers of 400 ReLU units with batch norm to a point; D has 3
 //! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8 (G and D).
 //! `pack = m` makes D judge `m` samples concatenated (PacGAN's packing).
+//!
+//! Everything else about the GAN lives under this module: its adversarial step ([`train`]),
+//! the mode-coverage metrics ([`metrics`]), the Frechet distance ([`frechet`]) and the scatter
+//! plots of 2D samples ([`plot`]).
+
+pub mod frechet;
+pub mod metrics;
+pub mod plot;
+pub mod train;
 
 use super::Footprint;
 use super::rnn::{Cell, Recurrent};
@@ -118,7 +127,7 @@ impl Default for GanSpec {
             d_beta2: 0.999,
             gp_weight: 10.0,
             self_attention: false,
-            eval_samples: crate::gan::metrics::EVAL_SAMPLES,
+            eval_samples: metrics::EVAL_SAMPLES,
         }
     }
 }
@@ -352,7 +361,7 @@ pub struct ConvGenerator {
     /// First up-sampling.
     pub up1: ConvTranspose2d,
     /// Optional self-attention on the `h/2 × w/2` map.
-    pub attention: Option<SelfAttention>,
+    pub attention: Option<SaganAttention>,
     /// Second up-sampling to one channel.
     pub up2: ConvTranspose2d,
     /// `[height, width]` of an image.
@@ -390,7 +399,7 @@ pub struct ConvDiscriminator {
     /// `pack` channels to `d_width`, halving the size.
     pub conv1: Conv2d,
     /// Optional self-attention on the `h/2 × w/2` map.
-    pub attention: Option<SelfAttention>,
+    pub attention: Option<SaganAttention>,
     /// `d_width` to `2 d_width` channels, halving again.
     pub conv2: Conv2d,
     /// The flattened map to one logit.
@@ -418,7 +427,7 @@ impl ConvDiscriminator {
 /// channels (at least 1), values of `c`, by 1×1 projections; softmax attention over the `h w`
 /// positions; `x + gamma · o` with `gamma` starting at 0.
 #[derive(Module, Debug)]
-pub struct SelfAttention {
+pub struct SaganAttention {
     /// Query projection.
     pub query: Linear,
     /// Key projection.
@@ -429,11 +438,11 @@ pub struct SelfAttention {
     pub gamma: Param<Tensor<1>>,
 }
 
-impl SelfAttention {
+impl SaganAttention {
     /// A block for `channels` channels.
     pub fn new(channels: usize, device: &Device) -> Self {
         let inner = (channels / 8).max(1);
-        SelfAttention {
+        SaganAttention {
             query: LinearConfig::new(channels, inner).init(device),
             key: LinearConfig::new(channels, inner).init(device),
             value: LinearConfig::new(channels, channels).init(device),
@@ -558,7 +567,7 @@ impl GanSpec {
                     project: LinearConfig::new(self.z_dim, 2 * c * (h / 4) * (w / 4)).init(device),
                     norms,
                     up1: up(2 * c, c),
-                    attention: self.self_attention.then(|| SelfAttention::new(c, device)),
+                    attention: self.self_attention.then(|| SaganAttention::new(c, device)),
                     up2: up(c, 1),
                     image: [h, w],
                 })
@@ -607,7 +616,7 @@ impl GanSpec {
                 };
                 Discriminator::Conv(ConvDiscriminator {
                     conv1: down(self.pack, c),
-                    attention: self.self_attention.then(|| SelfAttention::new(c, device)),
+                    attention: self.self_attention.then(|| SaganAttention::new(c, device)),
                     conv2: down(c, 2 * c),
                     out: LinearConfig::new(2 * c * (h / 4) * (w / 4), 1).init(device),
                     pack: self.pack,
@@ -782,7 +791,7 @@ mod tests {
     fn self_attention_starts_as_the_identity_and_mixes_positions() {
         let device = Device::flex();
         device.seed(3);
-        let mut att = SelfAttention::new(16, &device);
+        let mut att = SaganAttention::new(16, &device);
         let x = Tensor::<4>::random([2, 16, 4, 4], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let same = att.forward(x.clone()).sub(x.clone()).abs().max().into_scalar::<f32>();
         assert_eq!(same, 0.0, "gamma = 0: the block is the identity");

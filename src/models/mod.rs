@@ -2,10 +2,11 @@
 //!
 //! A family is a serde variant of [`ModelSpec`] (its TOML parameters, with defaults) whose
 //! spec implements [`Family`]: `init` builds a Burn module that implements [`Classifier`].
-//! The one exception is `gan` (a generator and a discriminator, not a classifier), which the
-//! runner trains with `train::adversarial`.
+//! Classifiers train through [`classifier::fit`]. The one exception is `gan` (a generator and
+//! a discriminator, not a classifier), which trains with [`gan::train::fit_gan`].
 
 pub mod attention;
+pub mod classifier;
 pub mod cnn;
 pub mod fusion;
 pub mod gan;
@@ -187,8 +188,8 @@ impl ModelSpec {
     /// The metrics its trainer records (`split.name`).
     pub fn metrics(&self) -> &'static [&'static str] {
         match self {
-            ModelSpec::Gan(_) => crate::train::adversarial::METRICS,
-            _ => crate::train::CLASSIFIER_METRICS,
+            ModelSpec::Gan(_) => gan::train::METRICS,
+            _ => classifier::METRICS,
         }
     }
 
@@ -211,6 +212,14 @@ impl ModelSpec {
         names.retain(|k| k != "family");
         names
     }
+}
+
+/// Metrics the trainers record, as `split.name`: the classifier trainer's, then those of the GAN
+/// trainer ([`gan::train::METRICS`]) it does not share.
+pub fn metrics() -> Vec<&'static str> {
+    let mut all = classifier::METRICS.to_vec();
+    all.extend(gan::train::METRICS.iter().filter(|m| !classifier::METRICS.contains(m)));
+    all
 }
 
 /// A family in the registry: what `burnlab list` shows.

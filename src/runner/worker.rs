@@ -12,7 +12,7 @@ use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::experiment as tb;
 use crate::tensorboard::image::{self, Channels};
-use crate::train::{self, FitOutcome, FitStatus, Observer};
+use crate::train::{FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,7 +65,8 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     match outcome {
         Ok(fit) => {
             summary.status = match fit.status {
-                FitStatus::Completed => TrialStatus::Completed,
+                // A stop decided at an evaluation (early stopping) is a final result too.
+                FitStatus::Completed | FitStatus::Stopped(_) => TrialStatus::Completed,
                 FitStatus::Diverged(step) => {
                     summary.diverged_at = Some(step);
                     TrialStatus::Diverged
@@ -122,10 +123,10 @@ fn train_trial(
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         crate::with_family!(&cfg.model.spec, s => {
             let model = crate::models::Family::init(s, &info, &device);
-            train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
+            crate::models::classifier::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
         }, gan g => {
             let modes = cfg.dataset.modes();
-            train::adversarial::fit_gan(g, &data, modes.as_ref(), &cfg.training, &device, cfg.seed, &mut obs)
+            crate::models::gan::train::fit_gan(g, &data, modes.as_ref(), &cfg.training, &device, cfg.seed, &mut obs)
         })
     });
     if let Some(e) = obs.error.take() {

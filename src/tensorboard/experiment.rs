@@ -156,7 +156,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             d
         },
     }));
-    let metrics = crate::train::metrics()
+    let metrics = crate::models::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
@@ -202,7 +202,7 @@ pub fn group_name(trial: &Trial) -> String {
 /// a failure, an interrupted run unknown (it is rerun on resume).
 pub fn session_status(status: &FitStatus) -> SessionStatus {
     match status {
-        FitStatus::Completed => SessionStatus::Success,
+        FitStatus::Completed | FitStatus::Stopped(_) => SessionStatus::Success,
         FitStatus::Diverged(_) => SessionStatus::Failure,
         FitStatus::Interrupted(_) => SessionStatus::Unknown,
     }

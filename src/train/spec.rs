@@ -1,6 +1,7 @@
 //! The `[training]` section: optimizer, learning rate, batches, steps, evaluation.
 
 use crate::check::FieldError;
+pub use crate::data::batches::Batching;
 use serde::{Deserialize, Serialize};
 
 /// Which optimizer to use.
@@ -14,17 +15,6 @@ pub enum OptimizerKind {
     Adamw,
     /// Stochastic gradient descent with optional momentum.
     Sgd,
-}
-
-/// How training batches are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Batching {
-    /// A fresh seeded permutation of the training set each epoch.
-    #[default]
-    Shuffle,
-    /// Consecutive slices `x[(step * batch) % n ..][..batch]`, as the MNIST-1D reference does.
-    Sequential,
 }
 
 /// The `[training]` section of an experiment file.

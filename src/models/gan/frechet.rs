@@ -2,8 +2,8 @@
 //! burnlab trains on the same data.
 //!
 //! The feature network is the `mlp` family with 2 hidden layers of 64 units (residual, ReLU),
-//! trained for [`FEATURE_STEPS`] Adam steps (lr 1e-3, batch 100, seeded reshuffles) on the
-//! dataset's training split from the fixed seed [`FEATURE_SEED`], so every trial on a dataset
+//! trained for [`FEATURE_STEPS`] Adam steps (lr 1e-3, batch 100, seeded reshuffles) through the
+//! classifier step and the training loop, on the dataset's training split from the fixed seed [`FEATURE_SEED`], so every trial on a dataset
 //! uses the same network. The features are its last hidden layer (64 values per example).
 //! The distance is FID's: `|μr - μg|² + tr(Σr + Σg - 2 (Σr^½ Σg Σr^½)^½)` between the Gaussians
 //! fitted (mean, covariance with `n - 1`) to the features of the training split and of the
@@ -12,12 +12,11 @@
 
 use crate::data::normal::Gaussian;
 use crate::data::{DataInfo, DeviceSplit};
+use crate::models::Family;
+use crate::models::classifier::ClassifierStep;
 use crate::models::mlp::{Mlp, MlpSpec};
-use crate::models::{Classifier, Family, Inputs};
-use crate::train::Epochs;
+use crate::train::{self, Hooks, NullObserver, TrainingSpec, seeds};
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
 use nalgebra::{DMatrix, SymmetricEigen};
 use rand::SeedableRng;
@@ -26,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 /// Training steps of the feature network.
 pub const FEATURE_STEPS: usize = 1000;
 /// The seed of the feature network (its initialisation and batches).
-pub const FEATURE_SEED: u64 = 0xfd;
+pub const FEATURE_SEED: u64 = seeds::FEATURE_NETWORK;
 /// Width of the feature network's hidden layers (the feature dimension).
 pub const FEATURE_WIDTH: usize = 64;
 
@@ -58,16 +57,12 @@ impl FrechetScorer {
     pub fn new(train: &DeviceSplit, info: &DataInfo, device: &Device) -> FrechetScorer {
         device.seed(FEATURE_SEED);
         let spec = MlpSpec { hidden: FEATURE_WIDTH, depth: 2, residual: true };
-        let mut net = spec.init(info, device);
-        let loss_fn = CrossEntropyLossConfig::new().init(device);
-        let mut optim = AdamConfig::new().init();
-        let mut batches = Epochs::new(train.len, 100.min(train.len), ChaCha8Rng::seed_from_u64(FEATURE_SEED));
-        for _ in 0..FEATURE_STEPS {
-            let (x, y) = train.select(&batches.next_batch(), device);
-            let loss = loss_fn.forward(net.forward(&Inputs { modalities: vec![x] }), y);
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(1e-3, net, grads);
-        }
+        let net = spec.init(info, device);
+        let cfg = feature_training();
+        let rng = ChaCha8Rng::seed_from_u64(FEATURE_SEED);
+        let mut step = ClassifierStep::new(net, train.clone(), None, &cfg, rng, device);
+        train::run_loop(&mut step, &cfg, &mut Hooks::default(), &mut NullObserver);
+        let net = step.into_model();
         let net = net.valid();
         let real = Gaussian::fit(&features(&net, train.x.clone().without_autodiff()), FEATURE_WIDTH);
         FrechetScorer { net, real }
@@ -82,7 +77,22 @@ impl FrechetScorer {
     #[cfg(test)]
     fn accuracy(&self, data: &crate::data::Dataset, device: &Device) -> f64 {
         let test = DeviceSplit::new(&data.test, &data.info, device);
-        crate::train::evaluate(&self.net, &test)["test.accuracy"]
+        crate::models::classifier::evaluate(&self.net, &test)["test.accuracy"]
+    }
+}
+
+/// How the feature network trains: [`FEATURE_STEPS`] steps of Adam with lr 1e-3 and Burn's
+/// default epsilon (1e-5), batches of 100 from seeded reshuffles, one (empty) evaluation at the
+/// end and no logging.
+fn feature_training() -> TrainingSpec {
+    TrainingSpec {
+        lr: 1e-3,
+        eps: 1e-5,
+        batch_size: 100,
+        steps: FEATURE_STEPS,
+        eval_every: FEATURE_STEPS,
+        log_every: FEATURE_STEPS,
+        ..Default::default()
     }
 }
 
@@ -136,6 +146,15 @@ mod tests {
         let real = scorer.score(test.clone());
         let noise = scorer.score(test.random_like(burn::tensor::Distribution::Uniform(0.0, 1.0)));
         assert!(real > 0.0 && real * 10.0 < noise, "test split {real}, noise {noise}");
+    }
+
+    #[test]
+    fn the_feature_network_trains_with_burns_default_adam() {
+        // It was trained by `AdamConfig::new()` before it went through `[training]`'s
+        // optimizer: the same betas and epsilon, as f32, and no weight decay.
+        let cfg = feature_training();
+        assert_eq!((cfg.beta1 as f32, cfg.beta2 as f32, cfg.eps as f32), (0.9f32, 0.999f32, 1e-5f32));
+        assert_eq!((cfg.optimizer, cfg.weight_decay), (crate::train::OptimizerKind::Adam, 0.0));
     }
 
     #[test]

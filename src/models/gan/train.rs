@@ -1,4 +1,5 @@
-//! The adversarial training loop of the `gan` family.
+//! The adversarial step of the `gan` family, run by the training loop skeleton
+//! ([`crate::train::run_loop`]).
 //!
 //! Each step makes `d_steps` discriminator updates (fresh real and generated batches each) and
 //! one generator update, with separate Adam optimizers, learning rates and betas from the
@@ -9,25 +10,22 @@
 //! Every evaluation draws `eval_samples` samples from one fixed noise batch (drawn once from
 //! the trial seed, so samples are comparable across steps) with G in evaluation mode (batch
 //! norm's running statistics), and reports them through the [`Observer`]: metrics (on 2D
-//! mixtures, the mode-coverage metrics of [`crate::gan::metrics`]), an image (a scatter plot
+//! mixtures, the mode-coverage metrics of [`super::metrics`]), an image (a scatter plot
 //! or a grid of image samples) and `samples.csv`. Off the 2D mixtures it also reports the
-//! Frechet distance of the samples from the training split ([`crate::gan::frechet`]).
+//! Frechet distance of the samples from the training split ([`super::frechet`]).
 
-use super::{Epochs, FitOutcome, FitStatus, Observer, TrainingSpec};
+use super::frechet::FrechetScorer;
+use super::{Discriminator, GanLoss, GanSpec, Generator, metrics, plot};
+use crate::data::batches::InputBatches;
 use crate::data::mixture::Modes;
 use crate::data::{Dataset, DeviceSplit};
-use crate::gan::frechet::FrechetScorer;
-use crate::gan::{metrics, plot};
-use crate::models::gan::{Discriminator, GanLoss, GanSpec, Generator};
 use crate::tensorboard::image::{Channels, grid, to_u8};
+use crate::train::{self, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// The metrics this trainer records (mode metrics on 2D mixtures, `test.fd` elsewhere).
 pub const METRICS: &[&str] =
@@ -35,7 +33,8 @@ pub const METRICS: &[&str] =
 
 /// Trains a GAN on the training split of `data`; `modes` enables the mode-coverage metrics.
 ///
-/// `device` must be an autodiff device.
+/// Real batches come from the trial's [`seeds::GAN_REAL_BATCHES`] stream of `seed`, the
+/// evaluation noise from [`seeds::GAN_EVAL_NOISE`]. `device` must be an autodiff device.
 pub fn fit_gan(
     spec: &GanSpec,
     data: &Dataset,
@@ -45,73 +44,113 @@ pub fn fit_gan(
     seed: u64,
     obs: &mut dyn Observer,
 ) -> FitOutcome {
-    let start = Instant::now();
-    let train = DeviceSplit::new(&data.train, &data.info, device);
-    let frechet = frechet_scorer(&train, data, modes, device, seed);
-    let mut g = spec.generator(&data.info, device);
-    let mut d = spec.discriminator(&data.info, device);
-    let num_params = g.num_params() + d.num_params();
-    let n = cfg.batch_size * spec.pack;
-    let mut real = RealBatches::new(train, n, seed);
-    let (mut g_opt, mut d_opt) = optimizers(spec);
-    let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
-    let mut final_metrics = BTreeMap::new();
-    let mut tally = LossTally::default();
-    let mut status = FitStatus::Completed;
-    let mut done = 0;
-    for step in 1..=cfg.steps {
-        if obs.should_stop() {
-            status = FitStatus::Interrupted(done);
-            break;
-        }
+    let mut step = AdversarialStep::new(spec, data, modes, cfg, device, seed);
+    train::run_loop(&mut step, cfg, &mut Hooks::default(), obs)
+}
+
+/// A GAN under training: G and D with their optimizers, the real batches, the fixed
+/// evaluation noise and what its evaluation needs.
+struct AdversarialStep<'a> {
+    spec: &'a GanSpec,
+    data: &'a Dataset,
+    modes: Option<&'a Modes>,
+    device: Device,
+    /// Always `Some` between steps (the optimizers take the networks by value).
+    g: Option<Generator>,
+    d: Option<Discriminator>,
+    g_opt: ModuleOptimizer,
+    d_opt: ModuleOptimizer,
+    real: InputBatches,
+    /// Generated examples per update: `batch_size * pack`.
+    n: usize,
+    noise: Tensor<2>,
+    frechet: Option<FrechetScorer>,
+    num_params: usize,
+}
+
+impl<'a> AdversarialStep<'a> {
+    /// Sets up the run: the Frechet scorer first (off the 2D mixtures), then G and D from the
+    /// device's generator, the real batches and the evaluation noise.
+    fn new(
+        spec: &'a GanSpec,
+        data: &'a Dataset,
+        modes: Option<&'a Modes>,
+        cfg: &TrainingSpec,
+        device: &Device,
+        seed: u64,
+    ) -> Self {
+        let train = DeviceSplit::new(&data.train, &data.info, device);
+        let frechet = frechet_scorer(&train, data, modes, device, seed);
+        let g = spec.generator(&data.info, device);
+        let d = spec.discriminator(&data.info, device);
+        let num_params = g.num_params() + d.num_params();
+        let n = cfg.batch_size * spec.pack;
+        let real = InputBatches::new(train, n, seeds::stream(seed, seeds::GAN_REAL_BATCHES));
+        let (g_opt, d_opt) = optimizers(spec);
+        let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
+        let (g, d, device) = (Some(g), Some(d), device.clone());
+        AdversarialStep { spec, data, modes, device, g, d, g_opt, d_opt, real, n, noise, frechet, num_params }
+    }
+
+    fn g(&self) -> &Generator {
+        self.g.as_ref().expect("G is held between steps")
+    }
+
+    fn d(&self) -> &Discriminator {
+        self.d.as_ref().expect("D is held between steps")
+    }
+
+    /// `d_steps` updates of D (fresh real and generated batches each); D's last loss, or the
+    /// first non-finite one (D is not updated then).
+    fn train_d(&mut self, lr: f64) -> f64 {
+        let (spec, n, device) = (self.spec, self.n, self.device.clone());
         let mut d_value = 0.0;
         for _ in 0..spec.d_steps {
-            let x = real.next(device);
-            let fake = g.forward(noise_batch(n, spec.z_dim, device)).detach();
-            let loss = d_loss(spec, &d, x, fake, device);
+            let x = self.real.next(&device);
+            let fake = self.g().forward(noise_batch(n, spec.z_dim, &device)).detach();
+            let loss = d_loss(spec, self.d(), x, fake, &device);
             d_value = f64::from(loss.clone().into_scalar::<f32>());
             if !d_value.is_finite() {
                 break;
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &d);
-            d = d_opt.step(spec.d_lr, d, grads);
+            let grads = GradientsParams::from_grads(loss.backward(), self.d());
+            let d = self.d.take().expect("D is held between steps");
+            self.d = Some(self.d_opt.step(lr, d, grads));
         }
-        let g_value = if d_value.is_finite() {
-            let fake = g.forward(noise_batch(n, spec.z_dim, device));
-            // D's weights are fixed here: record no gradients for them, only through D to G.
-            let loss = g_loss(spec.loss, d.clone().no_grad().forward(fake));
-            let value = f64::from(loss.clone().into_scalar::<f32>());
-            if value.is_finite() {
-                let grads = GradientsParams::from_grads(loss.backward(), &g);
-                g = g_opt.step(spec.g_lr, g, grads);
-            }
-            value
-        } else {
-            f64::NAN
-        };
-        if !(d_value.is_finite() && g_value.is_finite()) {
-            status = FitStatus::Diverged(step);
-            // G's loss is NaN whenever D's diverged (G's step is skipped then).
-            obs.on_train_loss(step, g_value);
-            break;
-        }
-        done = step;
-        tally.add(g_value, d_value);
-        if step % cfg.log_every == 0 {
-            obs.on_train_loss(step, tally.take_window());
-        }
-        if step % cfg.eval_every == 0 || step == cfg.steps {
-            let mut m = evaluate(&g, &noise, data, modes, frechet.as_ref(), step, obs);
-            tally.take_eval(&mut m);
-            obs.on_eval(step, &m);
-            if super::diverged(&m) {
-                status = FitStatus::Diverged(step);
-                break;
-            }
-            final_metrics = m;
-        }
+        d_value
     }
-    FitOutcome { status, steps: done, final_metrics, seconds: start.elapsed().as_secs_f64(), num_params }
+
+    /// One update of G; its loss (G is not updated when it is not finite).
+    fn train_g(&mut self, lr: f64) -> f64 {
+        let fake = self.g().forward(noise_batch(self.n, self.spec.z_dim, &self.device));
+        // D's weights are fixed here: record no gradients for them, only through D to G.
+        let loss = g_loss(self.spec.loss, self.d().clone().no_grad().forward(fake));
+        let value = f64::from(loss.clone().into_scalar::<f32>());
+        if value.is_finite() {
+            let grads = GradientsParams::from_grads(loss.backward(), self.g());
+            let g = self.g.take().expect("G is held between steps");
+            self.g = Some(self.g_opt.step(lr, g, grads));
+        }
+        value
+    }
+}
+
+impl TrainStep for AdversarialStep<'_> {
+    fn num_params(&self) -> usize {
+        self.num_params
+    }
+
+    /// D's updates, then G's; the loss is G's (NaN when D's diverged: G's update is skipped
+    /// then), with D's as `train.d_loss`.
+    fn step(&mut self, _step: usize, lr_scale: f64) -> StepLosses {
+        let d_value = self.train_d(self.spec.d_lr * lr_scale);
+        let g_value = if d_value.is_finite() { self.train_g(self.spec.g_lr * lr_scale) } else { f64::NAN };
+        StepLosses { loss: g_value, extra: vec![("train.d_loss", d_value)] }
+    }
+
+    fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics {
+        evaluate(self.g(), &self.noise, self.data, self.modes, self.frechet.as_ref(), step, obs)
+    }
 }
 
 /// Off the 2D mixtures: a Frechet scorer on a feature network trained first (from its own
@@ -125,7 +164,7 @@ fn frechet_scorer(
 ) -> Option<FrechetScorer> {
     (modes.is_none() && data.info.num_classes >= 2).then(|| {
         let scorer = FrechetScorer::new(train, &data.info, device);
-        device.seed(seed);
+        seeds::reseed_device(device, seed);
         scorer
     })
 }
@@ -134,41 +173,6 @@ fn frechet_scorer(
 fn optimizers(spec: &GanSpec) -> (ModuleOptimizer, ModuleOptimizer) {
     let adam = |b1: f64, b2: f64| AdamConfig::new().with_beta_1(b1 as f32).with_beta_2(b2 as f32).init();
     (adam(spec.g_beta1, spec.g_beta2), adam(spec.d_beta1, spec.d_beta2))
-}
-
-/// Running sums of the losses: G's over the logging window, G's and D's since the last evaluation.
-#[derive(Default)]
-struct LossTally {
-    window: f64,
-    window_n: usize,
-    g_sum: f64,
-    d_sum: f64,
-    since_eval: usize,
-}
-
-impl LossTally {
-    /// Adds one step's losses of G and D.
-    fn add(&mut self, g_value: f64, d_value: f64) {
-        self.window += g_value;
-        self.window_n += 1;
-        self.g_sum += g_value;
-        self.d_sum += d_value;
-        self.since_eval += 1;
-    }
-
-    /// G's mean loss over the logging window, which starts anew.
-    fn take_window(&mut self) -> f64 {
-        let mean = self.window / self.window_n as f64;
-        (self.window, self.window_n) = (0.0, 0);
-        mean
-    }
-
-    /// Records G's and D's mean losses since the last evaluation in `m` (`train.loss`, `train.d_loss`) and starts anew.
-    fn take_eval(&mut self, m: &mut BTreeMap<String, f64>) {
-        m.insert("train.loss".into(), self.g_sum / self.since_eval.max(1) as f64);
-        m.insert("train.d_loss".into(), self.d_sum / self.since_eval.max(1) as f64);
-        (self.g_sum, self.d_sum, self.since_eval) = (0.0, 0.0, 0);
-    }
 }
 
 /// D's loss on real examples `x` and generated examples `fake` (both `[n, seq, channels]`).
@@ -207,7 +211,7 @@ fn noise_batch(n: usize, z_dim: usize, device: &Device) -> Tensor<2> {
 
 /// The fixed evaluation noise `[n, z_dim]`, drawn once from the trial seed (ChaCha8).
 fn eval_noise(n: usize, z_dim: usize, seed: u64, device: &Device) -> Tensor<2> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6576_616c_6e6f_6973);
+    let mut rng = seeds::stream(seed, seeds::GAN_EVAL_NOISE);
     let mut v = Vec::with_capacity(n * z_dim + 1);
     while v.len() < n * z_dim {
         let [a, b] = crate::data::normal::pair(&mut rng);
@@ -265,29 +269,12 @@ fn evaluate(
     out
 }
 
-/// The real examples, in batches of `batch` from seeded epochs ([`Epochs`]; a batch larger
-/// than the split runs on across epochs).
-struct RealBatches {
-    split: DeviceSplit,
-    epochs: Epochs,
-}
-
-impl RealBatches {
-    fn new(split: DeviceSplit, batch: usize, seed: u64) -> Self {
-        let epochs = Epochs::new(split.len, batch, ChaCha8Rng::seed_from_u64(seed ^ 0x7265_616c));
-        RealBatches { split, epochs }
-    }
-
-    fn next(&mut self, device: &Device) -> Tensor<3> {
-        self.split.select(&self.epochs.next_batch(), device).0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::MixtureOptions;
     use crate::data::mixture::{Mixture, load};
+    use crate::train::FitStatus;
 
     fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
         let v = host(samples(g, noise));
@@ -324,7 +311,7 @@ mod tests {
         // fit_gan's G starts from the same weights: the device is seeded the same way.
         let before = mean_distance(&spec.generator(&data.info, &device), &noise, &modes);
         device.seed(1);
-        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut crate::train::NullObserver);
+        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut train::NullObserver);
         assert_eq!((out.status, out.steps), (FitStatus::Completed, steps));
         assert!(out.final_metrics["train.d_loss"].is_finite());
         let after = out.final_metrics["test.mode_distance"];
@@ -374,30 +361,6 @@ mod tests {
     }
 
     #[test]
-    fn real_batches_cover_each_epoch_and_cross_its_end() {
-        let data = load(Mixture::Ring, &MixtureOptions { n_train: 5, n_test: 1, seed: 0 }).unwrap();
-        let device = Device::flex();
-        let split = DeviceSplit::new(&data.train, &data.info, &device);
-        let rows = |t: Tensor<3>| -> Vec<(u32, u32)> {
-            t.to_data().try_to_vec::<f32>().unwrap().chunks(2).map(|p| (p[0].to_bits(), p[1].to_bits())).collect()
-        };
-        let count =
-            |seen: &[(u32, u32)], p: &[f32]| seen.iter().filter(|&&q| q == (p[0].to_bits(), p[1].to_bits())).count();
-        // A batch that fits: 4 distinct points of one epoch each time.
-        let mut small = RealBatches::new(split.clone(), 4, 0);
-        for _ in 0..3 {
-            let seen = rows(small.next(&device));
-            assert!(data.train.x.chunks(2).all(|p| count(&seen, p) <= 1));
-            assert_eq!(seen.len(), 4);
-        }
-        // A larger batch cycles: 5 batches of 7 = 7 epochs of the 5 points, each point 7 times.
-        let mut big = RealBatches::new(split, 7, 0);
-        let seen: Vec<(u32, u32)> = (0..5).flat_map(|_| rows(big.next(&device))).collect();
-        assert_eq!(seen.len(), 35);
-        assert!(data.train.x.chunks(2).all(|p| count(&seen, p) == 7));
-    }
-
-    #[test]
     fn an_exploding_run_is_reported_as_diverged() {
         let data = load(Mixture::Ring, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
         let spec =
@@ -414,7 +377,7 @@ mod tests {
     #[test]
     fn recorded_metrics_are_known_to_the_report() {
         // What each family's trainer records is what a report may name, each name once.
-        let known = crate::train::metrics();
+        let known = crate::models::metrics();
         for family in crate::models::FAMILIES {
             for m in (family.default)().metrics() {
                 assert!(known.contains(m), "{}: {m}", family.name);

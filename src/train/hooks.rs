@@ -1,0 +1,75 @@
+//! The loop's hooks: a learning-rate schedule, a decision at each evaluation (early stopping,
+//! pruning) and checkpoints. Each is an object with a no-op default; none is implemented yet.
+//! They are the seams for what comes next (burn-train's `LrScheduler`,
+//! `EarlyStoppingStrategy` and checkpointer; optuna's pruners).
+
+use super::Metrics;
+
+/// The learning rate at each step, relative to the configured one (PyTorch's `LambdaLR`): a
+/// warm-up or decay schedule. The factor multiplies every learning rate of the step (G's and
+/// D's alike for a GAN).
+pub trait LrSchedule {
+    /// The factor for optimisation step `step` (1-based); 1 by default.
+    fn scale(&mut self, _step: usize) -> f64 {
+        1.0
+    }
+}
+
+/// No schedule: the configured learning rate at every step.
+pub struct ConstantLr;
+
+impl LrSchedule for ConstantLr {}
+
+/// What to do after an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Train on.
+    Continue,
+    /// End the run here; this evaluation's metrics are the final ones.
+    Stop,
+}
+
+/// Decides at each (finite) evaluation whether the run goes on: early stopping, pruning.
+pub trait EvalHook {
+    /// The decision after the evaluation at `step`, given its metrics; `Continue` by default.
+    fn on_eval(&mut self, _step: usize, _metrics: &Metrics) -> Decision {
+        Decision::Continue
+    }
+}
+
+/// Never stops a run.
+pub struct KeepGoing;
+
+impl EvalHook for KeepGoing {}
+
+/// Saves the training state after evaluations.
+pub trait Checkpointer {
+    /// Whether to save after the (finite) evaluation at `step`; never by default.
+    fn due(&mut self, _step: usize, _metrics: &Metrics) -> bool {
+        false
+    }
+
+    /// Receives the step's state ([`super::TrainStep::checkpoint`]) after `step` steps.
+    fn save(&mut self, _step: usize, _state: &[(&'static str, Vec<u8>)]) {}
+}
+
+/// Saves nothing.
+pub struct NoCheckpoints;
+
+impl Checkpointer for NoCheckpoints {}
+
+/// The hooks one run uses; [`Hooks::default`] is the no-op set every trainer runs with today.
+pub struct Hooks {
+    /// The learning-rate schedule.
+    pub schedule: Box<dyn LrSchedule>,
+    /// The decision at each evaluation.
+    pub on_eval: Box<dyn EvalHook>,
+    /// The checkpointer.
+    pub checkpoint: Box<dyn Checkpointer>,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { schedule: Box::new(ConstantLr), on_eval: Box::new(KeepGoing), checkpoint: Box::new(NoCheckpoints) }
+    }
+}

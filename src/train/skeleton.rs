@@ -1,0 +1,143 @@
+//! The one training loop every trainer runs through.
+
+use super::{Decision, FitOutcome, FitStatus, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, diverged};
+use std::time::Instant;
+
+/// Runs `step` for `cfg.steps` optimisation steps, reporting to `obs`.
+///
+/// Per step, in order: stop if `obs.should_stop()` (status `Interrupted` after the steps
+/// done); make the step at the schedule's factor; stop at a non-finite loss (status `Diverged`
+/// at that step, its loss reported through `on_train_loss`, the step not counted); every
+/// `log_every` steps report the mean loss since the last report; every `eval_every` steps and
+/// after the last one, evaluate: the step's metrics plus the mean training losses since the
+/// last evaluation (`train.loss` and the step's extra losses) go to `on_eval`. A non-finite
+/// metric stops the run as `Diverged` at that step and keeps the previous evaluation as the
+/// final one. Otherwise the evaluation becomes the final one, every `histogram_every`-th
+/// evaluation (0: never) sends the step's weights to `on_weights`, the checkpointer may save,
+/// and the evaluation hook may stop the run (status `Stopped`, unless it was the last step).
+///
+/// `seconds` in the outcome is the time spent in this loop, evaluations included.
+pub fn run_loop<S: TrainStep + ?Sized>(
+    step: &mut S,
+    cfg: &TrainingSpec,
+    hooks: &mut Hooks,
+    obs: &mut dyn Observer,
+) -> FitOutcome {
+    let start = Instant::now();
+    let mut run = Run { tally: Tally::default(), final_metrics: Metrics::new(), evals: 0 };
+    let mut status = FitStatus::Completed;
+    let mut done = 0;
+    for t in 1..=cfg.steps {
+        if obs.should_stop() {
+            status = FitStatus::Interrupted(done);
+            break;
+        }
+        let losses = step.step(t, hooks.schedule.scale(t));
+        if !losses.is_finite() {
+            status = FitStatus::Diverged(t);
+            obs.on_train_loss(t, losses.loss);
+            break;
+        }
+        done = t;
+        run.tally.add(&losses);
+        if t % cfg.log_every == 0 {
+            obs.on_train_loss(t, run.tally.take_window());
+        }
+        let due = t % cfg.eval_every == 0 || t == cfg.steps;
+        if due && let Some(end) = run.evaluate(step, t, cfg, hooks, obs) {
+            status = end;
+            break;
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    FitOutcome { status, steps: done, final_metrics: run.final_metrics, seconds, num_params: step.num_params() }
+}
+
+/// What the loop carries across steps besides the counter.
+struct Run {
+    tally: Tally,
+    final_metrics: Metrics,
+    evals: usize,
+}
+
+impl Run {
+    /// The evaluation after step `t`; returns the status to end the run with, if it ends here.
+    fn evaluate<S: TrainStep + ?Sized>(
+        &mut self,
+        step: &mut S,
+        t: usize,
+        cfg: &TrainingSpec,
+        hooks: &mut Hooks,
+        obs: &mut dyn Observer,
+    ) -> Option<FitStatus> {
+        let mut metrics = step.evaluate(t, obs);
+        self.tally.take_eval(&mut metrics);
+        obs.on_eval(t, &metrics);
+        if diverged(&metrics) {
+            return Some(FitStatus::Diverged(t));
+        }
+        self.evals += 1;
+        if cfg.histogram_every > 0
+            && self.evals.is_multiple_of(cfg.histogram_every)
+            && let Some(weights) = step.weights()
+        {
+            obs.on_weights(t, &weights);
+        }
+        if hooks.checkpoint.due(t, &metrics) {
+            hooks.checkpoint.save(t, &step.checkpoint());
+        }
+        let decision = hooks.on_eval.on_eval(t, &metrics);
+        self.final_metrics = metrics;
+        (decision == Decision::Stop && t < cfg.steps).then_some(FitStatus::Stopped(t))
+    }
+}
+
+/// Running sums of the losses: the main loss over the logging window, every loss since the
+/// last evaluation.
+#[derive(Default)]
+struct Tally {
+    window: f64,
+    window_n: usize,
+    loss: f64,
+    extra: Vec<(&'static str, f64)>,
+    since_eval: usize,
+}
+
+impl Tally {
+    /// Adds one step's losses.
+    fn add(&mut self, losses: &StepLosses) {
+        self.window += losses.loss;
+        self.window_n += 1;
+        self.loss += losses.loss;
+        for &(name, value) in &losses.extra {
+            let at = self.extra.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
+                self.extra.push((name, 0.0));
+                self.extra.len() - 1
+            });
+            self.extra[at].1 += value;
+        }
+        self.since_eval += 1;
+    }
+
+    /// The mean loss over the logging window, which starts anew.
+    fn take_window(&mut self) -> f64 {
+        let mean = self.window / self.window_n as f64;
+        (self.window, self.window_n) = (0.0, 0);
+        mean
+    }
+
+    /// Records the mean losses since the last evaluation in `m` (`train.loss` and the extra
+    /// losses' names) and starts anew.
+    fn take_eval(&mut self, m: &mut Metrics) {
+        let n = self.since_eval.max(1) as f64;
+        m.insert("train.loss".into(), self.loss / n);
+        for (name, sum) in &mut self.extra {
+            m.insert((*name).to_string(), *sum / n);
+            *sum = 0.0;
+        }
+        (self.loss, self.since_eval) = (0.0, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests;

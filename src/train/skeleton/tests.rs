@@ -1,0 +1,244 @@
+//! The loop skeleton driven by a fake step: cadences, divergence, interruption, histograms
+//! and the hooks.
+
+use super::super::{Checkpointer, Decision, EvalHook, LrSchedule, NullObserver};
+use super::*;
+
+/// A step whose loss at step `t` is `loss(t)` and whose evaluation at `t` is `{test.m: t}`
+/// (or NaN at `nan_metric_at`); it records the learning-rate factors it was given.
+struct Fake {
+    loss: fn(usize) -> f64,
+    d_loss: Option<fn(usize) -> f64>,
+    nan_metric_at: Option<usize>,
+    weights: bool,
+    scales: Vec<f64>,
+    taken: usize,
+}
+
+impl Fake {
+    fn new(loss: fn(usize) -> f64) -> Self {
+        Fake { loss, d_loss: None, nan_metric_at: None, weights: false, scales: Vec::new(), taken: 0 }
+    }
+}
+
+impl TrainStep for Fake {
+    fn num_params(&self) -> usize {
+        7
+    }
+
+    fn step(&mut self, step: usize, lr_scale: f64) -> StepLosses {
+        self.scales.push(lr_scale);
+        let mut losses = StepLosses::new((self.loss)(step));
+        if let Some(d) = self.d_loss {
+            losses.extra.push(("train.d_loss", d(step)));
+        }
+        if losses.is_finite() {
+            self.taken += 1;
+        }
+        losses
+    }
+
+    fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics {
+        obs.on_file("eval.txt", step.to_string().as_bytes());
+        let v = if self.nan_metric_at == Some(step) { f64::NAN } else { step as f64 };
+        Metrics::from([("test.m".to_string(), v)])
+    }
+
+    fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
+        self.weights.then(|| vec![("w".to_string(), vec![self.taken as f32])])
+    }
+
+    fn checkpoint(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![("model", vec![self.taken as u8])]
+    }
+}
+
+/// Records everything; asks to stop once it has seen `stop_after` training losses.
+#[derive(Default)]
+struct Recorder {
+    losses: Vec<(usize, f64)>,
+    evals: Vec<(usize, Metrics)>,
+    weights: Vec<(usize, f32)>,
+    files: Vec<String>,
+    stop_after: Option<usize>,
+}
+
+impl Observer for Recorder {
+    fn on_train_loss(&mut self, step: usize, loss: f64) {
+        self.losses.push((step, loss));
+    }
+    fn on_eval(&mut self, step: usize, metrics: &Metrics) {
+        self.evals.push((step, metrics.clone()));
+    }
+    fn should_stop(&self) -> bool {
+        self.stop_after.is_some_and(|n| self.losses.len() >= n)
+    }
+    fn on_weights(&mut self, step: usize, weights: &[(String, Vec<f32>)]) {
+        self.weights.push((step, weights[0].1[0]));
+    }
+    fn on_file(&mut self, name: &str, bytes: &[u8]) {
+        self.files.push(format!("{name}:{}", String::from_utf8_lossy(bytes)));
+    }
+}
+
+fn cfg(steps: usize, log_every: usize, eval_every: usize) -> TrainingSpec {
+    TrainingSpec { steps, log_every, eval_every, ..Default::default() }
+}
+
+fn run(step: &mut Fake, cfg: &TrainingSpec, obs: &mut Recorder) -> FitOutcome {
+    run_loop(step, cfg, &mut Hooks::default(), obs)
+}
+
+fn steps_of(evals: &[(usize, Metrics)]) -> Vec<usize> {
+    evals.iter().map(|(s, _)| *s).collect()
+}
+
+#[test]
+fn logs_and_evaluates_at_their_cadence_and_at_the_last_step() {
+    let (mut step, mut obs) = (Fake::new(|t| t as f64), Recorder::default());
+    let out = run(&mut step, &cfg(10, 3, 4), &mut obs);
+    assert_eq!((out.status, out.steps, out.num_params), (FitStatus::Completed, 10, 7));
+    // Window means of 1..=3, 4..=6, 7..=9.
+    assert_eq!(obs.losses, [(3, 2.0), (6, 5.0), (9, 8.0)]);
+    assert_eq!(steps_of(&obs.evals), [4, 8, 10]);
+    // train.loss: the mean since the last evaluation (1..=4, 5..=8, 9..=10).
+    let train: Vec<f64> = obs.evals.iter().map(|(_, m)| m["train.loss"]).collect();
+    assert_eq!(train, [2.5, 6.5, 9.5]);
+    assert_eq!(out.final_metrics, obs.evals[2].1);
+    // The step's artefacts come with each evaluation.
+    assert_eq!(obs.files, ["eval.txt:4", "eval.txt:8", "eval.txt:10"]);
+    assert_eq!(step.scales, [1.0; 10], "no schedule: the configured learning rate");
+}
+
+#[test]
+fn a_non_finite_loss_diverges_at_that_step_and_keeps_the_last_evaluation() {
+    let (mut step, mut obs) = (Fake::new(|t| if t == 5 { f64::INFINITY } else { 1.0 }), Recorder::default());
+    let out = run(&mut step, &cfg(10, 1, 2), &mut obs);
+    assert_eq!((out.status, out.steps), (FitStatus::Diverged(5), 4));
+    assert_eq!(obs.losses.last(), Some(&(5, f64::INFINITY)), "the diverged loss is reported");
+    assert_eq!(steps_of(&obs.evals), [2, 4]);
+    assert_eq!(out.final_metrics["test.m"], 4.0);
+    assert_eq!(step.taken, 4);
+}
+
+#[test]
+fn a_non_finite_extra_loss_diverges_and_extra_losses_are_averaged() {
+    let mut step = Fake::new(|_| 1.0);
+    step.d_loss = Some(|t| if t == 6 { f64::NAN } else { t as f64 });
+    let mut obs = Recorder::default();
+    let out = run(&mut step, &cfg(10, 5, 2), &mut obs);
+    assert_eq!((out.status, out.steps), (FitStatus::Diverged(6), 5));
+    let d: Vec<f64> = obs.evals.iter().map(|(_, m)| m["train.d_loss"]).collect();
+    assert_eq!(d, [1.5, 3.5]);
+    assert_eq!(obs.losses.last(), Some(&(6, 1.0)), "the main loss is the one reported");
+}
+
+#[test]
+fn a_non_finite_metric_diverges_at_that_evaluation() {
+    let mut step = Fake::new(|_| 1.0);
+    step.nan_metric_at = Some(6);
+    let mut obs = Recorder::default();
+    let out = run(&mut step, &cfg(10, 1, 3), &mut obs);
+    assert_eq!((out.status, out.steps), (FitStatus::Diverged(6), 6));
+    // The diverged evaluation is reported, but the final metrics are the step-3 evaluation's.
+    assert_eq!(steps_of(&obs.evals), [3, 6]);
+    assert_eq!(out.final_metrics["test.m"], 3.0);
+}
+
+#[test]
+fn a_stop_request_interrupts_before_the_next_step() {
+    let mut step = Fake::new(|_| 1.0);
+    let mut obs = Recorder { stop_after: Some(3), ..Default::default() };
+    let out = run(&mut step, &cfg(100, 2, 4), &mut obs);
+    assert_eq!((out.status, out.steps), (FitStatus::Interrupted(6), 6));
+    assert_eq!(step.taken, 6);
+    assert_eq!(steps_of(&obs.evals), [4]);
+    assert_eq!(out.final_metrics["test.m"], 4.0);
+}
+
+#[test]
+fn histograms_every_nth_evaluation_and_only_from_steps_with_weights() {
+    let mut step = Fake::new(|_| 1.0);
+    step.weights = true;
+    let mut obs = Recorder::default();
+    let with = TrainingSpec { histogram_every: 2, ..cfg(7, 1, 1) };
+    run(&mut step, &with, &mut obs);
+    assert_eq!(obs.weights, [(2, 2.0), (4, 4.0), (6, 6.0)]);
+    // Never with histogram_every = 0, nor from a step without weights.
+    let mut obs = Recorder::default();
+    run(&mut Fake { weights: true, ..Fake::new(|_| 1.0) }, &cfg(7, 1, 1), &mut obs);
+    let mut none = Recorder::default();
+    run(&mut Fake::new(|_| 1.0), &with, &mut none);
+    assert!(obs.weights.is_empty() && none.weights.is_empty());
+}
+
+/// Halves the learning rate after step 2.
+struct Halve;
+impl LrSchedule for Halve {
+    fn scale(&mut self, step: usize) -> f64 {
+        if step > 2 { 0.5 } else { 1.0 }
+    }
+}
+
+#[test]
+fn the_schedule_sets_each_steps_learning_rate() {
+    let mut step = Fake::new(|_| 1.0);
+    let mut hooks = Hooks { schedule: Box::new(Halve), ..Default::default() };
+    run_loop(&mut step, &cfg(4, 1, 4), &mut hooks, &mut NullObserver);
+    assert_eq!(step.scales, [1.0, 1.0, 0.5, 0.5]);
+}
+
+/// Stops at the first evaluation at or after `at`.
+struct StopAt(usize);
+impl EvalHook for StopAt {
+    fn on_eval(&mut self, step: usize, _: &Metrics) -> Decision {
+        if step >= self.0 { Decision::Stop } else { Decision::Continue }
+    }
+}
+
+#[test]
+fn a_stop_decision_ends_the_run_at_that_evaluation() {
+    // (stop from, steps) -> status, steps run, final evaluation.
+    let table = [
+        ((5, 10), FitStatus::Stopped(6), 6),  // the evaluation at step 6 stops it
+        ((1, 10), FitStatus::Stopped(3), 3),  // at the first evaluation
+        ((10, 10), FitStatus::Completed, 10), // a stop at the last step: it completed anyway
+    ];
+    for ((at, steps), status, ran) in table {
+        let mut step = Fake::new(|_| 1.0);
+        let mut hooks = Hooks { on_eval: Box::new(StopAt(at)), ..Default::default() };
+        let mut obs = Recorder::default();
+        let out = run_loop(&mut step, &cfg(steps, 1, 3), &mut hooks, &mut obs);
+        assert_eq!((out.status, out.steps), (status, ran), "stop from {at}");
+        assert_eq!(out.final_metrics["test.m"], ran as f64);
+        assert_eq!(step.taken, ran);
+    }
+}
+
+/// What a checkpointer saved: `(step, model bytes)`.
+type Saved = std::rc::Rc<std::cell::RefCell<Vec<(usize, Vec<u8>)>>>;
+
+/// Saves at every even-step evaluation; records what it saved.
+#[derive(Default)]
+struct Saves(Saved);
+impl Checkpointer for Saves {
+    fn due(&mut self, step: usize, metrics: &Metrics) -> bool {
+        assert!(metrics.contains_key("train.loss"));
+        step.is_multiple_of(2)
+    }
+    fn save(&mut self, step: usize, state: &[(&'static str, Vec<u8>)]) {
+        assert_eq!(state[0].0, "model");
+        self.0.borrow_mut().push((step, state[0].1.clone()));
+    }
+}
+
+#[test]
+fn the_checkpointer_saves_the_steps_state_when_due() {
+    let saved = Saves::default();
+    let log = saved.0.clone();
+    let mut hooks = Hooks { checkpoint: Box::new(saved), ..Default::default() };
+    let mut step = Fake::new(|t| if t == 5 { f64::NAN } else { 1.0 });
+    let out = run_loop(&mut step, &cfg(10, 1, 1), &mut hooks, &mut NullObserver);
+    assert_eq!(out.status, FitStatus::Diverged(5));
+    assert_eq!(*log.borrow(), [(2, vec![2]), (4, vec![4])]);
+}

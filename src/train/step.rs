@@ -1,0 +1,58 @@
+//! What a trainer implements: one optimisation step, and an evaluation.
+
+use super::{Metrics, Observer};
+
+/// The losses of one optimisation step.
+///
+/// `loss` is the one logged (`train/loss`) and averaged into the evaluation's `train.loss`;
+/// `extra` holds further losses by metric name (the GAN's `train.d_loss`), averaged over the
+/// steps since the last evaluation into that metric. A NaN or infinite value in either is a
+/// divergence at that step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepLosses {
+    /// The training loss.
+    pub loss: f64,
+    /// Further losses, `(metric name, value)`.
+    pub extra: Vec<(&'static str, f64)>,
+}
+
+impl StepLosses {
+    /// A step with one loss.
+    pub fn new(loss: f64) -> Self {
+        StepLosses { loss, extra: Vec::new() }
+    }
+
+    /// Whether every loss is finite.
+    pub fn is_finite(&self) -> bool {
+        self.loss.is_finite() && self.extra.iter().all(|(_, v)| v.is_finite())
+    }
+}
+
+/// One trainer's step (burn-train's `TrainStep` and `ValidStep` in one): what the loop
+/// skeleton ([`super::run_loop`]) drives.
+pub trait TrainStep {
+    /// Trainable parameters (for the [`super::FitOutcome`]).
+    fn num_params(&self) -> usize;
+
+    /// Makes optimisation step `step` (1-based) with every learning rate multiplied by
+    /// `lr_scale` (the schedule's factor, 1 without one) and returns its losses. A step whose
+    /// loss is not finite must leave its model unchanged (the loop stops there).
+    fn step(&mut self, step: usize, lr_scale: f64) -> StepLosses;
+
+    /// Evaluates the model after `step` steps: the metrics by `split.name` (the loop adds the
+    /// training losses). Artefacts of the evaluation (a GAN's sample images and
+    /// `samples.csv`) go to `obs` here, before the loop reports the metrics.
+    fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics;
+
+    /// The parameters by dotted path, for weight histograms ([`super::weights_of`]); `None`
+    /// (the default) writes none.
+    fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
+        None
+    }
+
+    /// The state a checkpoint would hold (named byte blobs: model record, optimizer state);
+    /// empty by default. Nothing saves checkpoints yet: this is the seam for it.
+    fn checkpoint(&self) -> Vec<(&'static str, Vec<u8>)> {
+        Vec::new()
+    }
+}
