@@ -13,6 +13,8 @@ pub mod error;
 pub mod fsutil;
 pub mod gan;
 pub mod models;
+pub mod open;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod spec;

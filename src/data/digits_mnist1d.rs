@@ -13,15 +13,35 @@
 //! `image_noise` is added to every pixel.
 
 use super::{
-    DataInfo, Dataset, DigitsMnist1dOptions, DigitsOptions, Mnist1dOptions, Modality, Split, digits, mnist1d, normal,
+    DataInfo, Dataset, DigitsOptions, Mnist1dOptions, Modality, Split, digits, mnist1d, normal,
 };
 use crate::check::FieldError;
+use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use nalgebra::{DMatrix, SymmetricEigen};
 use normal::Gaussian;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+
+/// Options of the `digits-mnist1d` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigitsMnist1dOptions {
+    /// Seed of the pairing (which signal goes with which image) and of the image noise.
+    pub seed: u64,
+    /// Standard deviation of the Gaussian noise added to every pixel (pixels are in [0, 1]).
+    pub image_noise: f64,
+    /// Keep only the leading principal components of the images (fitted on the training
+    /// images); 0 keeps all 64.
+    pub image_components: usize,
+}
+
+impl Default for DigitsMnist1dOptions {
+    fn default() -> Self {
+        DigitsMnist1dOptions { seed: 0, image_noise: 0.5, image_components: 4 }
+    }
+}
 
 /// Pixels per image.
 const PIXELS: usize = digits::SIDE * digits::SIDE;
@@ -62,7 +82,7 @@ pub fn load(opts: &DigitsMnist1dOptions) -> Result<Dataset> {
     }
     add_noise(&mut train.x, opts.image_noise, opts.seed, 2);
     add_noise(&mut test.x, opts.image_noise, opts.seed, 3);
-    Ok(Dataset { info: info(), train, test })
+    Ok(Dataset { info: info(), train, test, modes: None })
 }
 
 /// Pairs every image with an unused signal of its class, in an order fixed by `(seed, stream)`.
@@ -125,6 +145,27 @@ impl Pca {
                 *v = (b + m) as f32;
             }
         }
+    }
+}
+
+impl super::DatasetSource for DigitsMnist1dOptions {
+    fn name(&self) -> &'static str {
+        "digits-mnist1d"
+    }
+    fn summary(&self) -> &'static str {
+        "multimodal (AV-MNIST style): a degraded 8x8 digits `image` + an MNIST-1D `signal` of the same class; 1437/360"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(self)
+    }
+    fn info(&self) -> DataInfo {
+        info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(1437)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(self)
     }
 }
 

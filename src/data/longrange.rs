@@ -19,11 +19,34 @@
 //! Generation is deterministic: ChaCha8 seeded with `seed`, stream 0 for the training split
 //! and stream 1 for the test split, so changing `n_train` leaves the test set unchanged.
 
-use super::{DataInfo, Dataset, LongrangeOptions, Split};
+use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
+use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Options of the `longrange` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LongrangeOptions {
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+    /// Sequence length (8..=65536).
+    pub length: usize,
+    /// Number of training examples.
+    pub n_train: usize,
+    /// Number of test examples.
+    pub n_test: usize,
+    /// Alphabet size (2..=256); each step has `vocab + 1` one-hot channels.
+    pub vocab: usize,
+}
+
+impl Default for LongrangeOptions {
+    fn default() -> Self {
+        LongrangeOptions { seed: 0, length: 64, n_train: 4000, n_test: 1000, vocab: 8 }
+    }
+}
 
 /// Number of classes (match / no match).
 pub const CLASSES: usize = 2;
@@ -74,7 +97,7 @@ pub fn load(opts: &LongrangeOptions) -> Result<Dataset> {
     validate(opts).map_err(super::option_error)?;
     let train = generate(opts, 0, opts.n_train);
     let test = generate(opts, 1, opts.n_test);
-    Ok(Dataset { info: info(opts), train, test })
+    Ok(Dataset { info: info(opts), train, test, modes: None })
 }
 
 /// Generates `n` examples from the ChaCha8 stream `stream` of `opts.seed`.
@@ -103,6 +126,27 @@ pub fn generate(opts: &LongrangeOptions, stream: u64, n: usize) -> Split {
         y.push(i64::from(matched));
     }
     Split::new(x, y)
+}
+
+impl super::DatasetSource for LongrangeOptions {
+    fn name(&self) -> &'static str {
+        "longrange"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic: do two far-apart marked symbols match? one-hot steps (vocab + 1 channels), 2 classes"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(self)
+    }
+    fn info(&self) -> DataInfo {
+        info(self)
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.n_train)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(self)
+    }
 }
 
 #[cfg(test)]

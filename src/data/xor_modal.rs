@@ -6,11 +6,34 @@
 //! modality alone predicts it at chance (50%), while both together determine it.
 
 use super::longrange::MAX_VALUES;
-use super::{DataInfo, Dataset, Modality, Split, XorModalOptions, normal};
+use super::{DataInfo, Dataset, Modality, Split, normal};
 use crate::check::FieldError;
+use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Options of the `xor-modal` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XorModalOptions {
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+    /// Time steps of each modality (one channel).
+    pub length: usize,
+    /// Number of training examples.
+    pub n_train: usize,
+    /// Number of test examples.
+    pub n_test: usize,
+    /// Standard deviation of the Gaussian noise around each modality's ±1 pattern.
+    pub noise: f64,
+}
+
+impl Default for XorModalOptions {
+    fn default() -> Self {
+        XorModalOptions { seed: 0, length: 16, n_train: 2000, n_test: 1000, noise: 1.0 }
+    }
+}
 
 /// Two classes: the bits differ (1) or agree (0).
 pub const CLASSES: usize = 2;
@@ -46,7 +69,7 @@ pub fn load(opts: &XorModalOptions) -> Result<Dataset> {
     let patterns = patterns(opts);
     let train = generate(opts, &patterns, 1, opts.n_train);
     let test = generate(opts, &patterns, 2, opts.n_test);
-    Ok(Dataset { info: info(opts), train, test })
+    Ok(Dataset { info: info(opts), train, test, modes: None })
 }
 
 /// The two modalities' ±1 patterns, from the seed's first stream.
@@ -71,6 +94,27 @@ fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize
     }
     let [a, b] = modalities;
     Split { x: a, y, more: vec![b] }
+}
+
+impl super::DatasetSource for XorModalOptions {
+    fn name(&self) -> &'static str {
+        "xor-modal"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic multimodal: modalities `a` and `b` each carry a noisy bit; label = a XOR b (each alone at chance)"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(self)
+    }
+    fn info(&self) -> DataInfo {
+        info(self)
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.n_train)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(self)
+    }
 }
 
 #[cfg(test)]

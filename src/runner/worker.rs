@@ -12,7 +12,7 @@ use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::experiment as tb;
 use crate::tensorboard::image::{self, Channels};
-use crate::train::{self, FitOutcome, FitStatus, Observer};
+use crate::train::{FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -118,15 +118,9 @@ fn train_trial(
     let events = tb::trial_events(results, plan, trial)?;
     let mut obs =
         TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
-    let info = data.info.clone();
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
-        crate::with_family!(&cfg.model.spec, s => {
-            let model = crate::models::Family::init(s, &info, &device);
-            train::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
-        }, gan g => {
-            let modes = cfg.dataset.modes();
-            train::adversarial::fit_gan(g, &data, modes.as_ref(), &cfg.training, &device, cfg.seed, &mut obs)
-        })
+        let ctx = crate::models::TrainCtx { data: &data, training: &cfg.training, device: &device, seed: cfg.seed };
+        cfg.model.spec.train(ctx, &mut obs)
     });
     if let Some(e) = obs.error.take() {
         return Err(e);

@@ -50,7 +50,7 @@ impl ReportSpec {
 
     /// Checks metric names against those the trainer records.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let known = crate::train::metrics();
+        let known = crate::models::metrics();
         for (key, m) in std::iter::once(("metric", &self.metric)).chain(self.columns.iter().map(|c| ("columns", c))) {
             if !known.contains(&m.as_str()) {
                 let mut msg = format!("names unknown metric `{m}`, expected one of: {}", known.join(", "));

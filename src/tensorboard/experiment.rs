@@ -156,7 +156,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             d
         },
     }));
-    let metrics = crate::train::metrics()
+    let metrics = crate::models::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
