@@ -58,3 +58,52 @@ impl Registry {
         crate::data::install_datasets(self.datasets)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::open::{Entries, Kind};
+
+    /// The rows of the markdown table under `header` in `doc`, by their first cell's name.
+    fn table<'a>(doc: &'a str, header: &str) -> Vec<(&'a str, &'a str)> {
+        let rows = doc.lines().skip_while(|l| *l != header).skip(2);
+        rows.take_while(|l| l.starts_with("| `")).map(|l| (l.split('`').nth(1).unwrap(), l)).collect()
+    }
+
+    /// Checks that the docs table under `header` lists exactly the registered names, in
+    /// registry order, and names every default parameter of each (in its row, in the row of a
+    /// type it says it is "as", or in the section whose heading names it).
+    fn check_docs_table<K: Kind>(entries: &Entries<K>, header: &str) {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiment-file.md")).unwrap();
+        let rows = table(&doc, header);
+        let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(
+            names,
+            entries.names(),
+            "docs/experiment-file.md, table `{header}`: rows out of step with the registry"
+        );
+        for (name, row) in &rows {
+            let mut text = row.to_string();
+            for (other, other_row) in &rows {
+                if row.contains(&format!("as `{other}`")) {
+                    text.push_str(other_row);
+                }
+            }
+            let heading = format!("{} = \"{name}\")", K::TAG);
+            if let Some(at) = doc.lines().position(|l| l.starts_with('#') && l.contains(&heading)) {
+                let section = doc.lines().skip(at + 1).take_while(|l| !l.starts_with("## "));
+                text.extend(section.map(|l| format!("{l}\n")));
+            }
+            let mut defaults = toml::Table::try_from(entries.default_of(name).unwrap()).unwrap();
+            defaults.remove(K::TAG);
+            for key in defaults.keys() {
+                assert!(text.contains(&format!("`{key}")), "docs/experiment-file.md: `{name}` does not name `{key}`");
+            }
+        }
+    }
+
+    #[test]
+    fn the_docs_tables_list_every_registered_family_and_dataset() {
+        check_docs_table(&crate::models::builtin_families(), "| family | parameters (defaults) |");
+        check_docs_table(&crate::data::builtin_datasets(), "| dataset | what | options (defaults) |");
+    }
+}
