@@ -3,7 +3,7 @@
 //!
 //! The registries are process-wide (an experiment file, `plan.json` and a worker's trial all
 //! name families and datasets by their registered names), so a program installs its registry
-//! once, before anything reads it; [`crate::cli::main_with`] does.
+//! once, before anything reads it; `cli::main_with` does.
 
 use crate::data::{DatasetSource, Datasets};
 use crate::models::{Families, FamilySpec};

@@ -5,8 +5,8 @@
 //! that row), with pixels scaled from 0..16 to [0, 1].
 
 use super::{DataInfo, Dataset, Split, datasets_dir, read_verified};
-use serde::{Deserialize, Serialize};
 use crate::error::Result;
+use serde::{Deserialize, Serialize};
 
 /// Options of the `digits` dataset (none: the shipped split is fixed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -11,10 +11,10 @@
 
 use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
-use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// Options of the `ring` and `grid` mixtures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

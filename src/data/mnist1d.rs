@@ -1,10 +1,10 @@
 //! MNIST-1D (Greydanus 2020, "Scaling down deep learning"), shipped in `datasets/mnist1d/`.
 
 use super::{DataInfo, Dataset, Split, datasets_dir, f32_le, read_verified};
-use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 
 /// Options of the `mnist1d` dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

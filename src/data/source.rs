@@ -1,6 +1,6 @@
 //! What a dataset is: one type (its options, with defaults) carrying all its behaviour behind
 //! [`DatasetSource`], registered by one line in `datasets!` (src/data/mod.rs) or, from a
-//! user's crate, with [`crate::registry::Registry::with_dataset`].
+//! user's crate, with `Registry::with_dataset` (src/registry.rs).
 
 use super::mixture::Modes;
 use super::{DataInfo, Dataset};

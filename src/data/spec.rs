@@ -23,7 +23,7 @@ impl Kind for Datasets {
 }
 
 /// The process's dataset registry: the built-in datasets, or those installed before first
-/// use ([`crate::registry::Registry::install`]).
+/// use (`Registry::install`, src/registry.rs).
 pub fn datasets() -> &'static Entries<Datasets> {
     Datasets::entries()
 }

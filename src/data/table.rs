@@ -42,11 +42,11 @@
 
 use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
-use serde::{Deserialize, Serialize};
 use crate::error::{UserError, did_you_mean};
 use polars::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};

@@ -4,7 +4,7 @@
 //! implementing [`Classifier`]) and gets [`FamilySpec`], with the classifier trainer, from a
 //! blanket impl. A family with another kind of trainer (the GAN) implements [`FamilySpec`]
 //! itself. Either way the family is registered by one line in `families!` (src/models/mod.rs)
-//! or, from a user's crate, with [`crate::registry::Registry::with_family`].
+//! or, from a user's crate, with `Registry::with_family` (src/registry.rs).
 
 use super::{Classifier, Footprint};
 use crate::check::FieldError;

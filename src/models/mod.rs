@@ -125,7 +125,7 @@ impl Kind for Families {
 }
 
 /// The process's family registry: the built-in families, or those installed before first use
-/// ([`crate::registry::Registry::install`]).
+/// (`Registry::install`, src/registry.rs).
 pub fn families() -> &'static Entries<Families> {
     Families::entries()
 }
