@@ -9,8 +9,7 @@
 
 use burnlab::backend::{Backend, BackendKind, DeviceSel};
 use burnlab::data::{DatasetSpec, Mnist1dOptions};
-use burnlab::models::classifier;
-use burnlab::models::{FAMILIES, Family};
+use burnlab::models::TrainCtx;
 use burnlab::train::{self, Batching, TrainingSpec};
 use std::time::Instant;
 
@@ -35,7 +34,7 @@ fn main() {
         families = vec!["linear".into(), "mlp".into()];
     }
     let backend = Backend { kind: backend, device: DeviceSel::Cpu };
-    let dataset = DatasetSpec::Mnist1d(Mnist1dOptions::default());
+    let dataset = DatasetSpec::new(Mnist1dOptions::default());
     let data = dataset.load().expect("MNIST-1D");
     // The MNIST-1D reference loop: Adam lr 1e-2, batch 100, sequential slices, no evaluation.
     let cfg = TrainingSpec {
@@ -47,8 +46,11 @@ fn main() {
         ..Default::default()
     };
     for name in families {
-        let family = FAMILIES.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("unknown family {name}"));
-        let spec = (family.default)();
+        let spec = burnlab::models::families().default_of(&name).unwrap_or_else(|| panic!("unknown family {name}"));
+        // The classifier trainer only (the GAN trains adversarially, on other data).
+        if spec.metrics() != burnlab::models::classifier::METRICS {
+            continue;
+        }
         let device = backend.training_device().expect("backend");
         device.seed(0);
         let start = Instant::now();
@@ -56,11 +58,8 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        let outcome = Backend::run_on_cpu_pool(
-            threads,
-            || burnlab::with_family!(&spec, s => Some(classifier::fit(s.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver)), gan _g => None),
-        );
-        let Some(outcome) = outcome else { continue };
+        let ctx = TrainCtx { data: &data, training: &cfg, device: &device, seed: 0 };
+        let outcome = Backend::run_on_cpu_pool(threads, || spec.train(ctx, &mut train::NullObserver));
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{}",

@@ -251,7 +251,7 @@ fn print_plan(plan: &sweep::Plan, json: bool) -> Result<()> {
         let trials: Vec<_> = plan
             .trials
             .iter()
-            .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.family(), "swept": t.swept, "seed": t.config.seed}))
+            .map(|t| json!({"index": t.index, "id": t.id, "label": t.label, "family": t.config.model.spec.name(), "swept": t.swept, "seed": t.config.seed}))
             .collect();
         println!(
             "{}",
@@ -320,10 +320,14 @@ fn defaults_table<T: serde::Serialize>(v: &T, tag: &str) -> toml::Table {
 }
 
 fn list(json: bool) -> Result<()> {
-    let families: Vec<_> =
-        crate::models::FAMILIES.iter().map(|f| (f.name, f.summary, defaults_table(&(f.default)(), "family"))).collect();
-    let datasets: Vec<_> =
-        crate::data::DATASETS.iter().map(|d| (d.name, d.summary, defaults_table(&(d.default)(), "name"))).collect();
+    let families: Vec<_> = crate::models::families()
+        .iter()
+        .map(|f| (f.name, f.summary, defaults_table(&f.default_value(), "family")))
+        .collect();
+    let datasets: Vec<_> = crate::data::datasets()
+        .iter()
+        .map(|d| (d.name, d.summary, defaults_table(&d.default_value(), "name")))
+        .collect();
     if json {
         let fam: Vec<_> = families.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
         let ds: Vec<_> = datasets.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
@@ -356,6 +360,23 @@ fn list(json: bool) -> Result<()> {
         println!("  {:<14} {}{avail}", b.name(), b.summary());
     }
     Ok(())
+}
+
+/// The `burnlab` command line with `registry`'s model families and datasets: parses the
+/// arguments, runs the command and returns the process's exit code (errors are printed).
+/// A program that adds its own families or datasets calls this from its `main`.
+///
+/// # Panics
+/// If a registry was already installed or read in this process.
+pub fn main_with(registry: crate::registry::Registry) -> i32 {
+    registry.install().unwrap_or_else(|e| panic!("{e}"));
+    match execute(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            e.exit_code()
+        }
+    }
 }
 
 /// Prints an error the way users see it.

@@ -4,6 +4,11 @@
 //! expanded into trials ([`sweep`]), executed in parallel worker processes ([`runner`]) that
 //! train one model each ([`train`], [`models`], [`data`]) and log to TensorBoard
 //! ([`tensorboard`]), and summarised into comparison tables ([`report`]).
+//!
+//! Model families and datasets are open: each is one type behind one trait
+//! ([`models::FamilySpec`], [`data::DatasetSource`]), listed once in a registry
+//! ([`registry::Registry`], built on the generic tagged specs of [`open`]); a program adds its
+//! own with `burnlab::cli::main_with(Registry::builtin().with_family::<T>())`.
 
 pub mod backend;
 pub mod check;
@@ -12,6 +17,8 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod models;
+pub mod open;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod spec;

@@ -1,15 +1,5 @@
-//! The `burnlab` binary.
-
-use clap::Parser;
+//! The `burnlab` binary: the CLI with the built-in model families and datasets.
 
 fn main() {
-    let cli = burnlab::cli::Cli::parse();
-    let code = match burnlab::cli::execute(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            burnlab::cli::report_error(&e);
-            e.exit_code()
-        }
-    };
-    std::process::exit(code);
+    std::process::exit(burnlab::cli::main_with(burnlab::registry::Registry::builtin()));
 }

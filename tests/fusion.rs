@@ -119,9 +119,9 @@ fn late_matches_pytorch() {
 
 /// Test accuracy of a fusion spec trained briefly on a small `xor-modal`.
 fn xor_accuracy(spec: FusionSpec) -> f64 {
-    let dataset = DatasetSpec::XorModal(XorModalOptions { n_train: 500, n_test: 500, ..Default::default() });
+    let dataset = DatasetSpec::new(XorModalOptions { n_train: 500, n_test: 500, ..Default::default() });
     let data = dataset.load().unwrap();
-    let model_spec = ModelSpec::Fusion(spec.clone());
+    let model_spec = ModelSpec::new(spec.clone());
     model_spec.validate(&data.info).unwrap();
     let cfg = TrainingSpec { lr: 3e-3, batch_size: 50, steps: 300, eval_every: 300, ..Default::default() };
     let device = Device::flex().autodiff();
@@ -203,7 +203,7 @@ fn the_binary_lists_runs_and_checks_fusion_on_digits_mnist1d() {
     // The unimodal model's summary counts its parameters (the count itself is checked in
     // `models::fusion`'s unit tests).
     let signal_only = FusionSpec { modalities: vec!["signal".into()], dim: 8, ..Default::default() };
-    let want = ModelSpec::Fusion(signal_only).num_params(&digits_mnist1d::info(), &Device::flex()) as u64;
+    let want = ModelSpec::new(signal_only).num_params(&digits_mnist1d::info(), &Device::flex()) as u64;
     let params: Vec<u64> = dirs.iter().map(|d| summary(d)["num_params"].as_u64().unwrap()).collect();
     assert!(params.contains(&want), "{params:?} lacks {want}");
     for d in &dirs {

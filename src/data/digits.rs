@@ -4,8 +4,14 @@
 //! Each image is stored as 8 time steps (its rows, top first) of 8 channels (the pixels of
 //! that row), with pixels scaled from 0..16 to [0, 1].
 
-use super::{DataInfo, Dataset, DigitsOptions, Split, datasets_dir, read_verified};
+use super::{DataInfo, Dataset, Split, datasets_dir, read_verified};
 use crate::error::Result;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `digits` dataset (none: the shipped split is fixed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigitsOptions {}
 
 /// Image side in pixels.
 pub const SIDE: usize = 8;
@@ -35,7 +41,25 @@ pub fn load(_opts: &DigitsOptions) -> Result<Dataset> {
     let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
     let train = Split::new(pixels(read(0)?), labels(read(1)?));
     let test = Split::new(pixels(read(2)?), labels(read(3)?));
-    Ok(Dataset { info: info(), train, test })
+    Ok(Dataset { info: info(), train, test, modes: None })
+}
+
+impl super::DatasetSource for DigitsOptions {
+    fn name(&self) -> &'static str {
+        "digits"
+    }
+    fn summary(&self) -> &'static str {
+        "scikit-learn digits: 1437/360 8x8 images (8 rows of 8 pixels), 10 classes"
+    }
+    fn info(&self) -> DataInfo {
+        info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(1437)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(self)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! `image_noise` is added to every pixel.
 
 use super::{
-    DataInfo, Dataset, DigitsMnist1dOptions, DigitsOptions, Mnist1dOptions, Modality, Split, digits, mnist1d, normal,
+    DataInfo, Dataset, DatasetSource, DigitsOptions, Mnist1dOptions, Modality, Split, digits, mnist1d, normal,
 };
 use crate::check::FieldError;
 use crate::error::Result;
@@ -22,6 +22,26 @@ use normal::Gaussian;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `digits-mnist1d` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigitsMnist1dOptions {
+    /// Seed of the pairing (which signal goes with which image) and of the image noise.
+    pub seed: u64,
+    /// Standard deviation of the Gaussian noise added to every pixel (pixels are in [0, 1]).
+    pub image_noise: f64,
+    /// Keep only the leading principal components of the images (fitted on the training
+    /// images); 0 keeps all 64.
+    pub image_components: usize,
+}
+
+impl Default for DigitsMnist1dOptions {
+    fn default() -> Self {
+        DigitsMnist1dOptions { seed: 0, image_noise: 0.5, image_components: 4 }
+    }
+}
 
 /// Pixels per image.
 const PIXELS: usize = digits::SIDE * digits::SIDE;
@@ -33,36 +53,6 @@ pub fn info() -> DataInfo {
     let modalities =
         vec![Modality { name: "image".into(), info: image.clone() }, Modality { name: "signal".into(), info: signal }];
     DataInfo { modalities, ..image }
-}
-
-/// Checks option ranges.
-pub fn validate(opts: &DigitsMnist1dOptions) -> std::result::Result<(), FieldError> {
-    if !(opts.image_noise.is_finite() && opts.image_noise >= 0.0) {
-        return Err(FieldError::new("image_noise", format!("must be a finite number >= 0, got {}", opts.image_noise)));
-    }
-    if opts.image_components > PIXELS {
-        let msg =
-            format!("must be at most {PIXELS} (the pixels of an image; 0 keeps all), got {}", opts.image_components);
-        return Err(FieldError::new("image_components", msg));
-    }
-    Ok(())
-}
-
-/// Loads both shipped datasets, pairs them and degrades the images.
-pub fn load(opts: &DigitsMnist1dOptions) -> Result<Dataset> {
-    validate(opts).map_err(super::option_error)?;
-    let images = digits::load(&DigitsOptions::default())?;
-    let signals = mnist1d::load(&Mnist1dOptions::default())?;
-    let mut train = pair(images.train, &signals.train, opts.seed, 0)?;
-    let mut test = pair(images.test, &signals.test, opts.seed, 1)?;
-    if opts.image_components > 0 && opts.image_components < PIXELS {
-        let pca = Pca::fit(&train.x, opts.image_components);
-        pca.project(&mut train.x);
-        pca.project(&mut test.x);
-    }
-    add_noise(&mut train.x, opts.image_noise, opts.seed, 2);
-    add_noise(&mut test.x, opts.image_noise, opts.seed, 3);
-    Ok(Dataset { info: info(), train, test })
 }
 
 /// Pairs every image with an unused signal of its class, in an order fixed by `(seed, stream)`.
@@ -128,6 +118,49 @@ impl Pca {
     }
 }
 
+impl DatasetSource for DigitsMnist1dOptions {
+    fn name(&self) -> &'static str {
+        "digits-mnist1d"
+    }
+    fn summary(&self) -> &'static str {
+        "multimodal (AV-MNIST style): a degraded 8x8 digits `image` + an MNIST-1D `signal` of the same class; 1437/360"
+    }
+    /// Checks option ranges.
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        if !(self.image_noise.is_finite() && self.image_noise >= 0.0) {
+            return Err(FieldError::new("image_noise", format!("must be a finite number >= 0, got {}", self.image_noise)));
+        }
+        if self.image_components > PIXELS {
+            let msg =
+                format!("must be at most {PIXELS} (the pixels of an image; 0 keeps all), got {}", self.image_components);
+            return Err(FieldError::new("image_components", msg));
+        }
+        Ok(())
+    }
+    fn info(&self) -> DataInfo {
+        info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(1437)
+    }
+    /// Loads both shipped datasets, pairs them and degrades the images.
+    fn load(&self) -> Result<Dataset> {
+        self.validate().map_err(super::option_error)?;
+        let images = digits::load(&DigitsOptions::default())?;
+        let signals = mnist1d::load(&Mnist1dOptions::default())?;
+        let mut train = pair(images.train, &signals.train, self.seed, 0)?;
+        let mut test = pair(images.test, &signals.test, self.seed, 1)?;
+        if self.image_components > 0 && self.image_components < PIXELS {
+            let pca = Pca::fit(&train.x, self.image_components);
+            pca.project(&mut train.x);
+            pca.project(&mut test.x);
+        }
+        add_noise(&mut train.x, self.image_noise, self.seed, 2);
+        add_noise(&mut test.x, self.image_noise, self.seed, 3);
+        Ok(Dataset { info: info(), train, test, modes: None })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,7 +172,7 @@ mod tests {
     #[test]
     fn pairs_same_class_signals_without_sharing_between_splits() {
         let clean = DigitsMnist1dOptions { image_noise: 0.0, image_components: 0, ..Default::default() };
-        let d = load(&clean).unwrap();
+        let d = DatasetSource::load(&clean).unwrap();
         assert_eq!((d.train.len(), d.test.len()), (1437, 360));
         assert_eq!(d.info.modality_names(), "image, signal");
         assert_eq!(d.info.shapes(), vec![[8, 8], [40, 1]]);
@@ -157,14 +190,14 @@ mod tests {
             }
         }
         // Another seed pairs differently; the same seed identically.
-        let other = load(&DigitsMnist1dOptions { seed: 1, ..clean.clone() }).unwrap();
+        let other = DatasetSource::load(&DigitsMnist1dOptions { seed: 1, ..clean.clone() }).unwrap();
         assert_ne!(other.train.more, d.train.more);
-        assert_eq!(load(&clean).unwrap().train.more, d.train.more);
+        assert_eq!(DatasetSource::load(&clean).unwrap().train.more, d.train.more);
     }
 
     #[test]
     fn pca_keeps_the_leading_components_and_noise_is_seeded() {
-        let full = load(&DigitsMnist1dOptions { image_noise: 0.0, image_components: 0, ..Default::default() }).unwrap();
+        let full = DatasetSource::load(&DigitsMnist1dOptions { image_noise: 0.0, image_components: 0, ..Default::default() }).unwrap();
         let mean: Vec<f64> = (0..PIXELS)
             .map(|j| full.train.x.iter().skip(j).step_by(PIXELS).map(|&v| f64::from(v)).sum::<f64>() / 1437.0)
             .collect();
@@ -172,7 +205,7 @@ mod tests {
         let mut kept = Vec::new();
         for k in [1, 4, 16] {
             let d =
-                load(&DigitsMnist1dOptions { image_noise: 0.0, image_components: k, ..Default::default() }).unwrap();
+                DatasetSource::load(&DigitsMnist1dOptions { image_noise: 0.0, image_components: k, ..Default::default() }).unwrap();
             kept.push(energy(&d.train.x, &mean) / total);
         }
         // `load` skips the projection for all 64 components, so fit and project here.
@@ -183,7 +216,7 @@ mod tests {
         assert!(kept.windows(2).all(|w| w[0] < w[1]), "{kept:?}");
         assert!((kept[3] - 1.0).abs() < 1e-6 && kept[1] < 0.5 && kept[0] > 0.05, "{kept:?}");
         let noisy =
-            load(&DigitsMnist1dOptions { image_noise: 0.5, image_components: 0, ..Default::default() }).unwrap();
+            DatasetSource::load(&DigitsMnist1dOptions { image_noise: 0.5, image_components: 0, ..Default::default() }).unwrap();
         let diff: Vec<f64> = noisy.train.x.iter().zip(&full.train.x).map(|(a, b)| f64::from(a - b)).collect();
         let std = (diff.iter().map(|d| d * d).sum::<f64>() / diff.len() as f64).sqrt();
         assert!((std - 0.5).abs() < 0.01, "noise std {std}");
@@ -193,8 +226,8 @@ mod tests {
     #[test]
     fn options_are_checked() {
         let bad = DigitsMnist1dOptions { image_components: 65, ..Default::default() };
-        assert_eq!(validate(&bad).unwrap_err().key, "image_components");
+        assert_eq!(DatasetSource::validate(&bad).unwrap_err().key, "image_components");
         let bad = DigitsMnist1dOptions { image_noise: -1.0, ..Default::default() };
-        assert_eq!(validate(&bad).unwrap_err().key, "image_noise");
+        assert_eq!(DatasetSource::validate(&bad).unwrap_err().key, "image_noise");
     }
 }

@@ -19,11 +19,34 @@
 //! Generation is deterministic: ChaCha8 seeded with `seed`, stream 0 for the training split
 //! and stream 1 for the test split, so changing `n_train` leaves the test set unchanged.
 
-use super::{DataInfo, Dataset, LongrangeOptions, Split};
+use super::{DataInfo, Dataset, DatasetSource, Split};
 use crate::check::FieldError;
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `longrange` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LongrangeOptions {
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+    /// Sequence length (8..=65536).
+    pub length: usize,
+    /// Number of training examples.
+    pub n_train: usize,
+    /// Number of test examples.
+    pub n_test: usize,
+    /// Alphabet size (2..=256); each step has `vocab + 1` one-hot channels.
+    pub vocab: usize,
+}
+
+impl Default for LongrangeOptions {
+    fn default() -> Self {
+        LongrangeOptions { seed: 0, length: 64, n_train: 4000, n_test: 1000, vocab: 8 }
+    }
+}
 
 /// Number of classes (match / no match).
 pub const CLASSES: usize = 2;
@@ -35,47 +58,6 @@ pub const MAX_LENGTH: usize = 65_536;
 pub const MAX_VOCAB: usize = 256;
 /// Most floats generated in total (1 GiB of f32).
 pub const MAX_VALUES: usize = 1 << 28;
-
-/// The example shape: `length` steps of `vocab + 1` one-hot channels, 2 classes.
-pub fn info(opts: &LongrangeOptions) -> DataInfo {
-    DataInfo { seq_len: opts.length, channels: opts.vocab + 1, num_classes: CLASSES, ..Default::default() }
-}
-
-/// Checks the option ranges.
-pub fn validate(opts: &LongrangeOptions) -> std::result::Result<(), FieldError> {
-    if !(MIN_LENGTH..=MAX_LENGTH).contains(&opts.length) {
-        return Err(FieldError::new(
-            "length",
-            format!("must be between {MIN_LENGTH} and {MAX_LENGTH}, got {}", opts.length),
-        ));
-    }
-    if !(2..=MAX_VOCAB).contains(&opts.vocab) {
-        return Err(FieldError::new("vocab", format!("must be between 2 and {MAX_VOCAB}, got {}", opts.vocab)));
-    }
-    for (key, n) in [("n_train", opts.n_train), ("n_test", opts.n_test)] {
-        if n == 0 {
-            return Err(FieldError::new(key, "must be at least 1, got 0"));
-        }
-    }
-    let values = (opts.n_train.saturating_add(opts.n_test)).saturating_mul(opts.length).saturating_mul(opts.vocab + 1);
-    if values > MAX_VALUES {
-        return Err(FieldError::new(
-            "n_train",
-            format!(
-                "with n_test, length and vocab gives {values} input values, more than the limit of {MAX_VALUES} (1 GiB)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Generates both splits.
-pub fn load(opts: &LongrangeOptions) -> Result<Dataset> {
-    validate(opts).map_err(super::option_error)?;
-    let train = generate(opts, 0, opts.n_train);
-    let test = generate(opts, 1, opts.n_test);
-    Ok(Dataset { info: info(opts), train, test })
-}
 
 /// Generates `n` examples from the ChaCha8 stream `stream` of `opts.seed`.
 pub fn generate(opts: &LongrangeOptions, stream: u64, n: usize) -> Split {
@@ -105,6 +87,56 @@ pub fn generate(opts: &LongrangeOptions, stream: u64, n: usize) -> Split {
     Split::new(x, y)
 }
 
+impl DatasetSource for LongrangeOptions {
+    fn name(&self) -> &'static str {
+        "longrange"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic: do two far-apart marked symbols match? one-hot steps (vocab + 1 channels), 2 classes"
+    }
+    /// Checks the option ranges.
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        if !(MIN_LENGTH..=MAX_LENGTH).contains(&self.length) {
+            return Err(FieldError::new(
+                "length",
+                format!("must be between {MIN_LENGTH} and {MAX_LENGTH}, got {}", self.length),
+            ));
+        }
+        if !(2..=MAX_VOCAB).contains(&self.vocab) {
+            return Err(FieldError::new("vocab", format!("must be between 2 and {MAX_VOCAB}, got {}", self.vocab)));
+        }
+        for (key, n) in [("n_train", self.n_train), ("n_test", self.n_test)] {
+            if n == 0 {
+                return Err(FieldError::new(key, "must be at least 1, got 0"));
+            }
+        }
+        let values = (self.n_train.saturating_add(self.n_test)).saturating_mul(self.length).saturating_mul(self.vocab + 1);
+        if values > MAX_VALUES {
+            return Err(FieldError::new(
+                "n_train",
+                format!(
+                    "with n_test, length and vocab gives {values} input values, more than the limit of {MAX_VALUES} (1 GiB)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+    /// The example shape: `length` steps of `vocab + 1` one-hot channels, 2 classes.
+    fn info(&self) -> DataInfo {
+        DataInfo { seq_len: self.length, channels: self.vocab + 1, num_classes: CLASSES, ..Default::default() }
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.n_train)
+    }
+    /// Generates both splits.
+    fn load(&self) -> Result<Dataset> {
+        self.validate().map_err(super::option_error)?;
+        let train = generate(self, 0, self.n_train);
+        let test = generate(self, 1, self.n_test);
+        Ok(Dataset { info: self.info(), train, test, modes: None })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,15 +162,15 @@ mod tests {
 
     #[test]
     fn same_seed_gives_identical_data_and_other_seeds_differ() {
-        let a = load(&opts(3, 32, 5, 200)).unwrap();
-        let b = load(&opts(3, 32, 5, 200)).unwrap();
+        let a = DatasetSource::load(&opts(3, 32, 5, 200)).unwrap();
+        let b = DatasetSource::load(&opts(3, 32, 5, 200)).unwrap();
         assert_eq!((a.train.x.clone(), a.train.y.clone()), (b.train.x.clone(), b.train.y.clone()));
         assert_eq!((a.test.x.clone(), a.test.y.clone()), (b.test.x.clone(), b.test.y.clone()));
-        let c = load(&opts(4, 32, 5, 200)).unwrap();
+        let c = DatasetSource::load(&opts(4, 32, 5, 200)).unwrap();
         assert_ne!(a.train.x, c.train.x);
         assert_ne!(a.test.x, c.test.x);
         assert_ne!(a.train.x[..a.test.x.len()], a.test.x[..], "train and test come from different streams");
-        let more = load(&LongrangeOptions { n_train: 300, ..opts(3, 32, 5, 200) }).unwrap();
+        let more = DatasetSource::load(&LongrangeOptions { n_train: 300, ..opts(3, 32, 5, 200) }).unwrap();
         assert_eq!(more.test.x, a.test.x, "the test split does not depend on n_train");
         assert_eq!(a.info, DataInfo { seq_len: 32, channels: 6, num_classes: 2, ..Default::default() });
         assert_eq!(a.train.x.len(), 200 * 32 * 6);
@@ -147,7 +179,7 @@ mod tests {
     #[test]
     fn the_label_says_whether_the_two_far_apart_marked_symbols_match() {
         let (len, vocab) = (20, 3);
-        let d = load(&opts(0, len, vocab, 500)).unwrap();
+        let d = DatasetSource::load(&opts(0, len, vocab, 500)).unwrap();
         for i in 0..d.train.len() {
             let (marks, syms) = decode(&d.train, i, len, vocab);
             assert_eq!(marks.len(), 2, "example {i}");
@@ -189,8 +221,8 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused() {
-        assert_eq!(validate(&LongrangeOptions::default()), Ok(()));
-        let bad = |o: LongrangeOptions| validate(&o).unwrap_err().key;
+        assert_eq!(DatasetSource::validate(&LongrangeOptions::default()), Ok(()));
+        let bad = |o: LongrangeOptions| DatasetSource::validate(&o).unwrap_err().key;
         assert_eq!(bad(LongrangeOptions { length: 4, ..Default::default() }), "length");
         assert_eq!(bad(LongrangeOptions { vocab: 1, ..Default::default() }), "vocab");
         assert_eq!(bad(LongrangeOptions { n_test: 0, ..Default::default() }), "n_test");

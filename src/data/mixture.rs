@@ -9,11 +9,30 @@
 //! also works as a 2D classification task. Generation is deterministic: ChaCha8 seeded with
 //! `seed`, stream 0 for the training split and stream 1 for the test split.
 
-use super::{DataInfo, Dataset, MixtureOptions, Split};
+use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `ring` and `grid` mixtures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MixtureOptions {
+    /// Number of training points (PacGAN: 100,000).
+    pub n_train: usize,
+    /// Number of test points.
+    pub n_test: usize,
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+}
+
+impl Default for MixtureOptions {
+    fn default() -> Self {
+        MixtureOptions { n_train: 100_000, n_test: 2_500, seed: 0 }
+    }
+}
 
 /// Most points generated per split.
 pub const MAX_POINTS: usize = 10_000_000;
@@ -81,6 +100,7 @@ pub fn load(mixture: Mixture, opts: &MixtureOptions) -> Result<Dataset> {
         info: mixture.info(),
         train: generate(&modes, opts.seed, 0, opts.n_train),
         test: generate(&modes, opts.seed, 1, opts.n_test),
+        modes: Some(modes),
     })
 }
 
@@ -98,6 +118,65 @@ fn generate(modes: &Modes, seed: u64, stream: u64, n: usize) -> Split {
         y.push(k as i64);
     }
     Split::new(x, y)
+}
+
+
+/// The `ring` dataset: 8 Gaussians on the unit circle, std 0.01 (PacGAN, VEEGAN).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ring(pub MixtureOptions);
+
+/// The `grid` dataset: 25 Gaussians on the grid {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, VEEGAN).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Grid(pub MixtureOptions);
+
+impl super::DatasetSource for Ring {
+    fn name(&self) -> &'static str {
+        "ring"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic (PacGAN): 8 Gaussians on the unit circle, std 0.01; 2D points [n, 1, 2], label = mode"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(&self.0)
+    }
+    fn info(&self) -> DataInfo {
+        Mixture::Ring.info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.0.n_train)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(Mixture::Ring, &self.0)
+    }
+    fn modes(&self) -> Option<Modes> {
+        Some(Mixture::Ring.modes())
+    }
+}
+
+impl super::DatasetSource for Grid {
+    fn name(&self) -> &'static str {
+        "grid"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic (PacGAN): 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05; 2D points [n, 1, 2], label = mode"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(&self.0)
+    }
+    fn info(&self) -> DataInfo {
+        Mixture::Grid.info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.0.n_train)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(Mixture::Grid, &self.0)
+    }
+    fn modes(&self) -> Option<Modes> {
+        Some(Mixture::Grid.modes())
+    }
 }
 
 #[cfg(test)]

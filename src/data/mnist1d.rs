@@ -1,9 +1,18 @@
 //! MNIST-1D (Greydanus 2020, "Scaling down deep learning"), shipped in `datasets/mnist1d/`.
 
-use super::{DataInfo, Dataset, Mnist1dOptions, Split, datasets_dir, f32_le, read_verified};
+use super::{DataInfo, Dataset, Split, datasets_dir, f32_le, read_verified};
 use crate::error::Result;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `mnist1d` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mnist1dOptions {
+    /// Apply one fixed random permutation to the 40 positions (train and test alike).
+    pub shuffle_seq: bool,
+}
 
 /// Signal length.
 pub const LEN: usize = 40;
@@ -37,7 +46,7 @@ pub fn load(opts: &Mnist1dOptions) -> Result<Dataset> {
         permute_positions(&mut train, &perm);
         permute_positions(&mut test, &perm);
     }
-    Ok(Dataset { info: info(), train, test })
+    Ok(Dataset { info: info(), train, test, modes: None })
 }
 
 /// The fixed permutation of the 40 positions used by `shuffle_seq`.
@@ -53,6 +62,24 @@ fn permute_positions(split: &mut Split, perm: &[usize]) {
         for (dst, &src) in row.iter_mut().zip(perm) {
             *dst = orig[src];
         }
+    }
+}
+
+impl super::DatasetSource for Mnist1dOptions {
+    fn name(&self) -> &'static str {
+        "mnist1d"
+    }
+    fn summary(&self) -> &'static str {
+        "MNIST-1D (Greydanus 2020): 4000/1000 signals of length 40, 10 classes"
+    }
+    fn info(&self) -> DataInfo {
+        info()
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(4000)
+    }
+    fn load(&self) -> Result<Dataset> {
+        load(self)
     }
 }
 

@@ -1,22 +1,45 @@
 //! Datasets: loading shipped data into memory and batching it onto a device.
 
 pub mod batches;
-pub mod digits;
-pub mod digits_mnist1d;
-pub mod longrange;
-pub mod mixture;
-pub mod mnist1d;
 pub mod normal;
+pub mod source;
 pub mod spec;
-pub mod table;
-pub mod xor_modal;
 
-pub use spec::{
-    DatasetSpec, DigitsMnist1dOptions, DigitsOptions, LongrangeOptions, MixtureOptions, Mnist1dOptions, TableOptions,
-    Tokenizer, XorModalOptions,
-};
+/// Declares each dataset's module and registers its types, in display order: adding a dataset
+/// is its file plus one line here.
+macro_rules! datasets {
+    ($($module:ident: $($ty:ident),+;)*) => {
+        $(pub mod $module;)*
+
+        /// The built-in datasets, in display order (`burnlab list`).
+        pub fn builtin_datasets() -> Entries<Datasets> {
+            Entries::default()$($(.with::<$module::$ty>())+)*
+        }
+    };
+}
+
+datasets! {
+    mnist1d: Mnist1dOptions;
+    digits: DigitsOptions;
+    longrange: LongrangeOptions;
+    digits_mnist1d: DigitsMnist1dOptions;
+    xor_modal: XorModalOptions;
+    mixture: Ring, Grid;
+    table: TableOptions;
+}
+
+pub use digits::DigitsOptions;
+pub use digits_mnist1d::DigitsMnist1dOptions;
+pub use longrange::LongrangeOptions;
+pub use mixture::{MixtureOptions, Modes};
+pub use mnist1d::Mnist1dOptions;
+pub use source::DatasetSource;
+pub use spec::{DatasetSpec, Datasets, datasets, install_datasets};
+pub use table::{TableOptions, Tokenizer};
+pub use xor_modal::XorModalOptions;
 
 use crate::error::{Error, Result, UserError};
+use crate::open::Entries;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -116,47 +139,9 @@ pub struct Dataset {
     pub train: Split,
     /// The test split.
     pub test: Split,
-}
-
-impl DatasetSpec {
-    /// Loads the dataset (verifying shipped files' checksums; generating synthetic data;
-    /// reading the user's file).
-    pub fn load(&self) -> Result<Dataset> {
-        match self {
-            DatasetSpec::Mnist1d(opts) => mnist1d::load(opts),
-            DatasetSpec::Digits(opts) => digits::load(opts),
-            DatasetSpec::Longrange(opts) => longrange::load(opts),
-            DatasetSpec::Table(opts) => table::load(opts),
-            DatasetSpec::DigitsMnist1d(opts) => digits_mnist1d::load(opts),
-            DatasetSpec::XorModal(opts) => xor_modal::load(opts),
-            DatasetSpec::Ring(opts) => mixture::load(mixture::Mixture::Ring, opts),
-            DatasetSpec::Grid(opts) => mixture::load(mixture::Mixture::Grid, opts),
-        }
-    }
-
-    /// The example shape and class count. Cheap for shipped and synthetic datasets; `table`
-    /// reads its file once per process (and [`DatasetSpec::validate`] reports its errors).
-    pub fn info(&self) -> DataInfo {
-        match self {
-            DatasetSpec::Mnist1d(_) => mnist1d::info(),
-            DatasetSpec::Digits(_) => digits::info(),
-            DatasetSpec::Longrange(opts) => longrange::info(opts),
-            DatasetSpec::Table(opts) => table::info(opts),
-            DatasetSpec::DigitsMnist1d(_) => digits_mnist1d::info(),
-            DatasetSpec::XorModal(opts) => xor_modal::info(opts),
-            DatasetSpec::Ring(_) => mixture::Mixture::Ring.info(),
-            DatasetSpec::Grid(_) => mixture::Mixture::Grid.info(),
-        }
-    }
-
-    /// The mixture's modes (centres and std) for `ring` and `grid`, else `None`.
-    pub fn modes(&self) -> Option<mixture::Modes> {
-        match self {
-            DatasetSpec::Ring(_) => Some(mixture::Mixture::Ring.modes()),
-            DatasetSpec::Grid(_) => Some(mixture::Mixture::Grid.modes()),
-            _ => None,
-        }
-    }
+    /// The mixture's modes when the data is drawn from a known mixture (`ring`, `grid`), for
+    /// the GAN's mode-coverage metrics; `None` otherwise.
+    pub modes: Option<Modes>,
 }
 
 /// A split uploaded to a device, ready for batching.
@@ -253,63 +238,35 @@ pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
     bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// A dataset in the registry: what `burnlab list` shows.
-pub struct DatasetEntry {
-    /// The name in experiment files.
-    pub name: &'static str,
-    /// One line saying what it is.
-    pub summary: &'static str,
-    /// The dataset with default options.
-    pub default: fn() -> DatasetSpec,
-}
-
-/// Every dataset, in display order.
-pub const DATASETS: &[DatasetEntry] = &[
-    DatasetEntry {
-        name: "mnist1d",
-        summary: "MNIST-1D (Greydanus 2020): 4000/1000 signals of length 40, 10 classes",
-        default: || DatasetSpec::Mnist1d(Mnist1dOptions::default()),
-    },
-    DatasetEntry {
-        name: "digits",
-        summary: "scikit-learn digits: 1437/360 8x8 images (8 rows of 8 pixels), 10 classes",
-        default: || DatasetSpec::Digits(DigitsOptions::default()),
-    },
-    DatasetEntry {
-        name: "longrange",
-        summary: "synthetic: do two far-apart marked symbols match? one-hot steps (vocab + 1 channels), 2 classes",
-        default: || DatasetSpec::Longrange(LongrangeOptions::default()),
-    },
-    DatasetEntry {
-        name: "digits-mnist1d",
-        summary: "multimodal (AV-MNIST style): a degraded 8x8 digits `image` + an MNIST-1D `signal` of the same class; 1437/360",
-        default: || DatasetSpec::DigitsMnist1d(DigitsMnist1dOptions::default()),
-    },
-    DatasetEntry {
-        name: "xor-modal",
-        summary: "synthetic multimodal: modalities `a` and `b` each carry a noisy bit; label = a XOR b (each alone at chance)",
-        default: || DatasetSpec::XorModal(XorModalOptions::default()),
-    },
-    DatasetEntry {
-        name: "ring",
-        summary: "synthetic (PacGAN): 8 Gaussians on the unit circle, std 0.01; 2D points [n, 1, 2], label = mode",
-        default: || DatasetSpec::Ring(MixtureOptions::default()),
-    },
-    DatasetEntry {
-        name: "grid",
-        summary: "synthetic (PacGAN): 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05; 2D points [n, 1, 2], label = mode",
-        default: || DatasetSpec::Grid(MixtureOptions::default()),
-    },
-    DatasetEntry {
-        name: "table",
-        summary: "your CSV/Parquet file: path, label, and features | sequence | text (+ tokenizer, max_len); split or test_fraction",
-        default: || DatasetSpec::Table(TableOptions::default()),
-    },
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_dataset_written_is_registered() {
+        let registered: Vec<&str> = datasets().iter().map(|e| e.type_name).collect();
+        let written = crate::open::implementations("src/data", &["DatasetSource"]);
+        assert!(written.len() >= 8, "found only {written:?}");
+        for ty in &written {
+            assert!(
+                registered.iter().any(|r| r.rsplit("::").next() == Some(ty.as_str())),
+                "`{ty}` implements `DatasetSource` but is not in `datasets!` (src/data/mod.rs)"
+            );
+        }
+        assert_eq!(registered.len(), written.len(), "registered {registered:?}, written {written:?}");
+    }
+
+    #[test]
+    fn dataset_specs_serialise_like_the_internally_tagged_enum() {
+        let ring = DatasetSpec::new(mixture::Ring(MixtureOptions { n_train: 5, ..Default::default() }));
+        let json = serde_json::to_string(&ring).unwrap();
+        assert_eq!(json, r#"{"name":"ring","n_train":5,"n_test":2500,"seed":0}"#);
+        assert_eq!(serde_json::from_str::<DatasetSpec>(&json).unwrap(), ring);
+        let grid: DatasetSpec = toml::from_str("name = \"grid\"\nseed = 3\n").unwrap();
+        assert_eq!(grid.name(), "grid");
+        assert!(grid.downcast_ref::<mixture::Grid>().is_some_and(|g| g.0.seed == 3));
+        assert_ne!(grid, DatasetSpec::new(mixture::Ring(MixtureOptions { seed: 3, ..Default::default() })));
+    }
 
     #[test]
     fn batches_take_the_same_rows_of_every_modality() {

@@ -40,15 +40,97 @@
 //! per process and set of options, and remembers the resulting [`DataInfo`], so that errors in
 //! the file are reported, with the key at fault, before anything is run.
 
-use super::{DataInfo, Dataset, Split, TableOptions, Tokenizer};
+use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
 use crate::error::{UserError, did_you_mean};
 use polars::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
+
+/// How the `table` dataset splits a text column into tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Tokenizer {
+    /// One token per Unicode character.
+    #[default]
+    Chars,
+    /// Whitespace-separated words.
+    Words,
+}
+
+/// Options of the `table` dataset: `path` and `label` are required, and exactly one of
+/// `features`, `sequence` or `text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableOptions {
+    /// A `.csv`, `.tsv` or `.parquet` file; relative to the current working directory.
+    pub path: String,
+    /// The label column (strings, integers, booleans or integral floats).
+    pub label: String,
+    /// Numeric feature columns: one time step with a channel per feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    /// One column of number lists (or, in a CSV, strings of numbers): steps of one channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+    /// One string column, tokenized into ids (channel 0; 0 = padding, 1 = unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `text` only: `chars` (default) or `words`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<Tokenizer>,
+    /// `sequence`/`text`: pad or cut every example to this many steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    /// `text` only: keep at most this many (most frequent) training tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_vocab: Option<usize>,
+    /// `features`/`sequence`: standardise with training-split statistics (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<bool>,
+    /// A column whose values are `train` or `test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+    /// Without `split`: the fraction of rows in the test split (default 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fraction: Option<f64>,
+    /// Without `split`: the seed of the shuffle that picks the test rows.
+    #[serde(default)]
+    pub split_seed: u64,
+    /// CSV/TSV: the field separator, one character (default `,`; a tab for `.tsv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// CSV/TSV: numbers are written with a decimal comma (`5,52`); needs a `separator`
+    /// other than `,`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_comma: Option<bool>,
+}
+
+impl Default for TableOptions {
+    /// Placeholder `path` and `label` (both required in a file), as `burnlab list` shows them.
+    fn default() -> Self {
+        TableOptions {
+            path: "data.csv".into(),
+            label: "label".into(),
+            features: None,
+            sequence: None,
+            text: None,
+            tokenizer: None,
+            max_len: None,
+            max_vocab: None,
+            standardize: None,
+            split: None,
+            test_fraction: None,
+            split_seed: 0,
+            separator: None,
+            decimal_comma: None,
+        }
+    }
+}
 
 mod csv;
 
@@ -747,7 +829,28 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         s
     };
     let info = DataInfo { seq_len, channels, num_classes, vocab, ..Default::default() };
-    Ok(Dataset { info, train: split(false), test: split(true) })
+    Ok(Dataset { info, train: split(false), test: split(true), modes: None })
+}
+
+impl super::DatasetSource for TableOptions {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+    fn summary(&self) -> &'static str {
+        "your CSV/Parquet file: path, label, and features | sequence | text (+ tokenizer, max_len); split or test_fraction"
+    }
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        validate(self)
+    }
+    fn info(&self) -> DataInfo {
+        info(self)
+    }
+    fn train_examples(&self) -> Option<usize> {
+        None
+    }
+    fn load(&self) -> crate::error::Result<Dataset> {
+        load(self)
+    }
 }
 
 #[cfg(test)]

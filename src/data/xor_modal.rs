@@ -6,11 +6,34 @@
 //! modality alone predicts it at chance (50%), while both together determine it.
 
 use super::longrange::MAX_VALUES;
-use super::{DataInfo, Dataset, Modality, Split, XorModalOptions, normal};
+use super::{DataInfo, Dataset, DatasetSource, Modality, Split, normal};
 use crate::check::FieldError;
 use crate::error::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Options of the `xor-modal` dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XorModalOptions {
+    /// Seed of the generator (ChaCha8).
+    pub seed: u64,
+    /// Time steps of each modality (one channel).
+    pub length: usize,
+    /// Number of training examples.
+    pub n_train: usize,
+    /// Number of test examples.
+    pub n_test: usize,
+    /// Standard deviation of the Gaussian noise around each modality's ±1 pattern.
+    pub noise: f64,
+}
+
+impl Default for XorModalOptions {
+    fn default() -> Self {
+        XorModalOptions { seed: 0, length: 16, n_train: 2000, n_test: 1000, noise: 1.0 }
+    }
+}
 
 /// Two classes: the bits differ (1) or agree (0).
 pub const CLASSES: usize = 2;
@@ -20,33 +43,6 @@ pub fn info(opts: &XorModalOptions) -> DataInfo {
     let one = DataInfo { seq_len: opts.length, channels: 1, num_classes: CLASSES, ..Default::default() };
     let modalities = ["a", "b"].into_iter().map(|name| Modality { name: name.into(), info: one.clone() }).collect();
     DataInfo { modalities, ..one }
-}
-
-/// Checks option ranges.
-pub fn validate(opts: &XorModalOptions) -> std::result::Result<(), FieldError> {
-    for (key, v) in [("length", opts.length), ("n_train", opts.n_train), ("n_test", opts.n_test)] {
-        if v == 0 {
-            return Err(FieldError::new(key, "must be at least 1"));
-        }
-    }
-    if !(opts.noise.is_finite() && opts.noise >= 0.0) {
-        return Err(FieldError::new("noise", format!("must be a finite number >= 0, got {}", opts.noise)));
-    }
-    let values = opts.n_train.saturating_add(opts.n_test).saturating_mul(opts.length).saturating_mul(2);
-    if values > MAX_VALUES {
-        let msg = format!("with n_test and length gives {values} input values, more than the limit of {MAX_VALUES}");
-        return Err(FieldError::new("n_train", msg));
-    }
-    Ok(())
-}
-
-/// Generates both splits.
-pub fn load(opts: &XorModalOptions) -> Result<Dataset> {
-    validate(opts).map_err(super::option_error)?;
-    let patterns = patterns(opts);
-    let train = generate(opts, &patterns, 1, opts.n_train);
-    let test = generate(opts, &patterns, 2, opts.n_test);
-    Ok(Dataset { info: info(opts), train, test })
 }
 
 /// The two modalities' ±1 patterns, from the seed's first stream.
@@ -73,6 +69,46 @@ fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize
     Split { x: a, y, more: vec![b] }
 }
 
+impl DatasetSource for XorModalOptions {
+    fn name(&self) -> &'static str {
+        "xor-modal"
+    }
+    fn summary(&self) -> &'static str {
+        "synthetic multimodal: modalities `a` and `b` each carry a noisy bit; label = a XOR b (each alone at chance)"
+    }
+    /// Checks option ranges.
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        for (key, v) in [("length", self.length), ("n_train", self.n_train), ("n_test", self.n_test)] {
+            if v == 0 {
+                return Err(FieldError::new(key, "must be at least 1"));
+            }
+        }
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
+            return Err(FieldError::new("noise", format!("must be a finite number >= 0, got {}", self.noise)));
+        }
+        let values = self.n_train.saturating_add(self.n_test).saturating_mul(self.length).saturating_mul(2);
+        if values > MAX_VALUES {
+            let msg = format!("with n_test and length gives {values} input values, more than the limit of {MAX_VALUES}");
+            return Err(FieldError::new("n_train", msg));
+        }
+        Ok(())
+    }
+    fn info(&self) -> DataInfo {
+        info(self)
+    }
+    fn train_examples(&self) -> Option<usize> {
+        Some(self.n_train)
+    }
+    /// Generates both splits.
+    fn load(&self) -> Result<Dataset> {
+        self.validate().map_err(super::option_error)?;
+        let patterns = patterns(self);
+        let train = generate(self, &patterns, 1, self.n_train);
+        let test = generate(self, &patterns, 2, self.n_test);
+        Ok(Dataset { info: info(self), train, test, modes: None })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +121,7 @@ mod tests {
     #[test]
     fn label_is_the_xor_of_the_bits_and_each_bit_alone_is_uninformative() {
         let opts = XorModalOptions { noise: 0.5, ..Default::default() };
-        let d = load(&opts).unwrap();
+        let d = DatasetSource::load(&opts).unwrap();
         assert_eq!((d.train.len(), d.test.len()), (2000, 1000));
         assert_eq!(d.info.modality_names(), "a, b");
         assert_eq!(d.info.shapes(), vec![[16, 1], [16, 1]]);
@@ -100,13 +136,13 @@ mod tests {
                 assert!((agree - 0.5).abs() < 0.05, "one bit alone agrees with the label {agree}");
             }
         }
-        assert_eq!(load(&opts).unwrap().test.x, d.test.x, "deterministic");
+        assert_eq!(DatasetSource::load(&opts).unwrap().test.x, d.test.x, "deterministic");
         assert_ne!(d.train.x[..16], d.test.x[..16]);
     }
 
     #[test]
     fn options_are_checked() {
-        assert_eq!(validate(&XorModalOptions { length: 0, ..Default::default() }).unwrap_err().key, "length");
-        assert_eq!(validate(&XorModalOptions { noise: f64::NAN, ..Default::default() }).unwrap_err().key, "noise");
+        assert_eq!(DatasetSource::validate(&XorModalOptions { length: 0, ..Default::default() }).unwrap_err().key, "length");
+        assert_eq!(DatasetSource::validate(&XorModalOptions { noise: f64::NAN, ..Default::default() }).unwrap_err().key, "noise");
     }
 }

@@ -261,6 +261,8 @@ pub struct Transformer {
 }
 
 impl Family for AttentionSpec {
+    const NAME: &'static str = "attention";
+    const SUMMARY: &'static str = "Transformer encoder: multi-head self-attention + feed-forward, pre/post norm; pool; linear";
     type Model = Transformer;
 
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {

@@ -174,6 +174,8 @@ pub struct Cnn {
 }
 
 impl Family for CnnSpec {
+    const NAME: &'static str = "cnn";
+    const SUMMARY: &'static str = "CNN: conv (channels, kernels, strides, padding) + relu per layer; flatten; linear";
     type Model = Cnn;
 
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {

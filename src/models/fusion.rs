@@ -326,6 +326,9 @@ impl FusionSpec {
 }
 
 impl Family for FusionSpec {
+    const NAME: &'static str = "fusion";
+    const SUMMARY: &'static str = "multimodal: an encoder per modality (mlp/cnn/gru/lstm/attention), fused by concat/sum/gated/cross_attention/late; classifier";
+    const MULTIMODAL: bool = true;
     type Model = Fusion;
 
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
@@ -511,8 +514,8 @@ mod tests {
         };
         assert_eq!(key(bad, &image), "encoders.image.depth");
         // Other families refuse a multimodal dataset rather than read its first modality.
-        let mlp = crate::models::ModelSpec::Mlp(MlpSpec::default());
+        let mlp = crate::models::ModelSpec::new(MlpSpec::default());
         assert_eq!(mlp.validate(&image).unwrap_err().key, "family");
-        assert!(crate::models::ModelSpec::Fusion(spec(Strategy::Sum)).validate(&image).is_ok());
+        assert!(crate::models::ModelSpec::new(spec(Strategy::Sum)).validate(&image).is_ok());
     }
 }

@@ -679,6 +679,36 @@ impl GanSpec {
     }
 }
 
+impl super::FamilySpec for GanSpec {
+    fn name(&self) -> &'static str {
+        "gan"
+    }
+    fn summary(&self) -> &'static str {
+        "GAN: generator + discriminator (mlp, lstm or conv; PacGAN packing); mode coverage (2D) or Frechet distance"
+    }
+    fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
+        GanSpec::validate(self, data)
+    }
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        GanSpec::footprint(self, data)
+    }
+    fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
+        GanSpec::num_params(self, data, device)
+    }
+    /// The evaluation samples it generates (`eval_samples`).
+    fn eval_examples(&self) -> usize {
+        self.eval_samples
+    }
+    fn metrics(&self) -> &'static [&'static str] {
+        self::train::METRICS
+    }
+    /// The adversarial trainer, with the mixture's modes when the dataset has them.
+    fn train(&self, ctx: super::TrainCtx<'_>, obs: &mut dyn crate::train::Observer) -> crate::train::FitOutcome {
+        let modes = ctx.data.modes.as_ref();
+        self::train::fit_gan(self, ctx.data, modes, ctx.training, ctx.device, ctx.seed, obs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

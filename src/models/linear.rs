@@ -21,6 +21,8 @@ pub struct LinearModel {
 }
 
 impl Family for LinearSpec {
+    const NAME: &'static str = "linear";
+    const SUMMARY: &'static str = "linear classifier on the flattened input";
     type Model = LinearModel;
 
     fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {

@@ -42,6 +42,8 @@ pub struct Mlp {
 }
 
 impl Family for MlpSpec {
+    const NAME: &'static str = "mlp";
+    const SUMMARY: &'static str = "MLP: h = relu(W1 x); h = h + relu(Wi h)...; out = Wo h";
     type Model = Mlp;
 
     fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {

@@ -1,24 +1,47 @@
-//! Model families: one file each, registered once in [`FAMILIES`] and [`ModelSpec`].
+//! Model families: one file each, registered once in [`families!`] below.
 //!
-//! A family is a serde variant of [`ModelSpec`] (its TOML parameters, with defaults) whose
-//! spec implements [`Family`]: `init` builds a Burn module that implements [`Classifier`].
-//! Classifiers train through [`classifier::fit`]. The one exception is `gan` (a generator and
-//! a discriminator, not a classifier), which trains with [`gan::train::fit_gan`].
+//! A family is one type implementing [`FamilySpec`] (its TOML parameters, with defaults, and
+//! all its behaviour: validation, size, metrics, training). Classifier families implement the
+//! generic [`Family`] (`init` builds a Burn module that implements [`Classifier`]) and are
+//! trained by the classifier trainer; `gan` (a generator and a discriminator) implements
+//! [`FamilySpec`] itself with the adversarial trainer. [`ModelSpec`] holds any registered
+//! family; the registry ([`families`]) is the single list that the experiment file's parser,
+//! `burnlab list`, the sweep's key checks and the docs' family table derive from.
 
-pub mod attention;
 pub mod classifier;
-pub mod cnn;
-pub mod fusion;
-pub mod gan;
+pub mod family;
 pub mod layers;
-pub mod linear;
-pub mod mlp;
-pub mod rnn;
+
+/// Declares each family's module and registers its types, in display order: adding a family
+/// is its file plus one line here.
+macro_rules! families {
+    ($($module:ident: $($ty:ident),+;)*) => {
+        $(pub mod $module;)*
+
+        /// The built-in families, in display order (`burnlab list`).
+        pub fn builtin_families() -> Entries<Families> {
+            Entries::default()$($(.with::<$module::$ty>())+)*
+        }
+    };
+}
+
+families! {
+    linear: LinearSpec;
+    mlp: MlpSpec;
+    cnn: CnnSpec;
+    rnn: GruSpec, LstmSpec;
+    attention: AttentionSpec;
+    fusion: FusionSpec;
+    gan: GanSpec;
+}
+
+pub use family::{Family, FamilySpec, TrainCtx};
 
 use crate::check::FieldError;
 use crate::data::DataInfo;
+use crate::open::{Entries, Global, Kind, Open};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// A batch of model inputs: one `[batch, time, channels]` tensor per modality.
@@ -39,18 +62,6 @@ impl Inputs {
 pub trait Classifier: Module + 'static {
     /// Computes the logits.
     fn forward(&self, inputs: &Inputs) -> Tensor<2>;
-}
-
-/// A family's typed parameters, which build its module.
-pub trait Family {
-    /// The Burn module this family builds.
-    type Model: Classifier;
-    /// Checks parameter ranges and fit with the dataset.
-    fn validate(&self, data: &DataInfo) -> Result<(), FieldError>;
-    /// Builds a freshly initialised model for the dataset on `device`.
-    fn init(&self, data: &DataInfo, device: &Device) -> Self::Model;
-    /// Estimates the model's size for the dataset, without building it (after `validate`).
-    fn footprint(&self, data: &DataInfo) -> Footprint;
 }
 
 /// A model's estimated size: its parameter count and the values one example keeps alive
@@ -95,102 +106,77 @@ impl std::iter::Sum for Footprint {
     }
 }
 
-/// The model variant named in `[[models]]`: `family = "..."` plus that family's parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "snake_case")]
-pub enum ModelSpec {
-    /// Multinomial logistic regression on the flattened input.
-    Linear(linear::LinearSpec),
-    /// Multilayer perceptron with residual hidden layers (MNIST-1D's MLP by default).
-    Mlp(mlp::MlpSpec),
-    /// Convolutional classifier, 1D over time or 2D over images (MNIST-1D's CNN by default).
-    Cnn(cnn::CnnSpec),
-    /// Gated recurrent unit classifier (MNIST-1D's bidirectional GRU by default).
-    Gru(rnn::GruSpec),
-    /// Long short-term memory classifier (same defaults as `gru`).
-    Lstm(rnn::LstmSpec),
-    /// Transformer-encoder classifier on multi-head self-attention.
-    Attention(attention::AttentionSpec),
-    /// One encoder per modality of a multimodal dataset, fused (concat, sum, gated,
-    /// cross-attention or late), then a classifier.
-    Fusion(fusion::FusionSpec),
-    /// Generative adversarial network: a generator and a discriminator (not a classifier).
-    Gan(gan::GanSpec),
+/// The model families (a [`Kind`] of open spec): tag `family`, trait [`FamilySpec`].
+pub struct Families;
+
+static FAMILIES: Global<Families> = Global::new();
+
+impl Kind for Families {
+    type Obj = dyn FamilySpec;
+    const TAG: &'static str = "family";
+    fn name(obj: &dyn FamilySpec) -> &'static str {
+        obj.name()
+    }
+    fn summary(obj: &dyn FamilySpec) -> &'static str {
+        obj.summary()
+    }
+    fn entries() -> &'static Entries<Families> {
+        FAMILIES.get(builtin_families)
+    }
 }
 
-/// Calls `$body` with `$spec` bound to a classifier family's typed spec, or `$gan_body` with
-/// `$gan` bound to the `gan` spec: the one dispatch point.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! with_family {
-    ($model:expr, $spec:ident => $body:expr, gan $gan:ident => $gan_body:expr) => {
-        match $model {
-            $crate::models::ModelSpec::Gan($gan) => $gan_body,
-            $crate::models::ModelSpec::Linear($spec) => $body,
-            $crate::models::ModelSpec::Mlp($spec) => $body,
-            $crate::models::ModelSpec::Cnn($spec) => $body,
-            $crate::models::ModelSpec::Gru($spec) => $body,
-            $crate::models::ModelSpec::Lstm($spec) => $body,
-            $crate::models::ModelSpec::Attention($spec) => $body,
-            $crate::models::ModelSpec::Fusion($spec) => $body,
-        }
-    };
+/// The process's family registry: the built-in families, or those installed before first use
+/// (`Registry::install`, src/registry.rs).
+pub fn families() -> &'static Entries<Families> {
+    Families::entries()
 }
 
-impl ModelSpec {
-    /// The family name used in experiment files.
-    pub fn family(&self) -> &'static str {
-        match self {
-            ModelSpec::Linear(_) => "linear",
-            ModelSpec::Mlp(_) => "mlp",
-            ModelSpec::Cnn(_) => "cnn",
-            ModelSpec::Gru(_) => "gru",
-            ModelSpec::Lstm(_) => "lstm",
-            ModelSpec::Attention(_) => "attention",
-            ModelSpec::Fusion(_) => "fusion",
-            ModelSpec::Gan(_) => "gan",
+/// Installs the family registry of this process (before anything reads it).
+///
+/// # Errors
+/// If the registry was already read or installed.
+pub fn install_families(entries: Entries<Families>) -> Result<(), String> {
+    FAMILIES.install(entries)
+}
+
+/// Every metric the registered families' trainers record (`split.name`), each once, in
+/// registry order.
+pub fn metrics() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = Vec::new();
+    for entry in families().iter() {
+        for m in entry.default_value().metrics() {
+            if !all.contains(m) {
+                all.push(m);
+            }
         }
     }
+    all
+}
 
-    /// Checks the parameters against the dataset. Only `fusion` reads multimodal datasets:
-    /// other families refuse them rather than silently use the first modality.
+/// The model variant named in `[[models]]`: `family = "..."` plus that family's parameters,
+/// any registered family behind [`FamilySpec`] (`Deref`). Serialises as `family` first, then
+/// the family's fields in struct order.
+pub type ModelSpec = Open<Families>;
+
+impl ModelSpec {
+    /// Checks the parameters against the dataset. Only families that read every modality
+    /// ([`FamilySpec::multimodal`], `fusion`) accept multimodal datasets: others refuse them
+    /// rather than silently use the first modality.
+    ///
+    /// # Errors
+    /// The offending parameter (`family` for a multimodal dataset) and why.
     pub fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
-        if data.is_multimodal() && !matches!(self, ModelSpec::Fusion(_)) {
+        if data.is_multimodal() && !self.multimodal() {
             let msg = format!(
                 "`{}` reads one input, but this dataset has the modalities {}: use family = \"fusion\" \
                  (with modalities = [\"{}\"] for one of them alone)",
-                self.family(),
+                self.name(),
                 data.modality_names(),
                 data.modalities[0].name
             );
             return Err(FieldError::new("family", msg));
         }
-        with_family!(self, s => s.validate(data), gan g => g.validate(data))
-    }
-
-    /// The estimated size of this model on the dataset (see [`Footprint`]); call after
-    /// [`ModelSpec::validate`].
-    pub fn footprint(&self, data: &DataInfo) -> Footprint {
-        with_family!(self, s => s.footprint(data), gan g => g.footprint(data))
-    }
-
-    /// Examples the trainer generates and holds for its evaluation (the GAN's `eval_samples`;
-    /// none for the classifiers), for the memory estimate.
-    pub fn eval_examples(&self) -> usize {
-        with_family!(self, _s => 0, gan g => g.eval_samples)
-    }
-
-    /// The number of trainable parameters for this dataset.
-    pub fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
-        with_family!(self, s => s.init(data, device).num_params(), gan g => g.num_params(data, device))
-    }
-
-    /// The metrics its trainer records (`split.name`).
-    pub fn metrics(&self) -> &'static [&'static str] {
-        match self {
-            ModelSpec::Gan(_) => gan::train::METRICS,
-            _ => classifier::METRICS,
-        }
+        FamilySpec::validate(&**self, data)
     }
 
     /// The parameter names this family accepts, with the dotted keys inside nested tables
@@ -214,68 +200,6 @@ impl ModelSpec {
     }
 }
 
-/// Metrics the trainers record, as `split.name`: the classifier trainer's, then those of the GAN
-/// trainer ([`gan::train::METRICS`]) it does not share.
-pub fn metrics() -> Vec<&'static str> {
-    let mut all = classifier::METRICS.to_vec();
-    all.extend(gan::train::METRICS.iter().filter(|m| !classifier::METRICS.contains(m)));
-    all
-}
-
-/// A family in the registry: what `burnlab list` shows.
-pub struct FamilyInfo {
-    /// The name in experiment files.
-    pub name: &'static str,
-    /// One line saying what it is.
-    pub summary: &'static str,
-    /// The family with default parameters.
-    pub default: fn() -> ModelSpec,
-}
-
-/// Every model family, in display order.
-pub const FAMILIES: &[FamilyInfo] = &[
-    FamilyInfo {
-        name: "linear",
-        summary: "linear classifier on the flattened input",
-        default: || ModelSpec::Linear(Default::default()),
-    },
-    FamilyInfo {
-        name: "mlp",
-        summary: "MLP: h = relu(W1 x); h = h + relu(Wi h)...; out = Wo h",
-        default: || ModelSpec::Mlp(Default::default()),
-    },
-    FamilyInfo {
-        name: "cnn",
-        summary: "CNN: conv (channels, kernels, strides, padding) + relu per layer; flatten; linear",
-        default: || ModelSpec::Cnn(Default::default()),
-    },
-    FamilyInfo {
-        name: "gru",
-        summary: "GRU (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear",
-        default: || ModelSpec::Gru(Default::default()),
-    },
-    FamilyInfo {
-        name: "lstm",
-        summary: "LSTM (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear",
-        default: || ModelSpec::Lstm(Default::default()),
-    },
-    FamilyInfo {
-        name: "attention",
-        summary: "Transformer encoder: multi-head self-attention + feed-forward, pre/post norm; pool; linear",
-        default: || ModelSpec::Attention(Default::default()),
-    },
-    FamilyInfo {
-        name: "fusion",
-        summary: "multimodal: an encoder per modality (mlp/cnn/gru/lstm/attention), fused by concat/sum/gated/cross_attention/late; classifier",
-        default: || ModelSpec::Fusion(Default::default()),
-    },
-    FamilyInfo {
-        name: "gan",
-        summary: "GAN: generator + discriminator (mlp, lstm or conv; PacGAN packing); mode coverage (2D) or Frechet distance",
-        default: || ModelSpec::Gan(Default::default()),
-    },
-];
-
 /// A `[[models]]` entry: a label (defaults to the family name) and the family's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelVariant {
@@ -291,32 +215,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_matches_the_enum() {
-        for f in FAMILIES {
-            assert_eq!((f.default)().family(), f.name);
+    fn every_family_written_is_registered() {
+        let registered: Vec<&str> = families().iter().map(|e| e.type_name).collect();
+        let written = crate::open::implementations("src/models", &["Family", "FamilySpec"]);
+        assert!(written.len() >= 8, "found only {written:?}");
+        for ty in &written {
+            assert!(
+                registered.iter().any(|r| r.rsplit("::").next() == Some(ty.as_str())),
+                "`{ty}` implements a family trait but is not in `families!` (src/models/mod.rs)"
+            );
+        }
+        assert_eq!(registered.len(), written.len(), "registered {registered:?}, written {written:?}");
+        for e in families().iter() {
+            assert_eq!(e.default_value().name(), e.name);
         }
     }
 
     #[test]
     fn footprints_count_the_parameters_each_family_builds() {
-        let device = Device::flex();
-        let on = |name: &str| {
-            let d = crate::data::DATASETS.iter().find(|d| d.name == name).unwrap();
-            (d.default)().info()
-        };
-        let gan = |arch| ModelSpec::Gan(gan::GanSpec { arch, ..Default::default() });
+        let device = burn::tensor::Device::flex();
+        let on = |name: &str| crate::data::datasets().default_of(name).unwrap().info();
+        let default = |name: &str| families().default_of(name).unwrap();
+        let gan = |arch| ModelSpec::new(gan::GanSpec { arch, ..Default::default() });
         let attention_cls =
-            ModelSpec::Attention(attention::AttentionSpec { pool: attention::Pool::Cls, ..Default::default() });
+            ModelSpec::new(attention::AttentionSpec { pool: attention::Pool::Cls, ..Default::default() });
         let cases = [
-            (on("mnist1d"), (FAMILIES[0].default)()),
-            (on("mnist1d"), (FAMILIES[1].default)()),
-            (on("mnist1d"), (FAMILIES[2].default)()),
-            (on("longrange"), (FAMILIES[2].default)()),
-            (on("mnist1d"), (FAMILIES[3].default)()),
-            (on("longrange"), (FAMILIES[4].default)()),
-            (on("mnist1d"), (FAMILIES[5].default)()),
+            (on("mnist1d"), default("linear")),
+            (on("mnist1d"), default("mlp")),
+            (on("mnist1d"), default("cnn")),
+            (on("longrange"), default("cnn")),
+            (on("mnist1d"), default("gru")),
+            (on("longrange"), default("lstm")),
+            (on("mnist1d"), default("attention")),
             (on("longrange"), attention_cls),
-            (on("digits-mnist1d"), (FAMILIES[6].default)()),
+            (on("digits-mnist1d"), default("fusion")),
             (on("ring"), gan(gan::GanArch::Mlp)),
             (on("mnist1d"), gan(gan::GanArch::Lstm)),
             (on("digits"), gan(gan::GanArch::Conv)),
@@ -326,16 +258,26 @@ mod tests {
             let built = spec.num_params(&info, &device) as f64;
             let estimate = spec.footprint(&info).params;
             let ratio = estimate / built;
-            assert!((0.95..1.05).contains(&ratio), "{}: estimated {estimate}, built {built}", spec.family());
+            assert!((0.95..1.05).contains(&ratio), "{}: estimated {estimate}, built {built}", spec.name());
             assert!(spec.footprint(&info).activations > 0.0);
         }
+    }
+
+    #[test]
+    fn serialises_like_the_internally_tagged_enum() {
+        let spec = ModelSpec::new(mlp::MlpSpec { hidden: 7, ..Default::default() });
+        let json = serde_json::to_string(&ModelVariant { label: "m".into(), spec: spec.clone() }).unwrap();
+        assert_eq!(json, r#"{"label":"m","family":"mlp","hidden":7,"depth":2,"residual":true}"#);
+        assert_eq!(serde_json::from_str::<ModelVariant>(&json).unwrap().spec, spec);
+        let unknown = toml::from_str::<ModelSpec>("family = \"mpl\"\n").unwrap_err().to_string();
+        assert!(unknown.contains("unknown variant `mpl`, expected one of `linear`, `mlp`"), "{unknown}");
     }
 
     #[test]
     fn variant_round_trips_through_toml_and_rejects_unknown_keys() {
         let v = ModelVariant {
             label: "big".into(),
-            spec: ModelSpec::Mlp(mlp::MlpSpec { hidden: 7, ..Default::default() }),
+            spec: ModelSpec::new(mlp::MlpSpec { hidden: 7, ..Default::default() }),
         };
         let t = toml::Table::try_from(&v).unwrap();
         assert_eq!(t["family"].as_str(), Some("mlp"));

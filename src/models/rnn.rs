@@ -317,6 +317,8 @@ impl RnnSpec {
 }
 
 impl Family for GruSpec {
+    const NAME: &'static str = "gru";
+    const SUMMARY: &'static str = "GRU (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear";
     type Model = Rnn;
 
     fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {
@@ -333,6 +335,8 @@ impl Family for GruSpec {
 }
 
 impl Family for LstmSpec {
+    const NAME: &'static str = "lstm";
+    const SUMMARY: &'static str = "LSTM (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear";
     type Model = Rnn;
 
     fn validate(&self, _data: &DataInfo) -> Result<(), FieldError> {

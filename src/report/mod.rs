@@ -204,7 +204,7 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
         Column::new("id".into(), t.iter().map(|t| t.id.clone()).collect::<Vec<_>>()),
         Column::new("index".into(), t.iter().map(|t| t.index as u64).collect::<Vec<_>>()),
         Column::new("label".into(), t.iter().map(|t| t.label.clone()).collect::<Vec<_>>()),
-        Column::new("family".into(), t.iter().map(|t| t.config.model.spec.family().to_string()).collect::<Vec<_>>()),
+        Column::new("family".into(), t.iter().map(|t| t.config.model.spec.name().to_string()).collect::<Vec<_>>()),
     ];
     for k in &plan.swept_keys {
         cols.push(swept_column(k, t.iter().map(|t| t.swept.get(k)).collect()));

@@ -99,7 +99,7 @@ impl TrialSummary {
             index: trial.index,
             experiment: experiment.to_string(),
             label: trial.label.clone(),
-            family: trial.config.model.spec.family().to_string(),
+            family: trial.config.model.spec.name().to_string(),
             swept: trial.swept.clone(),
             seed: trial.config.seed,
             status,

@@ -119,15 +119,9 @@ fn train_trial(
     let events = tb::trial_events(results, plan, trial)?;
     let mut obs =
         TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
-    let info = data.info.clone();
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
-        crate::with_family!(&cfg.model.spec, s => {
-            let model = crate::models::Family::init(s, &info, &device);
-            crate::models::classifier::fit(model, &data, &cfg.training, &device, cfg.seed, &mut obs)
-        }, gan g => {
-            let modes = cfg.dataset.modes();
-            crate::models::gan::train::fit_gan(g, &data, modes.as_ref(), &cfg.training, &device, cfg.seed, &mut obs)
-        })
+        let ctx = crate::models::TrainCtx { data: &data, training: &cfg.training, device: &device, seed: cfg.seed };
+        cfg.model.spec.train(ctx, &mut obs)
     });
     if let Some(e) = obs.error.take() {
         return Err(e);

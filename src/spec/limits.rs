@@ -291,13 +291,13 @@ mod tests {
 
     #[test]
     fn a_wide_mlp_needs_more_than_a_small_limit() {
-        let data = DatasetSpec::Mnist1d(Default::default());
+        let data = DatasetSpec::new(crate::data::Mnist1dOptions::default());
         let training = TrainingSpec::default();
-        let model = ModelSpec::Mlp(MlpSpec { hidden: 80_000, ..Default::default() });
+        let model = ModelSpec::new(MlpSpec { hidden: 80_000, ..Default::default() });
         let limit = MemoryLimit { bytes: 16.0 * 2f64.powi(30), source: "test".into() };
         let e = check_memory(&data, &data.info(), &training, &model, &limit).unwrap_err();
         assert!(e.message.contains("6.404e9 parameters"), "{}", e.message);
-        let small = ModelSpec::Mlp(MlpSpec::default());
+        let small = ModelSpec::new(MlpSpec::default());
         assert!(check_memory(&data, &data.info(), &training, &small, &limit).is_ok());
     }
 }

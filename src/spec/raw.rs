@@ -60,12 +60,11 @@ impl RawDataset {
     pub fn into_typed(self, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
         let path = KeyPath::dotted("dataset");
         if !self.0.contains_key("name") {
-            return Err(UserError::new("`dataset` needs a `name`").at(loc.locate(&path, false)).help(format!(
-                "available datasets: {}",
-                crate::data::DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
-            )));
+            return Err(UserError::new("`dataset` needs a `name`")
+                .at(loc.locate(&path, false))
+                .help(format!("available datasets: {}", crate::data::datasets().names().join(", "))));
         }
-        let default = |name: &str| crate::data::DATASETS.iter().find(|d| d.name == name).map(|d| (d.default)());
+        let default = |name: &str| crate::data::datasets().default_of(name);
         let spec: DatasetSpec = deserialize_tagged(self.0, "name", default, &path, loc)?;
         spec.validate().map_err(|e| loc.field_error(&path, e))?;
         Ok(spec)
@@ -87,13 +86,13 @@ pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) 
         }
     };
     if !table.contains_key("family") {
-        let families: Vec<&str> = crate::models::FAMILIES.iter().map(|f| f.name).collect();
+        let families = crate::models::families().names();
         return Err(UserError::new(format!("`{path}` needs a `family`"))
             .at(loc.locate(path, false))
             .help(format!("available families: {}", families.join(", "))));
     }
     // A fusion model's encoder tables are read one by one first, so that their errors name
-    // their own keys (serde loses the path inside the internally tagged `ModelSpec`).
+    // their own keys (serde loses the path inside the tagged `ModelSpec`, read through a buffer).
     if table.get("family").and_then(toml::Value::as_str) == Some("fusion")
         && let Some(toml::Value::Table(encoders)) = table.get("encoders")
     {
@@ -102,9 +101,9 @@ pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) 
             deserialize_at::<crate::models::fusion::EncoderSpec>(encoder.clone(), &at, loc)?;
         }
     }
-    let default = |name: &str| crate::models::FAMILIES.iter().find(|f| f.name == name).map(|f| (f.default)());
+    let default = |name: &str| crate::models::families().default_of(name);
     let spec: ModelSpec = deserialize_tagged(table, "family", default, path, loc)?;
-    Ok(ModelVariant { label: label.unwrap_or_else(|| spec.family().to_string()), spec })
+    Ok(ModelVariant { label: label.unwrap_or_else(|| spec.name().to_string()), spec })
 }
 
 /// Deserialises an internally tagged enum (`family = "mlp"`, `name = "longrange"`) from

@@ -165,7 +165,7 @@ fn check_where(
             format!(
                 "names `{key}`, but variant `{}` (family {}) has no parameter `{p}`, so no trial of it matches",
                 variant.label,
-                variant.spec.family()
+                variant.spec.name()
             ),
             None,
         ));

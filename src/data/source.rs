@@ -1,0 +1,50 @@
+//! What a dataset is: one type (its options, with defaults) carrying all its behaviour behind
+//! [`DatasetSource`], registered by one line in `datasets!` (src/data/mod.rs) or, from a
+//! user's crate, with `Registry::with_dataset` (src/registry.rs).
+
+use super::mixture::Modes;
+use super::{DataInfo, Dataset};
+use crate::check::FieldError;
+use crate::error::Result;
+use crate::open::{Erased, Upcast};
+use std::sync::Arc;
+
+/// A dataset as the rest of burnlab sees it (object-safe): its options type, whose `Default`
+/// is the defaults `burnlab list` shows, implements it.
+pub trait DatasetSource: Erased {
+    /// The dataset's name in experiment files (`[dataset] name = "..."`).
+    fn name(&self) -> &'static str;
+    /// One line saying what it is (`burnlab list`).
+    fn summary(&self) -> &'static str;
+    /// Checks option ranges (a `table` also reads its file and checks its columns).
+    ///
+    /// # Errors
+    /// The offending option (its key inside `[dataset]`) and why.
+    fn validate(&self) -> std::result::Result<(), FieldError> {
+        Ok(())
+    }
+    /// The example shape and class count (every modality, for a multimodal dataset). Cheap for
+    /// shipped and synthetic datasets; a `table` reads its file once per process.
+    fn info(&self) -> DataInfo;
+    /// Examples in the training split where the options alone say; `None` when only reading
+    /// the data tells (a `table`), for the memory estimate.
+    fn train_examples(&self) -> Option<usize>;
+    /// Loads both splits into memory (verifying shipped files' checksums; generating
+    /// synthetic data; reading the user's file), with [`Dataset::modes`] set from
+    /// [`DatasetSource::modes`].
+    ///
+    /// # Errors
+    /// A missing or corrupt shipped file, an unreadable user file, invalid options.
+    fn load(&self) -> Result<Dataset>;
+    /// The mixture's modes (centres and std) for datasets drawn from a known mixture, which
+    /// the GAN trainer's mode-coverage metrics need; `None` for other datasets.
+    fn modes(&self) -> Option<Modes> {
+        None
+    }
+}
+
+impl<T: DatasetSource> Upcast<dyn DatasetSource> for T {
+    fn upcast(self) -> Arc<dyn DatasetSource> {
+        Arc::new(self)
+    }
+}

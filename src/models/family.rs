@@ -1,0 +1,122 @@
+//! What a model family is: one type carrying all its behaviour behind [`FamilySpec`].
+//!
+//! A classifier family implements the generic [`Family`] (its parameters build a Burn module
+//! implementing [`Classifier`]) and gets [`FamilySpec`], with the classifier trainer, from a
+//! blanket impl. A family with another kind of trainer (the GAN) implements [`FamilySpec`]
+//! itself. Either way the family is registered by one line in `families!` (src/models/mod.rs)
+//! or, from a user's crate, with `Registry::with_family` (src/registry.rs).
+
+use super::{Classifier, Footprint};
+use crate::check::FieldError;
+use crate::data::{DataInfo, Dataset};
+use crate::open::{Erased, Upcast};
+use crate::train::{FitOutcome, Observer, TrainingSpec};
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// A classifier family's typed parameters, which build its module.
+///
+/// The parameters are a serde struct (`#[serde(default, deny_unknown_fields)]`) whose
+/// `Default` is the family's defaults, as `burnlab list` shows them.
+pub trait Family: Serialize + DeserializeOwned + Default + Clone + PartialEq + Debug + Send + Sync + 'static {
+    /// The family's name in experiment files (`family = "mlp"`).
+    const NAME: &'static str;
+    /// One line saying what it is (`burnlab list`).
+    const SUMMARY: &'static str;
+    /// Whether it reads every modality of a multimodal dataset (`fusion`); other families
+    /// refuse such datasets rather than silently use the first modality.
+    const MULTIMODAL: bool = false;
+    /// The Burn module this family builds.
+    type Model: Classifier;
+    /// Checks parameter ranges and fit with the dataset.
+    ///
+    /// # Errors
+    /// The offending parameter (its key relative to the model table) and why.
+    fn validate(&self, data: &DataInfo) -> Result<(), FieldError>;
+    /// Builds a freshly initialised model for the dataset on `device`.
+    fn init(&self, data: &DataInfo, device: &Device) -> Self::Model;
+    /// Estimates the model's size for the dataset, without building it (after `validate`).
+    fn footprint(&self, data: &DataInfo) -> Footprint;
+}
+
+/// What a trainer needs besides the model: the data, the settings, the device and the seed.
+#[derive(Clone, Copy)]
+pub struct TrainCtx<'a> {
+    /// The loaded dataset (with the mixture's modes for `ring` and `grid`).
+    pub data: &'a Dataset,
+    /// `[training]`.
+    pub training: &'a TrainingSpec,
+    /// An autodiff training device, already seeded with `seed`.
+    pub device: &'a Device,
+    /// The trial's seed (batch order, dropout, noise).
+    pub seed: u64,
+}
+
+/// A model family as the rest of burnlab sees it (object-safe): one registered type per family.
+pub trait FamilySpec: Erased {
+    /// The family's name in experiment files.
+    fn name(&self) -> &'static str;
+    /// One line saying what it is.
+    fn summary(&self) -> &'static str;
+    /// Whether it reads multimodal datasets (see [`Family::MULTIMODAL`]).
+    fn multimodal(&self) -> bool {
+        false
+    }
+    /// Checks the parameters against the dataset (after the multimodal check that
+    /// [`super::ModelSpec::validate`] makes for every family).
+    ///
+    /// # Errors
+    /// The offending parameter (its key relative to the model table) and why.
+    fn validate(&self, data: &DataInfo) -> Result<(), FieldError>;
+    /// The estimated size of the model on the dataset (see [`Footprint`]); call after `validate`.
+    fn footprint(&self, data: &DataInfo) -> Footprint;
+    /// The number of trainable parameters for this dataset (builds the model on `device`).
+    fn num_params(&self, data: &DataInfo, device: &Device) -> usize;
+    /// Examples the trainer generates and holds for its evaluation, for the memory estimate.
+    fn eval_examples(&self) -> usize {
+        0
+    }
+    /// The metrics its trainer records, as `split.name`.
+    fn metrics(&self) -> &'static [&'static str];
+    /// Trains a fresh model on `ctx.data`, reporting to `obs`.
+    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome;
+}
+
+impl<F: Family> FamilySpec for F {
+    fn name(&self) -> &'static str {
+        F::NAME
+    }
+    fn summary(&self) -> &'static str {
+        F::SUMMARY
+    }
+    fn multimodal(&self) -> bool {
+        F::MULTIMODAL
+    }
+    fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
+        Family::validate(self, data)
+    }
+    fn footprint(&self, data: &DataInfo) -> Footprint {
+        Family::footprint(self, data)
+    }
+    fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
+        self.init(data, device).num_params()
+    }
+    fn metrics(&self) -> &'static [&'static str] {
+        super::classifier::METRICS
+    }
+    /// The classifier trainer ([`super::classifier::fit`]).
+    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome {
+        let model = self.init(&ctx.data.info, ctx.device);
+        super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, obs)
+    }
+}
+
+impl<T: FamilySpec> Upcast<dyn FamilySpec> for T {
+    fn upcast(self) -> Arc<dyn FamilySpec> {
+        Arc::new(self)
+    }
+}
