@@ -3,7 +3,8 @@
 //! An experiment file ([`spec`]) is parsed and validated into a typed [`spec::Experiment`],
 //! expanded into trials ([`sweep`]), executed in parallel worker processes ([`runner`]) that
 //! train one model each ([`train`], [`models`], [`data`]) and log to TensorBoard
-//! ([`tensorboard`]), and summarised into comparison tables ([`report`]).
+//! ([`tensorboard`]), and summarised into comparison tables ([`report`]). The layout and the
+//! records of a results directory belong to [`results`].
 
 pub mod backend;
 pub mod check;
@@ -14,6 +15,7 @@ pub mod fsutil;
 pub mod gan;
 pub mod models;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod spec;
 pub mod sweep;
