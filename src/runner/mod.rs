@@ -666,3 +666,123 @@ fn record_crash(
     summary.write(&tdir)?;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A test-only strategy: answers `ask` from a script (then `Done`), and stops a trial at
+    /// its first evaluation at or after `stop_at` steps.
+    struct Scripted {
+        plan: Plan,
+        answers: VecDeque<Ask>,
+        asked: Vec<usize>,
+        stop_at: usize,
+        evals: Vec<(usize, usize)>,
+    }
+
+    impl SearchStrategy for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+        fn plan(&self) -> &Plan {
+            &self.plan
+        }
+        fn is_fixed(&self) -> bool {
+            false
+        }
+        fn ask(&mut self, finished: &[Finished]) -> Ask {
+            self.asked.push(finished.len());
+            self.answers.pop_front().unwrap_or(Ask::Done)
+        }
+        fn on_eval(&mut self, index: usize, step: usize, _: &BTreeMap<String, f64>) -> Decision {
+            self.evals.push((index, step));
+            if step >= self.stop_at { Decision::Stop } else { Decision::Continue }
+        }
+    }
+
+    fn scripted(answers: &[Ask]) -> Scripted {
+        let text = "name = \"t\"\nseeds = [0, 1, 2]\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n";
+        let exp = Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![]).unwrap();
+        let plan = sweep::expand(&exp).unwrap();
+        Scripted { plan, answers: answers.iter().copied().collect(), asked: Vec::new(), stop_at: 20, evals: Vec::new() }
+    }
+
+    /// A local sweep in `dir` whose workers are `exe`, with two slots.
+    fn local<'a>(dir: &'a Path, plan: &Plan, exe: &str) -> (LocalSweep<'a>, Pool<'static>, mpsc::Receiver<Msg>) {
+        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true };
+        let (tx, rx) = mpsc::channel();
+        let mut launcher = Launcher::new(dir, plan, &pool, 3, tx).unwrap();
+        launcher.exe = exe.into();
+        let planned = plan.trials.len();
+        let sweep = LocalSweep {
+            launcher,
+            running: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            finished: Vec::new(),
+            planned,
+            exhausted: false,
+        };
+        (sweep, pool, rx)
+    }
+
+    #[test]
+    fn the_runner_asks_for_work_while_a_slot_is_free_and_waits_or_ends_as_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scripted(&[Ask::Start(2), Ask::Wait, Ask::Start(0)]);
+        let (mut sweep, pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let mut lock = ResultsLock::acquire(dir.path()).unwrap();
+        let stop = AtomicBool::new(false);
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        // Start(2) fills one slot; Wait leaves the other free until a trial finishes.
+        assert_eq!(sweep.running.keys().copied().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(s.asked, vec![0, 0]);
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert_eq!(sweep.running.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert!(!sweep.exhausted);
+        // Both slots are taken: nothing is asked until one is free.
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert_eq!(s.asked.len(), 3);
+        sweep.running.remove(&0).unwrap().child.wait().unwrap();
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert!(sweep.exhausted, "the script is over: Done");
+        sweep.running.remove(&2).unwrap().child.wait().unwrap();
+    }
+
+    #[test]
+    fn an_evaluation_goes_to_the_strategy_and_stop_interrupts_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scripted(&[]);
+        let (mut sweep, _pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let sleeper = || Running {
+            child: Command::new("sleep").arg("30").spawn().unwrap(),
+            bar: ProgressBar::hidden(),
+            name: "t".into(),
+            stdout_open: true,
+            gpu: None,
+            pruned: false,
+        };
+        sweep.running.insert(1, sleeper());
+        let eval = |step: usize| {
+            let metrics = BTreeMap::from([("test.accuracy".to_string(), 0.5)]);
+            Msg::Line(1, serde_json::to_string(&Progress::Eval { step, metrics }).unwrap())
+        };
+        sweep.on_message(&mut s, Msg::Line(1, "{\"event\":\"loss\",\"step\":5,\"value\":1.0}".into()));
+        sweep.on_message(&mut s, eval(10));
+        assert!(!sweep.running[&1].pruned);
+        sweep.on_message(&mut s, eval(20));
+        assert_eq!(s.evals, vec![(1, 10), (1, 20)], "only evaluations reach the strategy");
+        let mut r = sweep.running.remove(&1).unwrap();
+        assert!(r.pruned);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(r.child.wait().unwrap().signal(), Some(libc::SIGINT));
+    }
+
+    #[test]
+    fn a_pruned_trial_is_final_and_told_to_the_strategy_as_pruned() {
+        assert!(TrialStatus::Pruned.is_final());
+        assert_eq!(TrialStatus::Pruned.outcome(), sweep::Outcome::Pruned);
+        assert_eq!(TrialStatus::Interrupted.outcome(), sweep::Outcome::Failed);
+    }
+}

@@ -1,6 +1,6 @@
 //! The `[sweep]` section: grid values or random-search distributions over dotted keys, as
 //! written ([`RawSweep`]) and validated ([`SweepSpec`]). The search strategies that turn it
-//! into trials live in `crate::sweep`.
+//! into trials live in the top-level `sweep` module.
 
 use super::dist::Distribution;
 use super::limits::MAX_TRIALS;

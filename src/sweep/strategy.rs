@@ -120,7 +120,7 @@ mod tests {
         let exp = crate::spec::Experiment::from_source(
             crate::spec::Source::from_text(
                 "t.toml",
-                &format!(
+                format!(
                     "name = \"t\"\nseeds = {:?}\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n",
                     (0..n).collect::<Vec<_>>()
                 ),
