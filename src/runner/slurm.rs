@@ -13,6 +13,7 @@ use crate::error::{Error, Result, UserError};
 use crate::fsutil::{write_atomic, write_json_atomic};
 pub use crate::results::paths::{jobs_path, log_path, logs_dir, script_path, slurm_dir};
 use crate::spec::Experiment;
+use crate::sweep::SearchStrategy;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -371,9 +372,20 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
 
 /// Plans `exp`, writes `slurm/array.sbatch` for its unfinished trials (leaving out those
 /// still queued or running in an earlier job) and submits it unless `dry_run`.
+///
+/// # Errors
+/// Invalid options or sweep, a locked results directory, `sbatch` failing, or an I/O error.
 pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
     opts.validate()?;
-    let strategy = crate::sweep::strategy(exp)?;
+    submit_with(crate::sweep::strategy(exp)?, exp, opts)
+}
+
+/// [`submit`] with the search strategy given.
+///
+/// # Errors
+/// As [`submit`]; a strategy that cannot list its whole plan up front (a job array is fixed
+/// when it is submitted), before anything is written.
+pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
     if !strategy.is_fixed() {
         return Err(UserError::new(format!(
             "the `{}` search strategy chooses trials as results come in; a Slurm job array needs the whole plan up front",
@@ -521,6 +533,39 @@ mod tests {
 
     fn job(id: &str, indices: &[usize]) -> JobRecord {
         JobRecord { job_id: id.into(), indices: indices.to_vec(), ..JobRecord::default() }
+    }
+
+    /// A test-only adaptive strategy: grid search that does not promise its plan up front.
+    struct Adaptive(crate::sweep::grid::Grid);
+
+    impl SearchStrategy for Adaptive {
+        fn name(&self) -> &'static str {
+            "adaptive"
+        }
+        fn plan(&self) -> &crate::sweep::Plan {
+            self.0.plan()
+        }
+        fn is_fixed(&self) -> bool {
+            false
+        }
+        fn ask(&mut self, finished: &[crate::sweep::Finished]) -> crate::sweep::Ask {
+            self.0.ask(finished)
+        }
+    }
+
+    #[test]
+    fn a_strategy_without_a_fixed_plan_is_refused_before_anything_is_written() {
+        let text = "name = \"t\"\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n";
+        let exp = Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![]).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let mut opts = SlurmOptions::new(root.path());
+        opts.dry_run = true;
+        let adaptive = Box::new(Adaptive(crate::sweep::grid::Grid::new(&exp).unwrap()));
+        let e = submit_with(adaptive, &exp, &opts).unwrap_err().to_string();
+        assert!(e.contains("`adaptive` search strategy") && e.contains("whole plan up front"), "{e}");
+        assert!(!root.path().join("t").exists());
+        let sub = submit_with(crate::sweep::strategy(&exp).unwrap(), &exp, &opts).unwrap();
+        assert_eq!(sub.indices, vec![0]);
     }
 
     #[test]
