@@ -780,6 +780,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_worker_that_recorded_itself_interrupted_is_recorded_as_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = scripted(&[]);
+        let (mut sweep, _pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let trial = &s.plan.trials[1];
+        let tdir = paths::trial_dir(dir.path(), &trial.id);
+        std::fs::create_dir_all(&tdir).unwrap();
+        TrialSummary { steps: 20, ..TrialSummary::blank("t", trial, TrialStatus::Interrupted) }.write(&tdir).unwrap();
+        let r = Running {
+            child: Command::new("true").spawn().unwrap(),
+            bar: ProgressBar::hidden(),
+            name: trial.name(),
+            stdout_open: false,
+            gpu: None,
+            pruned: true,
+        };
+        let summary = sweep.launcher.finish(trial, r, false).unwrap();
+        assert_eq!(summary.status, TrialStatus::Pruned);
+        assert_eq!(TrialSummary::read(&tdir).unwrap().unwrap().status, TrialStatus::Pruned);
+        assert_eq!(outcome_line(trial, &summary), format!("pruned   {} {} at step 20", trial.id, trial.name()));
+        sweep.finished.push(summary.finished());
+        assert_eq!(sweep.finished[0].outcome, sweep::Outcome::Pruned);
+    }
+
+    #[test]
     fn a_pruned_trial_is_final_and_told_to_the_strategy_as_pruned() {
         assert!(TrialStatus::Pruned.is_final());
         assert_eq!(TrialStatus::Pruned.outcome(), sweep::Outcome::Pruned);

@@ -290,6 +290,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pruned_is_shown_after_diverged_only_when_a_trial_was_pruned() {
+        let mut counts: BTreeMap<&'static str, usize> = TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
+        assert_eq!(TrialState::shown(&counts), TrialState::ALL.to_vec());
+        counts.insert("pruned", 2);
+        let shown = TrialState::shown(&counts);
+        assert_eq!(&shown[..3], &[TrialState::Completed, TrialState::Diverged, TrialState::Pruned]);
+        assert_eq!(shown.len(), 7);
+    }
+
+    #[test]
     fn tail_keeps_the_last_non_empty_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log");
