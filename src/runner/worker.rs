@@ -27,7 +27,8 @@ pub const WORKER_LOG: &str = paths::WORKER_LOG;
 /// `progress` prints JSON progress lines on stdout for the parent runner.
 pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
     super::lock::keep_inherited_lock();
-    let plan = crate::results::read_plan(results)?;
+    // Read as before the results module: a missing plan is an I/O error here (exit code 1).
+    let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
     let trial = plan.trials.get(index).cloned().ok_or_else(|| {
         Error::from(UserError::new(format!(
             "trial index {index} is out of range: the plan has {} trials",
