@@ -2,12 +2,13 @@
 
 use crate::backend::BackendKind;
 use crate::error::{Error, Result};
+use crate::results::TrialStatus;
 use crate::runner::{self, RunOptions};
 use crate::spec::Experiment;
 use crate::sweep;
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Declarative deep-learning experiments on Burn: sweeps, seeds, tables, TensorBoard.
 #[derive(Debug, Parser)]
@@ -172,77 +173,109 @@ pub enum Command {
     },
 }
 
-/// Runs the parsed command; returns the process exit code.
+/// Runs the parsed command; returns the process exit code (0 success, 1 a failed trial,
+/// 130 interrupted; errors are returned and mapped by [`Error::exit_code`]).
 pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run { file, results, jobs, gpus, force, quiet, json, executor, slurm } => {
             let exp = load(&file)?;
-            if executor == Executor::Slurm {
-                no_local_options(jobs, &gpus)?;
-                let sub = runner::slurm::submit(&exp, &slurm.options(results, force))?;
-                runner::slurm::print_submission(&sub, json, quiet)?;
-                return Ok(0);
+            match executor {
+                Executor::Slurm => run_slurm(&exp, slurm, results, force, (jobs, &gpus), (json, quiet)),
+                Executor::Local => run_local(
+                    &exp,
+                    &slurm,
+                    RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus },
+                    json,
+                    quiet,
+                ),
             }
-            if let Some(flag) = slurm.first_given() {
-                return Err(crate::error::UserError::new(format!("{flag} is an option of the Slurm executor"))
-                    .help("add --executor slurm")
-                    .into());
-            }
-            if jobs == Some(0) {
-                return Err(crate::error::UserError::new("--jobs must be at least 1").into());
-            }
-            let outcome =
-                runner::run(&exp, &RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus })?;
-            print_outcome(&outcome, json, quiet)?;
-            Ok(if outcome.interrupted { 130 } else { i32::from(outcome.ran.contains_key("failed")) })
         }
-        Command::Plan { file, json } => {
-            let exp = load(&file)?;
-            print_plan(&sweep::expand(&exp)?, json)?;
-            Ok(0)
-        }
-        Command::Validate { file } => {
-            let exp = load(&file)?;
-            let plan = sweep::expand(&exp)?;
-            println!("{}: ok, experiment `{}` with {} trials", file.file.display(), exp.name, plan.trials.len());
-            Ok(0)
-        }
-        Command::Report { dir } => {
-            if !runner::paths::plan(&dir).is_file() {
-                return Err(crate::error::UserError::new("not a burnlab results directory (no plan.json)")
-                    .at(dir.display().to_string())
-                    .into());
-            }
-            for p in crate::report::build(&dir)? {
-                println!("{}", p.display());
-            }
-            Ok(0)
-        }
-        Command::Status { dir, json } => {
-            let status = runner::status::collect(&dir)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&status).map_err(anyhow::Error::from)?);
-            } else {
-                print!("{}", runner::status::render(&status));
-            }
-            Ok(0)
-        }
-        Command::List { json } => {
-            list(json)?;
-            Ok(0)
-        }
-        Command::Trial { dir, index, progress } => {
-            let summary = runner::worker::run_trial(&dir, index, progress, runner::stop_flag())?;
-            if let Some(e) = &summary.error {
-                eprintln!("trial {} failed: {e}", summary.id);
-            }
-            Ok(match summary.status {
-                runner::TrialStatus::Failed => 1,
-                runner::TrialStatus::Interrupted => 130,
-                _ => 0,
-            })
-        }
+        Command::Plan { file, json } => plan(&file, json),
+        Command::Validate { file } => validate(&file),
+        Command::Report { dir } => report(&dir),
+        Command::Status { dir, json } => status(&dir, json),
+        Command::List { json } => list(json).map(|_| 0),
+        Command::Trial { dir, index, progress } => trial(&dir, index, progress),
     }
+}
+
+/// `run --executor slurm`: submits the unfinished trials as one job array.
+fn run_slurm(
+    exp: &Experiment,
+    slurm: SlurmArgs,
+    results: PathBuf,
+    force: bool,
+    (jobs, gpus): (Option<usize>, &[usize]),
+    (json, quiet): (bool, bool),
+) -> Result<i32> {
+    no_local_options(jobs, gpus)?;
+    let sub = runner::slurm::submit(exp, &slurm.options(results, force))?;
+    runner::slurm::print_submission(&sub, json, quiet)?;
+    Ok(0)
+}
+
+/// `run` (local executor): runs the unfinished trials here; exit code 130 when interrupted,
+/// 1 when a trial failed.
+fn run_local(exp: &Experiment, slurm: &SlurmArgs, opts: RunOptions, json: bool, quiet: bool) -> Result<i32> {
+    if let Some(flag) = slurm.first_given() {
+        return Err(crate::error::UserError::new(format!("{flag} is an option of the Slurm executor"))
+            .help("add --executor slurm")
+            .into());
+    }
+    if opts.jobs == Some(0) {
+        return Err(crate::error::UserError::new("--jobs must be at least 1").into());
+    }
+    let outcome = runner::run(exp, &opts)?;
+    print_outcome(&outcome, json, quiet)?;
+    Ok(if outcome.interrupted { 130 } else { i32::from(outcome.ran.contains_key("failed")) })
+}
+
+/// `plan`: prints the expanded trials.
+fn plan(file: &FileArgs, json: bool) -> Result<i32> {
+    let exp = load(file)?;
+    print_plan(&sweep::expand(&exp)?, json)?;
+    Ok(0)
+}
+
+/// `validate`: checks the file and counts its trials.
+fn validate(file: &FileArgs) -> Result<i32> {
+    let exp = load(file)?;
+    let plan = sweep::expand(&exp)?;
+    println!("{}: ok, experiment `{}` with {} trials", file.file.display(), exp.name, plan.trials.len());
+    Ok(0)
+}
+
+/// `report`: rebuilds the tables and prints the files written.
+fn report(dir: &Path) -> Result<i32> {
+    for p in crate::report::build(dir)?.files {
+        println!("{}", p.display());
+    }
+    Ok(0)
+}
+
+/// `status`: where every trial stands, as text or JSON.
+fn status(dir: &Path, json: bool) -> Result<i32> {
+    let status = runner::status::collect(dir)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).map_err(anyhow::Error::from)?);
+    } else {
+        print!("{}", runner::status::render(&status));
+    }
+    Ok(0)
+}
+
+/// `trial` (hidden): runs one trial in this process; exit code 1 when it failed, 130 when
+/// interrupted.
+fn trial(dir: &Path, index: usize, progress: bool) -> Result<i32> {
+    let summary = runner::worker::run_trial(dir, index, progress, runner::stop_flag())?;
+    if let Some(e) = &summary.error {
+        eprintln!("trial {} failed: {e}", summary.id);
+    }
+    Ok(match summary.status {
+        TrialStatus::Failed => 1,
+        TrialStatus::Interrupted => 130,
+        _ => 0,
+    })
 }
 
 /// Prints the trials of `plan`, as JSON or as a table.
@@ -295,9 +328,7 @@ fn print_outcome(outcome: &runner::RunOutcome, json: bool, quiet: bool) -> Resul
         let ran: Vec<String> = outcome.ran.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let ran = if ran.is_empty() { "none".into() } else { ran.join(", ") };
         let _ = writeln!(err, "{} trials planned, {} already finished, ran: {ran}", outcome.planned, outcome.skipped);
-        if let Ok(table) = std::fs::read_to_string(outcome.results_dir.join("table.md")) {
-            let _ = writeln!(out, "{table}");
-        }
+        let _ = writeln!(out, "{}", outcome.table_md);
         let dir = outcome.results_dir.display();
         let _ = writeln!(err, "results: {dir}\ntensorboard --logdir {dir}");
     }

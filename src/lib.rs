@@ -3,7 +3,8 @@
 //! An experiment file ([`spec`]) is parsed and validated into a typed [`spec::Experiment`],
 //! expanded into trials ([`sweep`]), executed in parallel worker processes ([`runner`]) that
 //! train one model each ([`train`], [`models`], [`data`]) and log to TensorBoard
-//! ([`tensorboard`]), and summarised into comparison tables ([`report`]).
+//! ([`tensorboard`]), and summarised into comparison tables ([`report`]). The layout and the
+//! records of a results directory belong to [`results`].
 //!
 //! Model families and datasets are open: each is one type behind one trait
 //! ([`models::FamilySpec`], [`data::DatasetSource`]), listed once in a registry
@@ -20,6 +21,7 @@ pub mod models;
 pub mod open;
 pub mod registry;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod spec;
 pub mod sweep;

@@ -2,26 +2,11 @@
 //! one line per model variant and swept setting.
 
 use crate::error::Result;
-use crate::runner::{TrialSummary, paths};
+use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::Plan;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Reads `(step, value)` pairs of `split.metric` from a trial's `metrics.csv`.
-pub fn read_curve(trial_dir: &Path, metric: &str) -> Vec<(usize, f64)> {
-    let (split, name) = metric.split_once('.').unwrap_or(("test", metric));
-    let Ok(text) = std::fs::read_to_string(trial_dir.join("metrics.csv")) else { return Vec::new() };
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f.len() == 4 && f[1] == split && f[2] == name)
-                .then(|| Some((f[0].parse().ok()?, f[3].parse().ok()?)))
-                .flatten()
-        })
-        .collect()
-}
 
 /// One curve: mean and std over seeds at each step.
 type Curve = (String, Vec<(f64, f64, f64)>);
@@ -30,7 +15,7 @@ fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Cu
     let metric = &plan.report.metric;
     let mut groups: Vec<(String, BTreeMap<usize, Vec<f64>>)> = Vec::new();
     for (t, s) in plan.trials.iter().zip(summaries) {
-        if s.as_ref().is_none_or(|s| s.status != crate::runner::TrialStatus::Completed) {
+        if s.as_ref().is_none_or(|s| s.status != TrialStatus::Completed) {
             continue;
         }
         let name = t.setting_name();
@@ -38,7 +23,7 @@ fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Cu
             groups.push((name, BTreeMap::new()));
             groups.len() - 1
         });
-        for (step, v) in read_curve(&paths::trial_dir(dir, &t.id), metric) {
+        for (step, v) in MetricsLog::read(&paths::trial_dir(dir, &t.id)).curve(metric) {
             groups[idx].1.entry(step).or_default().push(v);
         }
     }

@@ -103,6 +103,9 @@ fn row(plan: &Plan, g: &Group) -> Vec<String> {
     if g.diverged > 0 {
         notes.push(format!("{} diverged", g.diverged));
     }
+    if g.pruned > 0 {
+        notes.push(format!("{} pruned", g.pruned));
+    }
     if g.missing > 0 {
         notes.push(format!("{} missing", g.missing));
     }

@@ -8,7 +8,7 @@ pub mod stats;
 
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::runner::{TrialStatus, TrialSummary, paths};
+use crate::results::{TrialStatus, TrialSummary};
 use crate::spec::Direction;
 use crate::sweep::Plan;
 pub use markdown::markdown;
@@ -28,6 +28,8 @@ pub struct Group {
     pub planned: usize,
     /// Trials that diverged.
     pub diverged: usize,
+    /// Trials stopped early by the search strategy.
+    pub pruned: usize,
     /// Trials failed, interrupted or not run.
     pub missing: usize,
     /// Statistics per reported metric (completed trials only).
@@ -46,10 +48,11 @@ pub struct Group {
 
 /// Reads every trial summary of the plan (`None` where a trial has none, or an unreadable one,
 /// which is reported on stderr with its path).
+///
+/// # Errors
+/// "not a burnlab results directory" without `plan.json`, or an unreadable plan.
 pub fn load(dir: &Path) -> Result<(Plan, Vec<Option<TrialSummary>>)> {
-    let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
-    let summaries = plan.trials.iter().map(|t| TrialSummary::read_or_warn(&paths::trial_dir(dir, &t.id))).collect();
-    Ok((plan, summaries))
+    crate::results::read_summaries(dir)
 }
 
 /// Groups trials by variant and swept setting, in plan order.
@@ -72,7 +75,8 @@ pub fn groups(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Group> {
 fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: &[Option<&TrialSummary>]) -> Group {
     let completed: Vec<&TrialSummary> =
         members.iter().filter_map(|s| s.filter(|s| s.status == TrialStatus::Completed)).collect();
-    let diverged = members.iter().filter(|s| s.is_some_and(|s| s.status == TrialStatus::Diverged)).count();
+    let count = |status| members.iter().filter(|s| s.is_some_and(|s| s.status == status)).count();
+    let (diverged, pruned) = (count(TrialStatus::Diverged), count(TrialStatus::Pruned));
     let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
     let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
     let published = plan
@@ -85,7 +89,8 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
         swept: swept_values(plan, &first.swept),
         planned: members.len(),
         diverged,
-        missing: members.len() - completed.len() - diverged,
+        pruned,
+        missing: members.len() - completed.len() - diverged - pruned,
         primary: values(&metrics[0]),
         metrics: stats,
         published,
@@ -142,8 +147,22 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
     }
 }
 
-/// Rebuilds every table of the results directory; returns the files written.
-pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
+/// What [`build`] wrote.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The files written, in order: `summary.csv`, `summary.parquet`, `table.csv`, `table.md`,
+    /// `table.tex`, `curves.svg`.
+    pub files: Vec<PathBuf>,
+    /// The text written to `table.md` (for the terminal and TensorBoard's text tab).
+    pub table_md: String,
+}
+
+/// Rebuilds every table of the results directory; returns the files written and the text of
+/// `table.md`.
+///
+/// # Errors
+/// As [`load`]; an I/O error naming a file that cannot be written.
+pub fn build(dir: &Path) -> Result<Built> {
     let (plan, summaries) = load(dir)?;
     let mut groups = groups(&plan, &summaries);
     rank(&plan, &mut groups);
@@ -155,7 +174,8 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut table = group_frame(&plan, &groups)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
     let md_path = dir.join("table.md");
-    write_atomic(&md_path, markdown(&plan, &groups).as_bytes())?;
+    let table_md = markdown(&plan, &groups);
+    write_atomic(&md_path, table_md.as_bytes())?;
     written.push(md_path);
     let tex_path = dir.join("table.tex");
     write_atomic(&tex_path, latex::table(&plan, &groups).as_bytes())?;
@@ -163,7 +183,7 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     let svg_path = dir.join("curves.svg");
     write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
     written.push(svg_path);
-    Ok(written)
+    Ok(Built { files: written, table_md })
 }
 
 fn polars_err(e: PolarsError) -> Error {
@@ -233,6 +253,9 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
     }
     cols.push(Column::new("planned".into(), groups.iter().map(|g| g.planned as u64).collect::<Vec<_>>()));
     cols.push(Column::new("diverged".into(), groups.iter().map(|g| g.diverged as u64).collect::<Vec<_>>()));
+    if groups.iter().any(|g| g.pruned > 0) {
+        cols.push(Column::new("pruned".into(), groups.iter().map(|g| g.pruned as u64).collect::<Vec<_>>()));
+    }
     cols.push(Column::new("missing".into(), groups.iter().map(|g| g.missing as u64).collect::<Vec<_>>()));
     for (j, m) in plan.report.metrics().iter().enumerate() {
         let get =
@@ -282,6 +305,7 @@ mod tests {
             swept: vec![dataset.into()],
             planned: values.len(),
             diverged: 0,
+            pruned: 0,
             missing: 0,
             metrics: vec![Stats::of(values)],
             primary: values.to_vec(),

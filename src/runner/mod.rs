@@ -4,16 +4,17 @@
 mod lock;
 pub mod slurm;
 pub mod status;
-pub mod summary;
+pub mod tensorboard;
 pub mod worker;
 
 pub use lock::ResultsLock;
-pub use summary::{TrialStatus, TrialSummary};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{write_atomic, write_json_atomic};
+use crate::results::summary::json_float;
+use crate::results::{TrialStatus, TrialSummary, paths};
 use crate::spec::Experiment;
-use crate::sweep::{self, Plan};
+use crate::sweep::{self, Ask, Decision, Finished, Plan, SearchStrategy, Trial};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,24 +26,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Where things live in a results directory.
-pub mod paths {
-    use std::path::{Path, PathBuf};
-
-    /// `plan.json`: every trial and its resolved config.
-    pub fn plan(results: &Path) -> PathBuf {
-        results.join("plan.json")
-    }
-    /// `trials/<id>/`.
-    pub fn trial_dir(results: &Path, id: &str) -> PathBuf {
-        results.join("trials").join(id)
-    }
-    /// `experiment.toml`: the file as run.
-    pub fn experiment(results: &Path) -> PathBuf {
-        results.join("experiment.toml")
-    }
-}
-
 /// A progress message from a worker to the runner, one JSON object per stdout line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
@@ -52,7 +35,7 @@ pub enum Progress {
         /// Steps done.
         step: usize,
         /// Mean loss (NaN or infinite when the trial diverged: written as text).
-        #[serde(with = "summary::json_float")]
+        #[serde(with = "json_float")]
         value: f64,
     },
     /// Evaluation metrics after `step` steps.
@@ -60,7 +43,7 @@ pub enum Progress {
         /// Steps done.
         step: usize,
         /// Metric values.
-        #[serde(with = "summary::json_float::map")]
+        #[serde(with = "json_float::map")]
         metrics: BTreeMap<String, f64>,
     },
 }
@@ -107,6 +90,9 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// The tables written.
     pub tables: Vec<PathBuf>,
+    /// The text of `table.md` (not in the JSON summary: the file is listed in `tables`).
+    #[serde(skip)]
+    pub table_md: String,
 }
 
 /// Stop signals (SIGINT, SIGTERM, SIGHUP) received since [`stop_flag`] installed its handler.
@@ -130,43 +116,72 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 }
 
 /// A results directory ready for a run: plan written, lock held, unfinished trials found.
-#[derive(Debug)]
 pub struct Prepared {
     /// `results/<name>/`.
     pub dir: PathBuf,
-    /// The expanded trials.
-    pub plan: Plan,
-    /// Indices of the trials to run (unfinished, or all with `force`).
+    /// The search strategy, holding the trials planned so far.
+    pub strategy: Box<dyn SearchStrategy>,
+    /// Indices of the planned trials to run (unfinished, or all with `force`).
     pub pending: Vec<usize>,
+    /// The trials with a final result from earlier runs (none with `force`): the strategy
+    /// is told about them so that a resumed sweep runs every trial once.
+    pub history: Vec<Finished>,
     /// The lock on `dir`, held while this value lives.
     pub lock: ResultsLock,
 }
 
-/// Plans `exp` (failing before anything is written if the sweep is invalid), takes the
-/// results directory's lock, writes `experiment.toml` and `plan.json`, and finds the trials
-/// without a final result.
+impl Prepared {
+    /// The trials planned so far (a fixed strategy's whole plan).
+    pub fn plan(&self) -> &Plan {
+        self.strategy.plan()
+    }
+}
+
+/// Plans `exp` with the search strategy of its `[sweep]` and prepares its results directory
+/// ([`prepare_with`]).
+///
+/// # Errors
+/// An invalid sweep (before anything is written), a directory locked by another run, or an
+/// I/O error naming the file.
 pub fn prepare(exp: &Experiment, results_root: &Path, force: bool) -> Result<Prepared> {
-    let plan = sweep::expand(exp)?;
+    prepare_with(sweep::strategy(exp)?, exp, results_root, force)
+}
+
+/// Takes the results directory's lock, writes `experiment.toml` and the `strategy`'s
+/// `plan.json`, and finds the trials without a final result.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_with(
+    strategy: Box<dyn SearchStrategy>,
+    exp: &Experiment,
+    results_root: &Path,
+    force: bool,
+) -> Result<Prepared> {
     let dir = results_root.join(&exp.name);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let lock = ResultsLock::acquire(&dir)?;
     write_atomic(&paths::experiment(&dir), exp.text_as_run().as_bytes())?;
-    write_json_atomic(&paths::plan(&dir), &plan)?;
+    write_json_atomic(&paths::plan(&dir), strategy.plan())?;
     // An unreadable summary is no result: the trial runs again and rewrites it.
     let finished = |t: &sweep::Trial| {
-        TrialSummary::read(&paths::trial_dir(&dir, &t.id)).is_ok_and(|s| s.is_some_and(|s| s.status.is_final()))
+        TrialSummary::read(&paths::trial_dir(&dir, &t.id)).ok().flatten().filter(|s| !force && s.status.is_final())
     };
-    let pending = plan.trials.iter().filter(|t| force || !finished(t)).map(|t| t.index).collect();
-    Ok(Prepared { dir, plan, pending, lock })
+    let (mut pending, mut history) = (Vec::new(), Vec::new());
+    for t in &strategy.plan().trials {
+        match finished(t) {
+            Some(s) => history.push(s.finished()),
+            None => pending.push(t.index),
+        }
+    }
+    Ok(Prepared { dir, strategy, pending, history, lock })
 }
 
-/// Plans `exp`, runs its unfinished trials locally and writes the tables.
-pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
-    let Prepared { ref dir, ref plan, ref pending, mut lock } = prepare(exp, &opts.results_root, opts.force)?;
-    // Trials of an earlier `--executor slurm` submission that are still queued or running must not
-    // run twice at once.
-    let queue = status::query_queue(&slurm::read_jobs(dir)?);
-    let queued: Vec<&status::QueuedTask> = pending.iter().filter_map(|i| queue.tasks.get(i)).collect();
+/// Fails when unfinished trials of `dir` are still queued or running in a Slurm job of an
+/// earlier `--executor slurm` submission: they must not run twice at once.
+fn check_not_queued(dir: &Path, pending: &[usize]) -> Result<()> {
+    let queue = slurm::query_queue(&slurm::read_jobs(dir)?);
+    let queued: Vec<&slurm::QueuedTask> = pending.iter().filter_map(|i| queue.tasks.get(i)).collect();
     if let Some(first) = queued.first() {
         return Err(crate::error::UserError::new(format!(
             "{} unfinished trial(s) of this results directory are queued or running in Slurm job {}",
@@ -177,9 +192,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .help(format!("wait for them (`burnlab status {}`) or cancel them with scancel", dir.display()))
         .into());
     }
+    Ok(())
+}
+
+/// How the pending trials of `plan` spread over this machine: GPUs (issue 7) are checked to
+/// be visible to LibTorch before any trial starts; with --gpus one trial per listed GPU, else
+/// one per core on CPU backends and one at a time on CUDA.
+fn pool_for<'a>(plan: &Plan, pending: &[usize], opts: &'a RunOptions) -> Result<Pool<'a>> {
     let cores = worker::default_threads();
-    // GPUs (issue 7): check that LibTorch sees every CUDA device the pending trials need before
-    // starting any; with --gpus one trial per listed GPU, else CUDA sweeps run one at a time.
     let mut backends = Vec::new();
     for b in pending.iter().map(|&i| plan.trials[i].config.backend()) {
         if !backends.contains(&b) {
@@ -198,23 +218,36 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         1
     };
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
-    // TensorBoard: the HParams experiment definition in the results root (src/tensorboard/experiment.rs).
-    let mut root_events =
-        crate::tensorboard::experiment::write_experiment(dir, exp, plan).map_err(|e| Error::io(dir, e))?;
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
+    Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet })
+}
+
+/// Plans `exp`, runs its unfinished trials locally and writes the tables.
+///
+/// # Errors
+/// As [`prepare`]; trials still queued in Slurm; a backend that is not available; an I/O
+/// error naming the file. A failed trial is not an error (it is counted in the outcome).
+pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
+    let Prepared { ref dir, mut strategy, ref pending, history, mut lock } =
+        prepare(exp, &opts.results_root, opts.force)?;
+    check_not_queued(dir, pending)?;
+    let pool = pool_for(strategy.plan(), pending, opts)?;
+    // TensorBoard: the HParams experiment definition in the results root (runner/tensorboard.rs).
+    let mut root_events = tensorboard::write_experiment(dir, exp, strategy.plan()).map_err(|e| Error::io(dir, e))?;
     let stop = stop_flag();
-    let pool = Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet };
-    let ran = execute(dir, plan, pending, &pool, &stop, &mut lock)?;
-    let tables = crate::report::build(dir)?;
+    let ran = execute(dir, strategy.as_mut(), history, pending.len(), &pool, &stop, &mut lock)?;
+    let built = crate::report::build(dir)?;
     // TensorBoard: table.md as a text summary in the results root.
-    crate::tensorboard::experiment::write_table(&mut root_events, dir).map_err(|e| Error::io(root_events.path(), e))?;
+    tensorboard::write_table(&mut root_events, &built.table_md).map_err(|e| Error::io(root_events.path(), e))?;
+    let planned = strategy.plan().trials.len();
     Ok(RunOutcome {
         results_dir: dir.clone(),
-        planned: plan.trials.len(),
-        skipped: plan.trials.len() - pending.len(),
+        planned,
+        skipped: planned - pending.len(),
         ran,
         interrupted: stop.load(Ordering::SeqCst),
-        tables,
+        tables: built.files,
+        table_md: built.table_md,
     })
 }
 
@@ -226,9 +259,13 @@ enum Msg {
 struct Running {
     child: Child,
     bar: ProgressBar,
+    /// The trial's readable name (label, swept values, seed).
+    name: String,
     stdout_open: bool,
     /// The `--gpus` entry this trial is pinned to.
     gpu: Option<usize>,
+    /// Whether the search strategy stopped it ([`Decision::Stop`]).
+    pruned: bool,
 }
 
 /// How the local runner spreads trials over the machine.
@@ -247,7 +284,10 @@ struct Pool<'a> {
 /// (one bar per running trial above the sweep's bar).
 struct Launcher<'a> {
     dir: &'a Path,
-    plan: &'a Plan,
+    /// The experiment's name (for the summary of a worker that wrote none).
+    experiment: String,
+    /// The metric a running trial's bar shows after each evaluation (`[report] metric`).
+    metric: String,
     exe: PathBuf,
     threads: usize,
     quiet: bool,
@@ -258,7 +298,7 @@ struct Launcher<'a> {
 }
 
 impl<'a> Launcher<'a> {
-    fn new(dir: &'a Path, plan: &'a Plan, pool: &Pool<'_>, trials: usize, tx: mpsc::Sender<Msg>) -> Result<Self> {
+    fn new(dir: &'a Path, plan: &Plan, pool: &Pool<'_>, trials: usize, tx: mpsc::Sender<Msg>) -> Result<Self> {
         let multi = MultiProgress::with_draw_target(if pool.quiet {
             ProgressDrawTarget::hidden()
         } else {
@@ -275,16 +315,27 @@ impl<'a> Launcher<'a> {
             .expect("valid template")
             .progress_chars("=> ");
         let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
-        Ok(Launcher { dir, plan, exe, threads: pool.threads, quiet: pool.quiet, multi, overall, trial_style, tx })
+        Ok(Launcher {
+            dir,
+            experiment: plan.experiment.clone(),
+            metric: plan.report.metric.clone(),
+            exe,
+            threads: pool.threads,
+            quiet: pool.quiet,
+            multi,
+            overall,
+            trial_style,
+            tx,
+        })
     }
 
-    /// Starts the worker of trial `index`: its stderr into the trial's `worker.log`, its
-    /// progress lines to the runner, bound to the runner's life and holding its lock.
-    fn launch(&self, index: usize, gpu: Option<usize>, lock: &ResultsLock) -> Result<Running> {
-        let trial = &self.plan.trials[index];
+    /// Starts the worker of `trial`: its stderr into the trial's `worker.log`, its progress
+    /// lines to the runner, bound to the runner's life and holding its lock.
+    fn launch(&self, trial: &Trial, gpu: Option<usize>, lock: &ResultsLock) -> Result<Running> {
+        let index = trial.index;
         let tdir = paths::trial_dir(self.dir, &trial.id);
         std::fs::create_dir_all(&tdir).map_err(|e| Error::io(&tdir, e))?;
-        let log = open_log(&tdir.join(worker::WORKER_LOG))?;
+        let log = open_log(&tdir.join(paths::WORKER_LOG))?;
         let mut cmd = Command::new(&self.exe);
         cmd.arg("trial").arg(self.dir).arg(index.to_string()).arg("--progress");
         cmd.env("RAYON_NUM_THREADS", self.threads.to_string());
@@ -314,22 +365,20 @@ impl<'a> Launcher<'a> {
         bar.set_style(self.trial_style.clone());
         bar.set_prefix(trial.id[..8].to_string());
         bar.set_message(trial.name());
-        Ok(Running { child, bar, stdout_open: true, gpu })
+        Ok(Running { child, bar, name: trial.name(), stdout_open: true, gpu, pruned: false })
     }
 
-    /// Shows a worker's progress line on its bar.
-    fn progress(&self, r: &Running, index: usize, line: &str) {
-        let Ok(p) = serde_json::from_str::<Progress>(line) else { return };
-        let name = self.plan.trials[index].name();
+    /// Shows a worker's progress message on its bar: the loss, or the report metric.
+    fn progress(&self, r: &Running, p: &Progress) {
         match p {
             Progress::Loss { step, value } => {
-                r.bar.set_position(step as u64);
-                r.bar.set_message(format!("{name} loss {value:.4}"));
+                r.bar.set_position(*step as u64);
+                r.bar.set_message(format!("{} loss {value:.4}", r.name));
             }
             Progress::Eval { step, metrics } => {
-                r.bar.set_position(step as u64);
-                let acc = metrics.get("test.accuracy").copied().unwrap_or(f64::NAN);
-                r.bar.set_message(format!("{name} test acc {acc:.4}"));
+                r.bar.set_position(*step as u64);
+                let v = metrics.get(&self.metric).copied().unwrap_or(f64::NAN);
+                r.bar.set_message(format!("{} {} {v:.4}", r.name, self.metric));
             }
         }
     }
@@ -354,26 +403,31 @@ impl<'a> Launcher<'a> {
         }
     }
 
-    /// Reaps the exited worker of trial `index` and returns its trial's status; records one
-    /// for a worker that left no readable summary.
-    fn finish(&self, index: usize, mut r: Running, stopping: bool) -> Result<TrialStatus> {
+    /// Reaps the exited worker of `trial` and returns its summary; records one for a worker
+    /// that left no readable summary, and records a trial its strategy stopped as pruned.
+    fn finish(&self, trial: &Trial, mut r: Running, stopping: bool) -> Result<TrialSummary> {
         let status = r.child.wait().map_err(|e| Error::io("worker process", e))?;
-        let trial = &self.plan.trials[index];
-        let summary = match TrialSummary::read(&paths::trial_dir(self.dir, &trial.id)) {
+        let tdir = paths::trial_dir(self.dir, &trial.id);
+        let mut summary = match TrialSummary::read(&tdir) {
             Ok(Some(s)) => s,
-            Ok(None) => record_crash(self.dir, self.plan, index, &status, stopping, None)?,
-            Err(e) => record_crash(self.dir, self.plan, index, &status, stopping, Some(&e))?,
+            Ok(None) => record_crash(self.dir, &self.experiment, trial, &status, stopping, None)?,
+            Err(e) => record_crash(self.dir, &self.experiment, trial, &status, stopping, Some(&e))?,
         };
+        if r.pruned && summary.status == TrialStatus::Interrupted {
+            summary.status = TrialStatus::Pruned;
+            summary.error = None;
+            summary.write(&tdir)?;
+        }
         r.bar.finish_and_clear();
         self.multi.remove(&r.bar);
         self.overall.inc(1);
         self.say(&outcome_line(trial, &summary));
-        Ok(summary.status)
+        Ok(summary)
     }
 }
 
 /// The line printed when a trial ends.
-fn outcome_line(trial: &sweep::Trial, summary: &TrialSummary) -> String {
+fn outcome_line(trial: &Trial, summary: &TrialSummary) -> String {
     match summary.status {
         TrialStatus::Completed => format!(
             "done     {} {}: {}",
@@ -384,6 +438,7 @@ fn outcome_line(trial: &sweep::Trial, summary: &TrialSummary) -> String {
         TrialStatus::Diverged => {
             format!("diverged {} {} at step {}", &trial.id, trial.name(), summary.diverged_at.unwrap_or(0))
         }
+        TrialStatus::Pruned => format!("pruned   {} {} at step {}", &trial.id, trial.name(), summary.steps),
         s => format!("{:<8} {} {}: {}", s.name(), &trial.id, trial.name(), summary.error.clone().unwrap_or_default()),
     }
 }
@@ -420,71 +475,153 @@ fn die_with_runner(cmd: &mut Command) {
     }
 }
 
-/// The pids of the running workers.
-fn worker_pids(running: &BTreeMap<usize, Running>) -> Vec<u32> {
-    running.values().map(|r| r.child.id()).collect()
+/// Sends `sig` to a worker.
+fn signal(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on a child pid we own and have not reaped; no memory is touched.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, sig);
+    }
 }
 
+/// The local sweep in progress: the running workers and what has finished.
+struct LocalSweep<'a> {
+    launcher: Launcher<'a>,
+    running: BTreeMap<usize, Running>,
+    /// Count per final status of the trials run now.
+    counts: BTreeMap<String, usize>,
+    /// Every finished trial (earlier runs' first), for [`SearchStrategy::ask`].
+    finished: Vec<Finished>,
+    /// Trials in `plan.json` (a strategy that adds trials makes it grow).
+    planned: usize,
+    /// The strategy said [`Ask::Done`].
+    exhausted: bool,
+}
+
+impl LocalSweep<'_> {
+    /// The pids of the running workers.
+    fn worker_pids(&self) -> Vec<u32> {
+        self.running.values().map(|r| r.child.id()).collect()
+    }
+
+    /// Starts trials while a slot is free, asking the strategy for each, unless stopping.
+    fn spawn_next(
+        &mut self,
+        strategy: &mut dyn SearchStrategy,
+        pool: &Pool<'_>,
+        stop: &AtomicBool,
+        lock: &mut ResultsLock,
+    ) -> Result<()> {
+        let before = self.running.len();
+        while self.running.len() < pool.jobs && !self.exhausted && !stop.load(Ordering::SeqCst) {
+            let index = match strategy.ask(&self.finished) {
+                Ask::Start(index) => index,
+                Ask::Wait => break,
+                Ask::Done => {
+                    self.exhausted = true;
+                    break;
+                }
+            };
+            if strategy.plan().trials.len() != self.planned {
+                // A trial the strategy has just added: plan.json is the workers' contract.
+                write_json_atomic(&paths::plan(self.launcher.dir), strategy.plan())?;
+                self.planned = strategy.plan().trials.len();
+            }
+            // --gpus: pin the worker to the first listed GPU no running trial holds.
+            let gpu = pool.gpus.iter().copied().find(|g| self.running.values().all(|r| r.gpu != Some(*g)));
+            let running = self.launcher.launch(&strategy.plan().trials[index], gpu, lock)?;
+            self.running.insert(index, running);
+        }
+        if self.running.len() != before {
+            lock.set_workers(self.worker_pids())?;
+        }
+        Ok(())
+    }
+
+    /// Handles a worker's message: progress on its bar, each evaluation to the strategy, and
+    /// SIGINT to a trial the strategy stops (it records itself as interrupted, then pruned).
+    fn on_message(&mut self, strategy: &mut dyn SearchStrategy, msg: Msg) {
+        match msg {
+            Msg::Line(index, line) => {
+                let Some(r) = self.running.get_mut(&index) else { return };
+                let Ok(p) = serde_json::from_str::<Progress>(&line) else { return };
+                self.launcher.progress(r, &p);
+                if let Progress::Eval { step, metrics } = &p
+                    && !r.pruned
+                    && strategy.on_eval(index, *step, metrics) == Decision::Stop
+                {
+                    signal(&r.child, libc::SIGINT);
+                    r.pruned = true;
+                }
+            }
+            Msg::Closed(index) => {
+                if let Some(r) = self.running.get_mut(&index) {
+                    r.stdout_open = false;
+                }
+            }
+        }
+    }
+
+    /// Reaps the workers that have exited and closed their output, recording each outcome.
+    fn reap(&mut self, strategy: &dyn SearchStrategy, stopping: bool, lock: &mut ResultsLock) -> Result<()> {
+        let exited: Vec<usize> = self
+            .running
+            .iter_mut()
+            .filter(|(_, r)| !r.stdout_open)
+            .filter_map(|(&i, r)| r.child.try_wait().ok().flatten().map(|_| i))
+            .collect();
+        for &index in &exited {
+            let r = self.running.remove(&index).expect("running trial");
+            let summary = self.launcher.finish(&strategy.plan().trials[index], r, stopping)?;
+            *self.counts.entry(summary.status.name().to_string()).or_default() += 1;
+            self.finished.push(summary.finished());
+        }
+        if !exited.is_empty() {
+            lock.set_workers(self.worker_pids())?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the sweep driven by `strategy` (`history`: the trials finished in earlier runs;
+/// `pending`: the trials the sweep's bar counts); returns the count per final status of the
+/// trials run.
 fn execute(
     dir: &Path,
-    plan: &Plan,
-    pending: &[usize],
+    strategy: &mut dyn SearchStrategy,
+    history: Vec<Finished>,
+    pending: usize,
     pool: &Pool<'_>,
     stop: &Arc<AtomicBool>,
     lock: &mut ResultsLock,
 ) -> Result<BTreeMap<String, usize>> {
     let (tx, rx) = mpsc::channel::<Msg>();
-    let launcher = Launcher::new(dir, plan, pool, pending.len(), tx)?;
-    let mut queue: std::collections::VecDeque<usize> = pending.iter().copied().collect();
-    let mut running: BTreeMap<usize, Running> = BTreeMap::new();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let launcher = Launcher::new(dir, strategy.plan(), pool, pending, tx)?;
+    let planned = strategy.plan().trials.len();
+    let mut sweep = LocalSweep {
+        launcher,
+        running: BTreeMap::new(),
+        counts: BTreeMap::new(),
+        finished: history,
+        planned,
+        exhausted: false,
+    };
     loop {
-        let before = running.len();
-        while running.len() < pool.jobs && !stop.load(Ordering::SeqCst) {
-            let Some(index) = queue.pop_front() else { break };
-            // --gpus: pin the worker to the first listed GPU no running trial holds.
-            let gpu = pool.gpus.iter().copied().find(|g| running.values().all(|r| r.gpu != Some(*g)));
-            running.insert(index, launcher.launch(index, gpu, lock)?);
-        }
-        if running.len() != before {
-            lock.set_workers(worker_pids(&running))?;
-        }
-        if running.is_empty() {
+        sweep.spawn_next(strategy, pool, stop, lock)?;
+        if sweep.running.is_empty() {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Msg::Line(index, line)) => {
-                if let Some(r) = running.get(&index) {
-                    launcher.progress(r, index, &line);
-                }
-            }
-            Ok(Msg::Closed(index)) => {
-                if let Some(r) = running.get_mut(&index) {
-                    r.stdout_open = false;
-                }
-            }
+            Ok(msg) => sweep.on_message(strategy, msg),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the launcher holds a sender"),
         }
         if stop.load(Ordering::SeqCst) {
-            launcher.stopping(forward_stop(&running));
+            sweep.launcher.stopping(forward_stop(&sweep.running));
         }
-        let finished: Vec<usize> = running
-            .iter_mut()
-            .filter(|(_, r)| !r.stdout_open)
-            .filter_map(|(&i, r)| r.child.try_wait().ok().flatten().map(|_| i))
-            .collect();
-        for &index in &finished {
-            let r = running.remove(&index).expect("running trial");
-            let status = launcher.finish(index, r, stop.load(Ordering::SeqCst))?;
-            *counts.entry(status.name().to_string()).or_default() += 1;
-        }
-        if !finished.is_empty() {
-            lock.set_workers(worker_pids(&running))?;
-        }
+        sweep.reap(strategy, stop.load(Ordering::SeqCst), lock)?;
     }
-    launcher.overall.finish_and_clear();
-    Ok(counts)
+    sweep.launcher.overall.finish_and_clear();
+    Ok(sweep.counts)
 }
 
 /// Passes a stop on to the workers: SIGINT at the first stop signal (for workers that did not
@@ -499,10 +636,7 @@ fn forward_stop(running: &BTreeMap<usize, Running>) -> Option<libc::c_int> {
     }
     let sig = if level == 1 { libc::SIGINT } else { libc::SIGKILL };
     for r in running.values() {
-        // SAFETY: kill(2) on a child pid we own and have not reaped; no memory is touched.
-        unsafe {
-            libc::kill(r.child.id() as libc::pid_t, sig);
-        }
+        signal(&r.child, sig);
     }
     Some(sig)
 }
@@ -511,15 +645,14 @@ fn forward_stop(running: &BTreeMap<usize, Running>) -> Option<libc::c_int> {
 /// summary that cannot be parsed: `unreadable`).
 fn record_crash(
     dir: &Path,
-    plan: &Plan,
-    index: usize,
+    experiment: &str,
+    trial: &Trial,
     status: &std::process::ExitStatus,
     stopping: bool,
     unreadable: Option<&Error>,
 ) -> Result<TrialSummary> {
-    let trial = &plan.trials[index];
     let tdir = paths::trial_dir(dir, &trial.id);
-    let log = std::fs::read_to_string(tdir.join(worker::WORKER_LOG)).unwrap_or_default();
+    let log = std::fs::read_to_string(tdir.join(paths::WORKER_LOG)).unwrap_or_default();
     let tail: Vec<&str> = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
     let status_now = if stopping { TrialStatus::Interrupted } else { TrialStatus::Failed };
     let what = match unreadable {
@@ -528,8 +661,153 @@ fn record_crash(
     };
     let summary = TrialSummary {
         error: Some(format!("worker exited with {status} {what}: {}", tail.join(" | "))),
-        ..TrialSummary::blank(&plan.experiment, trial, status_now)
+        ..TrialSummary::blank(experiment, trial, status_now)
     };
-    write_json_atomic(&tdir.join(summary::SUMMARY_FILE), &summary)?;
+    summary.write(&tdir)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A test-only strategy: answers `ask` from a script (then `Done`), and stops a trial at
+    /// its first evaluation at or after `stop_at` steps.
+    struct Scripted {
+        plan: Plan,
+        answers: VecDeque<Ask>,
+        asked: Vec<usize>,
+        stop_at: usize,
+        evals: Vec<(usize, usize)>,
+    }
+
+    impl SearchStrategy for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+        fn plan(&self) -> &Plan {
+            &self.plan
+        }
+        fn is_fixed(&self) -> bool {
+            false
+        }
+        fn ask(&mut self, finished: &[Finished]) -> Ask {
+            self.asked.push(finished.len());
+            self.answers.pop_front().unwrap_or(Ask::Done)
+        }
+        fn on_eval(&mut self, index: usize, step: usize, _: &BTreeMap<String, f64>) -> Decision {
+            self.evals.push((index, step));
+            if step >= self.stop_at { Decision::Stop } else { Decision::Continue }
+        }
+    }
+
+    fn scripted(answers: &[Ask]) -> Scripted {
+        let text = "name = \"t\"\nseeds = [0, 1, 2]\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n";
+        let exp = Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![]).unwrap();
+        let plan = sweep::expand(&exp).unwrap();
+        Scripted { plan, answers: answers.iter().copied().collect(), asked: Vec::new(), stop_at: 20, evals: Vec::new() }
+    }
+
+    /// A local sweep in `dir` whose workers are `exe`, with two slots.
+    fn local<'a>(dir: &'a Path, plan: &Plan, exe: &str) -> (LocalSweep<'a>, Pool<'static>, mpsc::Receiver<Msg>) {
+        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true };
+        let (tx, rx) = mpsc::channel();
+        let mut launcher = Launcher::new(dir, plan, &pool, 3, tx).unwrap();
+        launcher.exe = exe.into();
+        let planned = plan.trials.len();
+        let sweep = LocalSweep {
+            launcher,
+            running: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            finished: Vec::new(),
+            planned,
+            exhausted: false,
+        };
+        (sweep, pool, rx)
+    }
+
+    #[test]
+    fn the_runner_asks_for_work_while_a_slot_is_free_and_waits_or_ends_as_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scripted(&[Ask::Start(2), Ask::Wait, Ask::Start(0)]);
+        let (mut sweep, pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let mut lock = ResultsLock::acquire(dir.path()).unwrap();
+        let stop = AtomicBool::new(false);
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        // Start(2) fills one slot; Wait leaves the other free until a trial finishes.
+        assert_eq!(sweep.running.keys().copied().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(s.asked, vec![0, 0]);
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert_eq!(sweep.running.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert!(!sweep.exhausted);
+        // Both slots are taken: nothing is asked until one is free.
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert_eq!(s.asked.len(), 3);
+        sweep.running.remove(&0).unwrap().child.wait().unwrap();
+        sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
+        assert!(sweep.exhausted, "the script is over: Done");
+        sweep.running.remove(&2).unwrap().child.wait().unwrap();
+    }
+
+    #[test]
+    fn an_evaluation_goes_to_the_strategy_and_stop_interrupts_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = scripted(&[]);
+        let (mut sweep, _pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let sleeper = || Running {
+            child: Command::new("sleep").arg("30").spawn().unwrap(),
+            bar: ProgressBar::hidden(),
+            name: "t".into(),
+            stdout_open: true,
+            gpu: None,
+            pruned: false,
+        };
+        sweep.running.insert(1, sleeper());
+        let eval = |step: usize| {
+            let metrics = BTreeMap::from([("test.accuracy".to_string(), 0.5)]);
+            Msg::Line(1, serde_json::to_string(&Progress::Eval { step, metrics }).unwrap())
+        };
+        sweep.on_message(&mut s, Msg::Line(1, "{\"event\":\"loss\",\"step\":5,\"value\":1.0}".into()));
+        sweep.on_message(&mut s, eval(10));
+        assert!(!sweep.running[&1].pruned);
+        sweep.on_message(&mut s, eval(20));
+        assert_eq!(s.evals, vec![(1, 10), (1, 20)], "only evaluations reach the strategy");
+        let mut r = sweep.running.remove(&1).unwrap();
+        assert!(r.pruned);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(r.child.wait().unwrap().signal(), Some(libc::SIGINT));
+    }
+
+    #[test]
+    fn a_stopped_worker_that_recorded_itself_interrupted_is_recorded_as_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = scripted(&[]);
+        let (mut sweep, _pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        let trial = &s.plan.trials[1];
+        let tdir = paths::trial_dir(dir.path(), &trial.id);
+        std::fs::create_dir_all(&tdir).unwrap();
+        TrialSummary { steps: 20, ..TrialSummary::blank("t", trial, TrialStatus::Interrupted) }.write(&tdir).unwrap();
+        let r = Running {
+            child: Command::new("true").spawn().unwrap(),
+            bar: ProgressBar::hidden(),
+            name: trial.name(),
+            stdout_open: false,
+            gpu: None,
+            pruned: true,
+        };
+        let summary = sweep.launcher.finish(trial, r, false).unwrap();
+        assert_eq!(summary.status, TrialStatus::Pruned);
+        assert_eq!(TrialSummary::read(&tdir).unwrap().unwrap().status, TrialStatus::Pruned);
+        assert_eq!(outcome_line(trial, &summary), format!("pruned   {} {} at step 20", trial.id, trial.name()));
+        sweep.finished.push(summary.finished());
+        assert_eq!(sweep.finished[0].outcome, sweep::Outcome::Pruned);
+    }
+
+    #[test]
+    fn a_pruned_trial_is_final_and_told_to_the_strategy_as_pruned() {
+        assert!(TrialStatus::Pruned.is_final());
+        assert_eq!(TrialStatus::Pruned.outcome(), sweep::Outcome::Pruned);
+        assert_eq!(TrialStatus::Interrupted.outcome(), sweep::Outcome::Failed);
+    }
 }

@@ -8,40 +8,17 @@
 //! rewrites `array.sbatch`) never changes what a queued task runs, and array task ids stay
 //! `0..n` whatever the plan indices (Slurm's `MaxArraySize` bounds task ids, not counts).
 
-use super::status;
-use super::{Prepared, prepare};
+use super::{Prepared, prepare_with};
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::{write_atomic, write_json_atomic};
+pub use crate::results::paths::{jobs_path, log_path, logs_dir, script_path, slurm_dir};
 use crate::spec::Experiment;
+use crate::sweep::SearchStrategy;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// `slurm/` inside a results directory.
-pub fn slurm_dir(results: &Path) -> PathBuf {
-    results.join("slurm")
-}
-
-/// `slurm/array.sbatch`: the script of the latest submission.
-pub fn script_path(results: &Path) -> PathBuf {
-    slurm_dir(results).join("array.sbatch")
-}
-
-/// `slurm/jobs.json`: every submitted job and the plan indices of its array tasks.
-pub fn jobs_path(results: &Path) -> PathBuf {
-    slurm_dir(results).join("jobs.json")
-}
-
-/// `slurm/logs/`: one stdout+stderr file per array task.
-pub fn logs_dir(results: &Path) -> PathBuf {
-    slurm_dir(results).join("logs")
-}
-
-/// The log of array task `task` of job `job_id`.
-pub fn log_path(results: &Path, job_id: &str, task: usize) -> PathBuf {
-    logs_dir(results).join(format!("{job_id}_{task}.out"))
-}
 
 /// Options of `burnlab run --executor slurm`.
 #[derive(Debug, Clone)]
@@ -166,6 +143,106 @@ pub fn read_jobs(results: &Path) -> Result<Vec<JobRecord>> {
         return Ok(Vec::new());
     }
     crate::fsutil::read_json(&path)
+}
+
+/// What `squeue` says about one array task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueState {
+    /// Waiting to start (PENDING, REQUEUED, held, ...).
+    Queued,
+    /// Started (RUNNING, CONFIGURING, COMPLETING, SUSPENDED, ...).
+    Running,
+}
+
+impl QueueState {
+    /// Classifies a Slurm job state name (`%T` of `squeue`).
+    pub fn from_slurm(state: &str) -> QueueState {
+        match state {
+            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STAGE_OUT" | "SIGNALING" | "STOPPED"
+            | "RESIZING" => QueueState::Running,
+            _ => QueueState::Queued,
+        }
+    }
+}
+
+/// One array task of a recorded job still known to `squeue`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuedTask {
+    /// The array's job id.
+    pub job_id: String,
+    /// The array task id.
+    pub task: usize,
+    /// The plan index the task runs.
+    pub index: usize,
+    /// Queued or running.
+    pub state: QueueState,
+}
+
+/// The Slurm queue's view of the recorded jobs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Queue {
+    /// Whether `squeue` answered (false without Slurm, or when it failed).
+    pub available: bool,
+    /// Why `squeue` gave no answer.
+    pub error: Option<String>,
+    /// The recorded jobs' tasks still in the queue, by plan index.
+    pub tasks: BTreeMap<usize, QueuedTask>,
+}
+
+/// Asks `squeue` which tasks of `jobs` are still queued or running.
+///
+/// Without recorded jobs nothing is asked (a local run); without `squeue` the answer is
+/// "unavailable", not an error, so `status` still works from the trial files.
+pub fn query_queue(jobs: &[JobRecord]) -> Queue {
+    if jobs.is_empty() {
+        return Queue::default();
+    }
+    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    let out = Command::new("squeue").args(["-h", "-r", "-o", "%F %K %T", "-j", &ids.join(",")]).output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            return Queue { available: false, error: Some(format!("squeue: {e}")), tasks: BTreeMap::new() };
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A single job id that slurmctld has already forgotten is an error, not an empty answer.
+    if !out.status.success() && !stderr.contains("Invalid job id") {
+        let msg = stderr.lines().last().unwrap_or("failed").trim().to_string();
+        return Queue { available: false, error: Some(format!("squeue: {msg}")), tasks: BTreeMap::new() };
+    }
+    Queue { available: true, error: None, tasks: parse_squeue(&String::from_utf8_lossy(&out.stdout), jobs) }
+}
+
+/// Maps `squeue -h -r -o "%F %K %T"` lines to plan indices through the recorded jobs.
+pub fn parse_squeue(text: &str, jobs: &[JobRecord]) -> BTreeMap<usize, QueuedTask> {
+    let mut tasks: BTreeMap<usize, QueuedTask> = BTreeMap::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(job), Some(task), Some(state)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Some(record) = jobs.iter().find(|j| j.job_id == job) else {
+            continue;
+        };
+        let Ok(task) = task.parse::<usize>() else {
+            continue;
+        };
+        let Some(&index) = record.indices.get(task) else {
+            continue;
+        };
+        let state = QueueState::from_slurm(state);
+        let t = QueuedTask { job_id: job.to_string(), task, index, state };
+        // A running task wins over a queued one for the same trial.
+        match tasks.get(&index) {
+            Some(old) if old.state == QueueState::Running => {}
+            _ => {
+                tasks.insert(index, t);
+            }
+        }
+    }
+    tasks
 }
 
 /// What `run --executor slurm` did.
@@ -295,13 +372,33 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
 
 /// Plans `exp`, writes `slurm/array.sbatch` for its unfinished trials (leaving out those
 /// still queued or running in an earlier job) and submits it unless `dry_run`.
+///
+/// # Errors
+/// Invalid options or sweep, a locked results directory, `sbatch` failing, or an I/O error.
 pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
     opts.validate()?;
-    let prepared = prepare(exp, &opts.results_root, opts.force)?;
-    let Prepared { dir, plan, pending, lock: _lock } = &prepared;
+    submit_with(crate::sweep::strategy(exp)?, exp, opts)
+}
+
+/// [`submit`] with the search strategy given.
+///
+/// # Errors
+/// As [`submit`]; a strategy that cannot list its whole plan up front (a job array is fixed
+/// when it is submitted), before anything is written.
+pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
+    if !strategy.is_fixed() {
+        return Err(UserError::new(format!(
+            "the `{}` search strategy chooses trials as results come in; a Slurm job array needs the whole plan up front",
+            strategy.name()
+        ))
+        .help("run it with the local executor (`--executor local`)")
+        .into());
+    }
+    let prepared = prepare_with(strategy, exp, &opts.results_root, opts.force)?;
+    let (plan, Prepared { dir, pending, .. }) = (prepared.plan(), &prepared);
     let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
     let jobs = read_jobs(&dir)?;
-    let queue = status::query_queue(&jobs);
+    let queue = query_queue(&jobs);
     let in_queue: Vec<usize> = pending.iter().copied().filter(|i| queue.tasks.contains_key(i)).collect();
     let indices: Vec<usize> = pending.iter().copied().filter(|i| !queue.tasks.contains_key(i)).collect();
     let finished = plan.trials.len() - pending.len();
@@ -352,7 +449,7 @@ pub fn submit(exp: &Experiment, opts: &SlurmOptions) -> Result<Submission> {
             sub.job_id = Some(job_id);
         }
     }
-    sub.tables = crate::report::build(&dir)?;
+    sub.tables = crate::report::build(&dir)?.files;
     Ok(sub)
 }
 
@@ -433,6 +530,63 @@ pub fn parse_job_id(stdout: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(id: &str, indices: &[usize]) -> JobRecord {
+        JobRecord { job_id: id.into(), indices: indices.to_vec(), ..JobRecord::default() }
+    }
+
+    /// A test-only adaptive strategy: grid search that does not promise its plan up front.
+    struct Adaptive(crate::sweep::grid::Grid);
+
+    impl SearchStrategy for Adaptive {
+        fn name(&self) -> &'static str {
+            "adaptive"
+        }
+        fn plan(&self) -> &crate::sweep::Plan {
+            self.0.plan()
+        }
+        fn is_fixed(&self) -> bool {
+            false
+        }
+        fn ask(&mut self, finished: &[crate::sweep::Finished]) -> crate::sweep::Ask {
+            self.0.ask(finished)
+        }
+    }
+
+    #[test]
+    fn a_strategy_without_a_fixed_plan_is_refused_before_anything_is_written() {
+        let text = "name = \"t\"\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n";
+        let exp = Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![]).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let mut opts = SlurmOptions::new(root.path());
+        opts.dry_run = true;
+        let adaptive = Box::new(Adaptive(crate::sweep::grid::Grid::new(&exp).unwrap()));
+        let e = submit_with(adaptive, &exp, &opts).unwrap_err().to_string();
+        assert!(e.contains("`adaptive` search strategy") && e.contains("whole plan up front"), "{e}");
+        assert!(!root.path().join("t").exists());
+        let sub = submit_with(crate::sweep::strategy(&exp).unwrap(), &exp, &opts).unwrap();
+        assert_eq!(sub.indices, vec![0]);
+    }
+
+    #[test]
+    fn squeue_lines_map_array_tasks_to_plan_indices() {
+        let jobs = [job("12", &[3, 5, 9]), job("15", &[9])];
+        let text = "12 0 RUNNING\n12 2 PENDING\n15 0 RUNNING\n99 0 RUNNING\n12 N/A PENDING\n12 7 PENDING\n";
+        let tasks = parse_squeue(text, &jobs);
+        assert_eq!(tasks.keys().copied().collect::<Vec<_>>(), vec![3, 9]);
+        assert_eq!(tasks[&3], QueuedTask { job_id: "12".into(), task: 0, index: 3, state: QueueState::Running });
+        // Trial 9 is queued in job 12 and running in job 15: running wins.
+        assert_eq!(tasks[&9].job_id, "15");
+        assert_eq!(tasks[&9].state, QueueState::Running);
+    }
+
+    #[test]
+    fn slurm_states_split_into_queued_and_running() {
+        assert_eq!(QueueState::from_slurm("PENDING"), QueueState::Queued);
+        assert_eq!(QueueState::from_slurm("REQUEUE_HOLD"), QueueState::Queued);
+        assert_eq!(QueueState::from_slurm("RUNNING"), QueueState::Running);
+        assert_eq!(QueueState::from_slurm("COMPLETING"), QueueState::Running);
+    }
 
     fn script(indices: &[usize], opts: &SlurmOptions) -> String {
         render_script(&ScriptSpec {

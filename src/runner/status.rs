@@ -4,14 +4,12 @@
 //! `squeue` says which of the others are queued or running. A local run is seen through its
 //! lock: while `burnlab run` holds it, a started trial without a summary is running.
 
-use super::slurm::{self, JobRecord};
-use super::{TrialStatus, TrialSummary, paths, worker};
-use crate::error::{Result, UserError};
-use crate::sweep::Plan;
+use super::slurm::{self, JobRecord, Queue, QueueState, query_queue};
+use crate::error::Result;
+use crate::results::{TrialStatus, TrialSummary, paths};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Lines of a log shown for each failed trial.
 pub const LOG_TAIL_LINES: usize = 10;
@@ -32,6 +30,8 @@ pub enum TrialState {
     Interrupted,
     /// Not started (queued in Slurm, or not submitted).
     Pending,
+    /// Stopped early by the sweep's search strategy (counted and shown only when present).
+    Pruned,
 }
 
 impl TrialState {
@@ -54,108 +54,19 @@ impl TrialState {
             TrialState::Failed => "failed",
             TrialState::Interrupted => "interrupted",
             TrialState::Pending => "pending",
+            TrialState::Pruned => "pruned",
         }
     }
-}
 
-/// What `squeue` says about one array task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueState {
-    /// Waiting to start (PENDING, REQUEUED, held, ...).
-    Queued,
-    /// Started (RUNNING, CONFIGURING, COMPLETING, SUSPENDED, ...).
-    Running,
-}
-
-impl QueueState {
-    /// Classifies a Slurm job state name (`%T` of `squeue`).
-    pub fn from_slurm(state: &str) -> QueueState {
-        match state {
-            "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "STAGE_OUT" | "SIGNALING" | "STOPPED"
-            | "RESIZING" => QueueState::Running,
-            _ => QueueState::Queued,
+    /// The states shown for `counts`: [`TrialState::ALL`], with pruned after diverged when a
+    /// trial was pruned.
+    pub fn shown(counts: &BTreeMap<&'static str, usize>) -> Vec<TrialState> {
+        let mut states = TrialState::ALL.to_vec();
+        if counts.get(TrialState::Pruned.name()).is_some_and(|&n| n > 0) {
+            states.insert(2, TrialState::Pruned);
         }
+        states
     }
-}
-
-/// One array task of a recorded job still known to `squeue`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueuedTask {
-    /// The array's job id.
-    pub job_id: String,
-    /// The array task id.
-    pub task: usize,
-    /// The plan index the task runs.
-    pub index: usize,
-    /// Queued or running.
-    pub state: QueueState,
-}
-
-/// The Slurm queue's view of the recorded jobs.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Queue {
-    /// Whether `squeue` answered (false without Slurm, or when it failed).
-    pub available: bool,
-    /// Why `squeue` gave no answer.
-    pub error: Option<String>,
-    /// The recorded jobs' tasks still in the queue, by plan index.
-    pub tasks: BTreeMap<usize, QueuedTask>,
-}
-
-/// Asks `squeue` which tasks of `jobs` are still queued or running.
-///
-/// Without recorded jobs nothing is asked (a local run); without `squeue` the answer is
-/// "unavailable", not an error, so `status` still works from the trial files.
-pub fn query_queue(jobs: &[JobRecord]) -> Queue {
-    if jobs.is_empty() {
-        return Queue::default();
-    }
-    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
-    let out = Command::new("squeue").args(["-h", "-r", "-o", "%F %K %T", "-j", &ids.join(",")]).output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            return Queue { available: false, error: Some(format!("squeue: {e}")), tasks: BTreeMap::new() };
-        }
-    };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // A single job id that slurmctld has already forgotten is an error, not an empty answer.
-    if !out.status.success() && !stderr.contains("Invalid job id") {
-        let msg = stderr.lines().last().unwrap_or("failed").trim().to_string();
-        return Queue { available: false, error: Some(format!("squeue: {msg}")), tasks: BTreeMap::new() };
-    }
-    Queue { available: true, error: None, tasks: parse_squeue(&String::from_utf8_lossy(&out.stdout), jobs) }
-}
-
-/// Maps `squeue -h -r -o "%F %K %T"` lines to plan indices through the recorded jobs.
-pub fn parse_squeue(text: &str, jobs: &[JobRecord]) -> BTreeMap<usize, QueuedTask> {
-    let mut tasks: BTreeMap<usize, QueuedTask> = BTreeMap::new();
-    for line in text.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(job), Some(task), Some(state)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let Some(record) = jobs.iter().find(|j| j.job_id == job) else {
-            continue;
-        };
-        let Ok(task) = task.parse::<usize>() else {
-            continue;
-        };
-        let Some(&index) = record.indices.get(task) else {
-            continue;
-        };
-        let state = QueueState::from_slurm(state);
-        let t = QueuedTask { job_id: job.to_string(), task, index, state };
-        // A running task wins over a queued one for the same trial.
-        match tasks.get(&index) {
-            Some(old) if old.state == QueueState::Running => {}
-            _ => {
-                tasks.insert(index, t);
-            }
-        }
-    }
-    tasks
 }
 
 /// One trial's state, with what explains a failure.
@@ -188,7 +99,7 @@ pub struct Status {
     pub experiment: String,
     /// Trials in the plan.
     pub total: usize,
-    /// Trials per state (every state present).
+    /// Trials per state (every state of [`TrialState::ALL`]; `pruned` only when a trial was).
     pub counts: BTreeMap<&'static str, usize>,
     /// No trial is running or pending.
     pub finished: bool,
@@ -204,12 +115,7 @@ pub struct Status {
 
 /// Reads the state of every trial in `dir`, asking `squeue` about recorded Slurm jobs.
 pub fn collect(dir: &Path) -> Result<Status> {
-    if !paths::plan(dir).is_file() {
-        return Err(UserError::new("not a burnlab results directory (no plan.json)")
-            .at(dir.display().to_string())
-            .into());
-    }
-    let plan: Plan = crate::fsutil::read_json(&paths::plan(dir))?;
+    let plan = crate::results::read_plan(dir)?;
     let jobs = slurm::read_jobs(dir)?;
     // The queue first: a task that left the queue before this call wrote its summary already.
     let queue = query_queue(&jobs);
@@ -283,6 +189,7 @@ fn summary_state(s: &TrialSummary) -> (TrialState, Option<String>) {
         TrialStatus::Diverged => TrialState::Diverged,
         TrialStatus::Failed => TrialState::Failed,
         TrialStatus::Interrupted => TrialState::Interrupted,
+        TrialStatus::Pruned => TrialState::Pruned,
     };
     (state, error)
 }
@@ -310,7 +217,7 @@ fn failure_log(
 /// Whether a `burnlab run`, or a worker of one still stopping, holds the directory's lock (checked with a shared lock that
 /// leaves the lock file untouched).
 fn local_run_active(dir: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(dir.join(".lock")) else {
+    let Ok(file) = std::fs::File::open(paths::lock(dir)) else {
         return false;
     };
     matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
@@ -319,7 +226,7 @@ fn local_run_active(dir: &Path) -> bool {
 /// The newest log of a trial: the local runner's `worker.log`, or the Slurm log of the last
 /// job that ran it.
 fn latest_log(dir: &Path, tdir: &Path, index: usize, jobs: &[JobRecord]) -> Option<PathBuf> {
-    let mut candidates = vec![tdir.join(worker::WORKER_LOG)];
+    let mut candidates = vec![tdir.join(paths::WORKER_LOG)];
     if let Some((job, task)) = jobs.iter().rev().find_map(|j| j.task_of(index).map(|t| (j, t))) {
         candidates.push(slurm::log_path(dir, &job.job_id, task));
     }
@@ -343,7 +250,7 @@ pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
 /// The status as text for a terminal.
 pub fn render(s: &Status) -> String {
     let counts: Vec<String> =
-        TrialState::ALL.iter().map(|st| format!("{} {}", s.counts[st.name()], st.name())).collect();
+        TrialState::shown(&s.counts).iter().map(|st| format!("{} {}", s.counts[st.name()], st.name())).collect();
     let mut out = format!("{}: {} trials: {}\n", s.experiment, s.total, counts.join(", "));
     if !s.slurm_jobs.is_empty() {
         let queue = if s.queue.available {
@@ -382,28 +289,14 @@ pub fn render(s: &Status) -> String {
 mod tests {
     use super::*;
 
-    fn job(id: &str, indices: &[usize]) -> JobRecord {
-        JobRecord { job_id: id.into(), indices: indices.to_vec(), ..JobRecord::default() }
-    }
-
     #[test]
-    fn squeue_lines_map_array_tasks_to_plan_indices() {
-        let jobs = [job("12", &[3, 5, 9]), job("15", &[9])];
-        let text = "12 0 RUNNING\n12 2 PENDING\n15 0 RUNNING\n99 0 RUNNING\n12 N/A PENDING\n12 7 PENDING\n";
-        let tasks = parse_squeue(text, &jobs);
-        assert_eq!(tasks.keys().copied().collect::<Vec<_>>(), vec![3, 9]);
-        assert_eq!(tasks[&3], QueuedTask { job_id: "12".into(), task: 0, index: 3, state: QueueState::Running });
-        // Trial 9 is queued in job 12 and running in job 15: running wins.
-        assert_eq!(tasks[&9].job_id, "15");
-        assert_eq!(tasks[&9].state, QueueState::Running);
-    }
-
-    #[test]
-    fn slurm_states_split_into_queued_and_running() {
-        assert_eq!(QueueState::from_slurm("PENDING"), QueueState::Queued);
-        assert_eq!(QueueState::from_slurm("REQUEUE_HOLD"), QueueState::Queued);
-        assert_eq!(QueueState::from_slurm("RUNNING"), QueueState::Running);
-        assert_eq!(QueueState::from_slurm("COMPLETING"), QueueState::Running);
+    fn pruned_is_shown_after_diverged_only_when_a_trial_was_pruned() {
+        let mut counts: BTreeMap<&'static str, usize> = TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
+        assert_eq!(TrialState::shown(&counts), TrialState::ALL.to_vec());
+        counts.insert("pruned", 2);
+        let shown = TrialState::shown(&counts);
+        assert_eq!(&shown[..3], &[TrialState::Completed, TrialState::Diverged, TrialState::Pruned]);
+        assert_eq!(shown.len(), 7);
     }
 
     #[test]

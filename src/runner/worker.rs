@@ -4,13 +4,13 @@
 //! the same whoever ran it. Each trial has its own process because Burn's random seed is
 //! process-wide: parallel trials in one process would interleave their random draws.
 
-use super::summary::{TrialStatus, TrialSummary};
-use super::{Progress, paths};
+use super::Progress;
+use super::tensorboard as tb;
 use crate::error::{Error, Result, UserError};
-use crate::fsutil::{write_atomic, write_json_atomic};
+use crate::fsutil::write_atomic;
+use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
-use crate::tensorboard::experiment as tb;
 use crate::tensorboard::image::{self, Channels};
 use crate::train::{FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
@@ -20,13 +20,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The name of the log file the runner captures a worker's stderr into.
-pub const WORKER_LOG: &str = "worker.log";
+pub const WORKER_LOG: &str = paths::WORKER_LOG;
 
 /// Runs trial `index` of the plan in `results`, writing its directory; returns its summary.
 ///
 /// `progress` prints JSON progress lines on stdout for the parent runner.
 pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
     super::lock::keep_inherited_lock();
+    // Read as before the results module: a missing plan is an I/O error here (exit code 1).
     let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
     let trial = plan.trials.get(index).cloned().ok_or_else(|| {
         Error::from(UserError::new(format!(
@@ -37,7 +38,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     let dir = paths::trial_dir(results, &trial.id);
     prepare_dir(&dir)?;
     let config_toml = toml::to_string(&trial.config).map_err(anyhow::Error::from)?;
-    write_atomic(&dir.join("config.toml"), config_toml.as_bytes())?;
+    write_atomic(&dir.join(paths::CONFIG_FILE), config_toml.as_bytes())?;
 
     let started = Instant::now();
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -81,7 +82,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
         Err(e) => summary.error = Some(e.to_string()),
     }
     summary.settle_non_finite();
-    write_json_atomic(&dir.join(super::summary::SUMMARY_FILE), &summary)?;
+    summary.write(&dir)?;
     Ok(summary)
 }
 
@@ -115,10 +116,16 @@ fn train_trial(
     let data = cfg.dataset.load()?;
     // TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
     // session start (swept values, model, seed) and the resolved config as text
-    // (src/tensorboard/experiment.rs).
+    // (runner/tensorboard.rs).
     let events = tb::trial_events(results, plan, trial)?;
-    let mut obs =
-        TrialObserver { dir: dir.to_path_buf(), rows: Vec::new(), events, progress, stop: stop.clone(), error: None };
+    let mut obs = TrialObserver {
+        dir: dir.to_path_buf(),
+        metrics: MetricsLog::new(),
+        events,
+        progress,
+        stop: stop.clone(),
+        error: None,
+    };
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let ctx = crate::models::TrainCtx { data: &data, training: &cfg.training, device: &device, seed: cfg.seed };
         cfg.model.spec.train(ctx, &mut obs)
@@ -137,7 +144,7 @@ fn train_trial(
 /// Records metrics to `metrics.csv` and TensorBoard, and reports progress to the parent.
 struct TrialObserver {
     dir: PathBuf,
-    rows: Vec<(usize, &'static str, String, f64)>,
+    metrics: MetricsLog,
     events: EventWriter,
     progress: bool,
     stop: Arc<AtomicBool>,
@@ -146,7 +153,7 @@ struct TrialObserver {
 
 impl TrialObserver {
     fn record(&mut self, step: usize, split: &'static str, metric: &str, value: f64) {
-        self.rows.push((step, split, metric.to_string(), value));
+        self.metrics.push(step, split, metric, value);
         if self.error.is_none()
             && let Err(e) = self.events.scalar(&format!("{split}/{metric}"), value as f32, step)
         {
@@ -155,11 +162,7 @@ impl TrialObserver {
     }
 
     fn write_metrics(&self) -> Result<()> {
-        let mut csv = String::from("step,split,metric,value\n");
-        for (step, split, metric, value) in &self.rows {
-            csv.push_str(&format!("{step},{split},{metric},{value}\n"));
-        }
-        write_atomic(&self.dir.join("metrics.csv"), csv.as_bytes())
+        self.metrics.write(&self.dir)
     }
 }
 

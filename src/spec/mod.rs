@@ -6,12 +6,14 @@
 //! file, line and column (or the `--set` at fault), the key, what was expected, and a
 //! suggestion for near-miss names.
 
+pub mod dist;
 pub mod limits;
 pub mod overrides;
 pub mod raw;
 pub mod reference;
 pub mod report;
 pub mod source;
+pub mod sweep;
 pub mod value;
 
 pub use overrides::Override;
@@ -25,9 +27,9 @@ use crate::backend::{Backend, DeviceSel};
 use crate::data::DatasetSpec;
 use crate::error::UserError;
 use crate::models::ModelVariant;
-use crate::sweep::SweepSpec;
 use crate::train::TrainingSpec;
 use std::path::Path;
+pub use sweep::{RawSweep, SweepKind, SweepSpec};
 
 /// A validated experiment: everything needed to expand and run its trials.
 #[derive(Debug, Clone)]

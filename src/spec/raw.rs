@@ -1,11 +1,11 @@
 //! Stage one: the experiment document as plain data, with unknown keys and wrong types rejected.
 
+use super::sweep::RawSweep;
 use super::{KeyPath, Locator, ReportSpec, deserialize_at};
 use crate::backend::{BackendKind, DeviceSel};
 use crate::data::DatasetSpec;
 use crate::error::UserError;
 use crate::models::{ModelSpec, ModelVariant};
-use crate::sweep::RawSweep;
 use crate::train::TrainingSpec;
 use serde::Deserialize;
 

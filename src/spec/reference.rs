@@ -1,9 +1,10 @@
 //! The `[reference]` section: a paper's published numbers, to be reproduced row by row.
 
+use super::dist::Distribution;
+use super::sweep::SweepSpec;
 use super::{KeyPath, Locator, value};
 use crate::error::{UserError, did_you_mean};
 use crate::models::ModelVariant;
-use crate::sweep::{Distribution, SweepSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

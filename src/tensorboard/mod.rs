@@ -6,9 +6,8 @@
 //! protobuf types synchronously, so a full disk or an unwritable directory is an `io::Error`
 //! the caller turns into a failed trial; the submodules build the summaries TensorBoard's
 //! plugins read: [`hparams`] (the HParams dashboard), [`text`], [`image`] and [`histogram`].
-//! [`experiment`] maps burnlab's experiments and trials onto them.
+//! It knows nothing of burnlab's experiments: `runner::tensorboard` maps them onto it.
 
-pub mod experiment;
 pub mod histogram;
 pub mod hparams;
 pub mod image;

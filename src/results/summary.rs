@@ -1,6 +1,8 @@
-//! `summary.json`: the record of one trial's outcome.
+//! `summary.json`: the record of one trial's outcome, written by the worker (or by the
+//! runner for a worker that wrote none) and read by the runner, `status` and `report`.
 
 use crate::error::{Result, UserError};
+use crate::sweep::{Finished, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,12 +22,14 @@ pub enum TrialStatus {
     Failed,
     /// Stopped by Ctrl-C (rerun on resume).
     Interrupted,
+    /// Stopped early by the sweep's search strategy (a result: not rerun).
+    Pruned,
 }
 
 impl TrialStatus {
     /// Whether the trial has a final result and is skipped on resume.
     pub fn is_final(self) -> bool {
-        matches!(self, TrialStatus::Completed | TrialStatus::Diverged)
+        matches!(self, TrialStatus::Completed | TrialStatus::Diverged | TrialStatus::Pruned)
     }
 
     /// Lower-case name.
@@ -35,6 +39,17 @@ impl TrialStatus {
             TrialStatus::Diverged => "diverged",
             TrialStatus::Failed => "failed",
             TrialStatus::Interrupted => "interrupted",
+            TrialStatus::Pruned => "pruned",
+        }
+    }
+
+    /// The outcome a search strategy is told.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            TrialStatus::Completed => Outcome::Completed,
+            TrialStatus::Diverged => Outcome::Diverged,
+            TrialStatus::Pruned => Outcome::Pruned,
+            TrialStatus::Failed | TrialStatus::Interrupted => Outcome::Failed,
         }
     }
 }
@@ -140,6 +155,19 @@ impl TrialSummary {
         })?;
         summary.settle_non_finite();
         Ok(Some(summary))
+    }
+
+    /// Writes `summary.json` into the trial folder `trial_dir`, atomically.
+    ///
+    /// # Errors
+    /// An I/O error naming the file.
+    pub fn write(&self, trial_dir: &Path) -> Result<()> {
+        crate::fsutil::write_json_atomic(&trial_dir.join(SUMMARY_FILE), self)
+    }
+
+    /// The trial as a finished one for the search strategy.
+    pub fn finished(&self) -> Finished {
+        Finished { index: self.index, outcome: self.status.outcome(), metrics: self.final_metrics.clone() }
     }
 
     /// [`TrialSummary::read`] for reports: an unreadable summary is reported on stderr with its

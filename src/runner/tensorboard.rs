@@ -12,11 +12,12 @@
 //! integer hyperparameters, the seed and swept keys whose values are all integers, are
 //! written as strings (`"0"`, `"16"`) with the discrete set of their values as domain.
 
-use super::hparams::{self, Domain, ExperimentDef, HParamDef, HValue, MetricDef, SessionStatus};
-use super::{EVENT_FILE_PREFIX, EventWriter, text};
 use crate::error::{Error, Result};
+use crate::results::paths;
 use crate::spec::Experiment;
 use crate::sweep::{Distribution, Plan, SweepSpec, Trial};
+use crate::tensorboard::hparams::{self, Domain, ExperimentDef, HParamDef, HValue, MetricDef, SessionStatus};
+use crate::tensorboard::{EVENT_FILE_PREFIX, EventWriter, now, text};
 use crate::train::FitStatus;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -30,8 +31,6 @@ pub const TABLE_TAG: &str = "table";
 pub const MODEL_HPARAM: &str = "model";
 /// HParams name of the trial's seed.
 pub const SEED_HPARAM: &str = "seed";
-/// The folder of the results directory that holds the trials' runs.
-pub const RUNS_DIR: &str = "runs";
 /// The most characters of a run name before its trial id.
 pub const MAX_RUN_NAME: usize = 80;
 
@@ -60,7 +59,7 @@ pub fn run_name(trial: &Trial) -> String {
 
 /// The folder of a trial's run in the results directory `results`.
 pub fn run_dir(results: &Path, trial: &Trial) -> PathBuf {
-    results.join(RUNS_DIR).join(run_name(trial))
+    paths::runs(results).join(run_name(trial))
 }
 
 /// Removes every run of the trial `id` under `runs` (its earlier runs, whatever their names).
@@ -84,7 +83,7 @@ fn remove_runs_of(runs: &Path, id: &str) -> io::Result<()> {
 /// Starts a trial's event file in its run folder ([`run_dir`]), after removing any earlier
 /// run of the same trial, and writes its HParams session start and configuration.
 pub fn trial_events(results: &Path, plan: &Plan, trial: &Trial) -> Result<EventWriter> {
-    let runs = results.join(RUNS_DIR);
+    let runs = paths::runs(results);
     remove_runs_of(&runs, &trial.id).map_err(|e| Error::io(&runs, e))?;
     let dir = run_dir(results, trial);
     let mut w = EventWriter::create(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -164,7 +163,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
     ExperimentDef {
         name: exp.name.clone(),
         description: exp.description.clone(),
-        time_created_secs: super::now(),
+        time_created_secs: now(),
         hparams: defs,
         metrics,
     }
@@ -225,10 +224,10 @@ pub fn write_experiment(dir: &Path, exp: &Experiment, plan: &Plan) -> io::Result
     Ok(w)
 }
 
-/// Writes the comparison table `dir/table.md` as the text summary [`TABLE_TAG`], flushed.
-pub fn write_table(w: &mut EventWriter, dir: &Path) -> io::Result<()> {
-    let table = std::fs::read_to_string(dir.join("table.md"))?;
-    w.text(TABLE_TAG, &table, 0)?;
+/// Writes the comparison table (the text of `table.md`, as `report::build` rendered it) as
+/// the text summary [`TABLE_TAG`], flushed.
+pub fn write_table(w: &mut EventWriter, table: &str) -> io::Result<()> {
+    w.text(TABLE_TAG, table, 0)?;
     w.flush()
 }
 
@@ -236,7 +235,7 @@ pub fn write_table(w: &mut EventWriter, dir: &Path) -> io::Result<()> {
 /// configuration (text [`CONFIG_TAG`], as a TOML code block), flushed.
 pub fn write_trial_start(w: &mut EventWriter, trial: &Trial, integers: &BTreeSet<String>) -> io::Result<()> {
     let hp = trial_hparams(trial, integers);
-    w.summary(hparams::session_start_summary(&hp, &group_name(trial), super::now()), 0)?;
+    w.summary(hparams::session_start_summary(&hp, &group_name(trial), now()), 0)?;
     let config = toml::to_string(&trial.config).map_err(io::Error::other)?;
     w.text(CONFIG_TAG, &text::code_block("toml", &config), 0)?;
     w.flush()
@@ -244,7 +243,7 @@ pub fn write_trial_start(w: &mut EventWriter, trial: &Trial, integers: &BTreeSet
 
 /// Writes a trial's HParams session end with `status` at `step`, flushed.
 pub fn write_trial_end(w: &mut EventWriter, status: SessionStatus, step: usize) -> io::Result<()> {
-    w.summary(hparams::session_end_summary(status, super::now()), step)?;
+    w.summary(hparams::session_end_summary(status, now()), step)?;
     w.flush()
 }
 

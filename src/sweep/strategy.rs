@@ -1,0 +1,143 @@
+//! The search-strategy seam: what to run next, and whether a running trial goes on.
+//!
+//! Modelled on Optuna's samplers and pruners and on Ray Tune's `Searcher` and
+//! `TrialScheduler`. The local runner drives a sweep through [`SearchStrategy`]: whenever a
+//! slot is free it [asks](SearchStrategy::ask) for a trial, giving every trial finished so
+//! far; it forwards each evaluation of a running trial to
+//! [`on_eval`](SearchStrategy::on_eval) and stops the trial when told to
+//! ([`Decision::Stop`], recorded as `pruned`). Grid and random search ([`super::grid`],
+//! [`super::random`]) fix their whole plan up front and stop nothing; an adaptive strategy
+//! (successive halving, TPE) is one more file implementing this trait.
+
+use super::Plan;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How a finished trial ended, as a strategy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Trained for every step.
+    Completed,
+    /// The loss became NaN or infinite.
+    Diverged,
+    /// Stopped early by the strategy ([`Decision::Stop`]).
+    Pruned,
+    /// Failed or interrupted: no result.
+    Failed,
+}
+
+/// A trial that has ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// Its index in the plan.
+    pub index: usize,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Its last evaluation's metrics (`test.accuracy`, ...; empty when it has none).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// A strategy's answer when the runner has a free slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Start the trial at this index of [`SearchStrategy::plan`] (an index past the trials
+    /// the runner knows is a trial the strategy has just added to its plan).
+    Start(usize),
+    /// Nothing to start until a running trial finishes.
+    Wait,
+    /// The sweep has nothing more to run.
+    Done,
+}
+
+/// A strategy's verdict on a running trial after one of its evaluations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Let it train on.
+    Continue,
+    /// Stop it now: it is recorded as pruned (a final status, not rerun on resume).
+    Stop,
+}
+
+/// A search strategy: proposes trials given the finished ones and decides, at each
+/// evaluation of a running trial, whether it goes on.
+pub trait SearchStrategy {
+    /// The strategy's name (`grid`, `random`).
+    fn name(&self) -> &'static str;
+
+    /// The trials proposed so far, in index order: for a fixed strategy the whole plan.
+    fn plan(&self) -> &Plan;
+
+    /// Whether [`plan`](SearchStrategy::plan) is the whole sweep before anything runs. The
+    /// Slurm executor submits the whole plan as one job array, so it requires this.
+    fn is_fixed(&self) -> bool;
+
+    /// The next trial to start, given every trial finished so far (those finished in earlier
+    /// runs of the results directory first, which a resumed sweep must not run again).
+    fn ask(&mut self, finished: &[Finished]) -> Ask;
+
+    /// Called after each evaluation of the running trial `index` at `step` (training steps
+    /// done) with its metrics (`test.accuracy`, ...). The default lets every trial finish.
+    fn on_eval(&mut self, index: usize, step: usize, metrics: &BTreeMap<String, f64>) -> Decision {
+        let _ = (index, step, metrics);
+        Decision::Continue
+    }
+}
+
+/// A plan fixed up front, handed out in index order: what grid and random search share.
+#[derive(Debug, Clone)]
+pub struct FixedPlan {
+    /// The whole plan.
+    pub plan: Plan,
+    /// The indices not handed out yet; `None` before the first [`FixedPlan::next`].
+    queue: Option<VecDeque<usize>>,
+}
+
+impl FixedPlan {
+    /// Hands out `plan`'s trials in order.
+    pub fn new(plan: Plan) -> Self {
+        FixedPlan { plan, queue: None }
+    }
+
+    /// The next trial in plan order that is not among `finished` at the first call (the
+    /// trials a resumed sweep has already run), or [`Ask::Done`].
+    pub fn next(&mut self, finished: &[Finished]) -> Ask {
+        let n = self.plan.trials.len();
+        let queue = self.queue.get_or_insert_with(|| {
+            let mut done = vec![false; n];
+            for f in finished.iter().filter(|f| f.index < n) {
+                done[f.index] = true;
+            }
+            (0..n).filter(|&i| !done[i]).collect()
+        });
+        queue.pop_front().map_or(Ask::Done, Ask::Start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(n: usize) -> Plan {
+        let exp = crate::spec::Experiment::from_source(
+            crate::spec::Source::from_text(
+                "t.toml",
+                format!(
+                    "name = \"t\"\nseeds = {:?}\n[dataset]\nname = \"mnist1d\"\n[[models]]\nfamily = \"linear\"\n",
+                    (0..n).collect::<Vec<_>>()
+                ),
+            ),
+            vec![],
+        )
+        .unwrap();
+        super::super::expand(&exp).unwrap()
+    }
+
+    #[test]
+    fn a_fixed_plan_skips_what_finished_before_and_ends() {
+        let mut f = FixedPlan::new(plan(4));
+        let before = [Finished { index: 1, outcome: Outcome::Completed, metrics: BTreeMap::new() }];
+        assert_eq!(f.next(&before), Ask::Start(0));
+        assert_eq!(f.next(&before), Ask::Start(2));
+        assert_eq!(f.next(&[]), Ask::Start(3));
+        assert_eq!(f.next(&[]), Ask::Done);
+    }
+}
