@@ -33,17 +33,6 @@ pub fn info() -> DataInfo {
     DataInfo { seq_len: SIDE, channels: SIDE, num_classes: CLASSES, image: Some([SIDE, SIDE]), ..Default::default() }
 }
 
-/// Loads the shipped files, verifying their checksums.
-pub fn load(_opts: &DigitsOptions) -> Result<Dataset> {
-    let dir = datasets_dir().join("digits");
-    let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
-    let pixels = |b: Vec<u8>| b.into_iter().map(|p| f32::from(p) / SCALE).collect::<Vec<_>>();
-    let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
-    let train = Split::new(pixels(read(0)?), labels(read(1)?));
-    let test = Split::new(pixels(read(2)?), labels(read(3)?));
-    Ok(Dataset { info: info(), train, test, modes: None })
-}
-
 impl super::DatasetSource for DigitsOptions {
     fn name(&self) -> &'static str {
         "digits"
@@ -57,18 +46,26 @@ impl super::DatasetSource for DigitsOptions {
     fn train_examples(&self) -> Option<usize> {
         Some(1437)
     }
+    /// Loads the shipped files, verifying their checksums.
     fn load(&self) -> Result<Dataset> {
-        load(self)
+        let dir = datasets_dir().join("digits");
+        let read = |i: usize| read_verified(&dir.join(FILES[i].0), FILES[i].1);
+        let pixels = |b: Vec<u8>| b.into_iter().map(|p| f32::from(p) / SCALE).collect::<Vec<_>>();
+        let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
+        let train = Split::new(pixels(read(0)?), labels(read(1)?));
+        let test = Split::new(pixels(read(2)?), labels(read(3)?));
+        Ok(Dataset { info: info(), train, test, modes: None })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DatasetSource;
 
     #[test]
     fn loads_the_shipped_files_with_known_values() {
-        let d = load(&DigitsOptions::default()).unwrap();
+        let d = DigitsOptions::default().load().unwrap();
         assert_eq!((d.train.len(), d.test.len()), (1437, 360));
         assert_eq!(d.train.x.len(), 1437 * 64);
         assert_eq!(d.test.x.len(), 360 * 64);

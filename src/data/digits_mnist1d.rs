@@ -146,7 +146,7 @@ impl DatasetSource for DigitsMnist1dOptions {
     /// Loads both shipped datasets, pairs them and degrades the images.
     fn load(&self) -> Result<Dataset> {
         self.validate().map_err(super::option_error)?;
-        let images = digits::load(&DigitsOptions::default())?;
+        let images = DigitsOptions::default().load()?;
         let signals = mnist1d::load(&Mnist1dOptions::default())?;
         let mut train = pair(images.train, &signals.train, self.seed, 0)?;
         let mut test = pair(images.test, &signals.test, self.seed, 1)?;
@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(d.info.modality_names(), "image, signal");
         assert_eq!(d.info.shapes(), vec![[8, 8], [40, 1]]);
         let signals = mnist1d::load(&Mnist1dOptions::default()).unwrap();
-        let images = digits::load(&DigitsOptions::default()).unwrap();
+        let images = DigitsOptions::default().load().unwrap();
         // Undegraded images are the shipped ones; every signal is a shipped signal of the same
         // class from the same split, used once.
         assert_eq!(d.train.x, images.train.x);

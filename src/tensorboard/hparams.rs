@@ -223,13 +223,8 @@ pub fn session_end_summary(status: SessionStatus, end_time_secs: f64) -> Summary
 
 fn plugin_summary(tag: &str, mut data: HParamsPluginData) -> Summary {
     data.set_version(PLUGIN_DATA_VERSION);
-    let mut plugin = SummaryMetadata_PluginData::new();
-    plugin.set_plugin_name(PLUGIN_NAME.to_string());
     // Serialising a message built here cannot fail (no required fields in proto3).
-    plugin.set_content(data.write_to_bytes().unwrap_or_default());
-    let mut metadata = SummaryMetadata::new();
-    metadata.set_plugin_data(plugin);
-
+    let content = data.write_to_bytes().unwrap_or_default();
     // metadata.NULL_TENSOR: an empty float vector.
     let mut dim = TensorShapeProto_Dim::new();
     dim.set_size(0);
@@ -238,14 +233,7 @@ fn plugin_summary(tag: &str, mut data: HParamsPluginData) -> Summary {
     let mut tensor = TensorProto::new();
     tensor.set_dtype(DataType::DT_FLOAT);
     tensor.set_tensor_shape(shape);
-
-    let mut value = Summary_Value::new();
-    value.set_tag(tag.to_string());
-    value.set_metadata(metadata);
-    value.set_tensor(tensor);
-    let mut summary = Summary::new();
-    summary.set_value(RepeatedField::from_vec(vec![value]));
-    summary
+    super::plugin_summary(tag, PLUGIN_NAME, content, tensor)
 }
 
 #[cfg(test)]

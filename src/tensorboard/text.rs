@@ -4,7 +4,7 @@
 
 use protobuf::{Message, RepeatedField};
 use tensorboard_proto::plugin_text::TextPluginData;
-use tensorboard_proto::summary::{Summary, Summary_Value, SummaryMetadata, SummaryMetadata_PluginData};
+use tensorboard_proto::summary::Summary;
 use tensorboard_proto::tensor::TensorProto;
 use tensorboard_proto::tensor_shape::TensorShapeProto;
 use tensorboard_proto::types::DataType;
@@ -19,20 +19,9 @@ pub fn summary(tag: &str, markdown: &str) -> Summary {
     tensor.set_tensor_shape(TensorShapeProto::new()); // a scalar: no dimensions
     tensor.set_string_val(RepeatedField::from_vec(vec![markdown.as_bytes().to_vec()]));
 
-    let mut plugin = SummaryMetadata_PluginData::new();
-    plugin.set_plugin_name(PLUGIN_NAME.to_string());
     // Version 0 is the only one; like Python's, the serialised message is empty.
-    plugin.set_content(TextPluginData::new().write_to_bytes().unwrap_or_default());
-    let mut metadata = SummaryMetadata::new();
-    metadata.set_plugin_data(plugin);
-
-    let mut value = Summary_Value::new();
-    value.set_tag(tag.to_string());
-    value.set_metadata(metadata);
-    value.set_tensor(tensor);
-    let mut summary = Summary::new();
-    summary.set_value(RepeatedField::from_vec(vec![value]));
-    summary
+    let content = TextPluginData::new().write_to_bytes().unwrap_or_default();
+    super::plugin_summary(tag, PLUGIN_NAME, content, tensor)
 }
 
 /// `text` as a fenced code block in `language`, so Markdown shows it verbatim.

@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn real_digits_are_near_and_noise_is_far() {
-        let data = crate::data::digits::load(&Default::default()).unwrap();
+        let data = crate::data::DatasetSource::load(&crate::data::digits::DigitsOptions::default()).unwrap();
         let device = Device::flex().autodiff();
         let train = DeviceSplit::new(&data.train, &data.info, &device);
         let scorer = FrechetScorer::new(&train, &data.info, &device);
