@@ -257,6 +257,19 @@ mod tests {
     }
 
     #[test]
+    fn loaded_datasets_carry_the_modes_their_source_declares() {
+        let mut loaded = 0;
+        for entry in datasets().iter() {
+            let spec = entry.default_value();
+            // `table`'s default names a placeholder file; every other default loads.
+            let Ok(data) = spec.load() else { continue };
+            assert_eq!(data.modes, spec.modes(), "{}", entry.name);
+            loaded += 1;
+        }
+        assert!(loaded >= 7, "only {loaded} datasets loaded");
+    }
+
+    #[test]
     fn dataset_specs_serialise_like_the_internally_tagged_enum() {
         let ring = DatasetSpec::new(mixture::Ring(MixtureOptions { n_train: 5, ..Default::default() }));
         let json = serde_json::to_string(&ring).unwrap();

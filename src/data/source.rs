@@ -30,8 +30,9 @@ pub trait DatasetSource: Erased {
     /// the data tells (a `table`), for the memory estimate.
     fn train_examples(&self) -> Option<usize>;
     /// Loads both splits into memory (verifying shipped files' checksums; generating
-    /// synthetic data; reading the user's file), with [`Dataset::modes`] set from
-    /// [`DatasetSource::modes`].
+    /// synthetic data; reading the user's file), each implementation setting
+    /// [`Dataset::modes`] to what its [`DatasetSource::modes`] returns (a unit test checks this
+    /// for every registered dataset).
     ///
     /// # Errors
     /// A missing or corrupt shipped file, an unreadable user file, invalid options.

@@ -1,7 +1,7 @@
 //! `gan`: a generator and a discriminator trained against each other ([`train`]).
 //!
-//! Not a [`Classifier`](super::Classifier): the runner dispatches `family = "gan"` to the
-//! adversarial loop. The defaults are PacGAN's 2D architecture (Lin et al. 2018): G maps
+//! Not a [`Classifier`](super::Classifier): [`GanSpec`] implements
+//! [`FamilySpec`](super::FamilySpec) itself, training with the adversarial step. The defaults are PacGAN's 2D architecture (Lin et al. 2018): G maps
 //! `z ∈ R²` through 4 hidden layers of 400 ReLU units with batch norm to a point; D has 3
 //! maxout layers of 200 units × 5 pieces and a linear output; Adam with lr 1e-4, beta1 0.8 (G and D).
 //! `pack = m` makes D judge `m` samples concatenated (PacGAN's packing).

@@ -1,5 +1,6 @@
-//! Comparison tables from stored trial results: `summary.csv`/`.parquet` (one row per trial)
-//! and `table.md`/`table.csv` (one row per model variant and swept setting, over seeds).
+//! Comparison tables from stored trial results: `summary.csv`/`.parquet` (one row per trial),
+//! `table.md`/`table.csv`/`table.tex` (one row per model variant and swept setting, over seeds)
+//! and the learning curves `curves.svg`.
 
 pub mod curves;
 pub mod latex;

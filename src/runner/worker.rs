@@ -112,7 +112,7 @@ fn train_trial(
 ) -> Result<FitOutcome> {
     let cfg = &trial.config;
     let device = cfg.backend().training_device()?;
-    device.seed(cfg.seed);
+    crate::train::seeds::reseed_device(&device, cfg.seed);
     let data = cfg.dataset.load()?;
     // TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
     // session start (swept values, model, seed) and the resolved config as text

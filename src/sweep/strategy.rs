@@ -7,7 +7,12 @@
 //! [`on_eval`](SearchStrategy::on_eval) and stops the trial when told to
 //! ([`Decision::Stop`], recorded as `pruned`). Grid and random search ([`super::grid`],
 //! [`super::random`]) fix their whole plan up front and stop nothing; an adaptive strategy
-//! (successive halving, TPE) is one more file implementing this trait.
+//! (successive halving, TPE) is one file implementing this trait, plus its
+//! `kind` in the `[sweep]` section (`spec/sweep.rs`) and one arm in [`super::strategy`].
+//!
+//! The decision is [`crate::train::Decision`], the one the training loop's evaluation hook
+//! returns: there a trial stops itself (early stopping, recorded `completed` with the step it
+//! stopped at); here the runner stops it from outside (recorded `pruned`).
 
 use super::Plan;
 use std::collections::{BTreeMap, VecDeque};
@@ -48,14 +53,7 @@ pub enum Ask {
     Done,
 }
 
-/// A strategy's verdict on a running trial after one of its evaluations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Let it train on.
-    Continue,
-    /// Stop it now: it is recorded as pruned (a final status, not rerun on resume).
-    Stop,
-}
+pub use crate::train::Decision;
 
 /// A search strategy: proposes trials given the finished ones and decides, at each
 /// evaluation of a running trial, whether it goes on.

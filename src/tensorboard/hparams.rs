@@ -14,7 +14,7 @@ use tensorboard_proto::api::{
     DataType as HDataType, DatasetType, Experiment, HParamInfo, Interval, MetricInfo, MetricName, Status,
 };
 use tensorboard_proto::plugin_hparams::{HParamsPluginData, SessionEndInfo, SessionStartInfo};
-use tensorboard_proto::summary::{Summary, Summary_Value, SummaryMetadata, SummaryMetadata_PluginData};
+use tensorboard_proto::summary::Summary;
 use tensorboard_proto::tensor::TensorProto;
 use tensorboard_proto::tensor_shape::{TensorShapeProto, TensorShapeProto_Dim};
 use tensorboard_proto::types::DataType;
