@@ -139,6 +139,23 @@ fn gethostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// A summary of one value tagged `tag`: `tensor`, with the metadata naming the plugin
+/// (`plugin_name`) that reads it and that plugin's serialised data (`content`).
+pub(crate) fn plugin_summary(tag: &str, plugin_name: &str, content: Vec<u8>, tensor: TensorProto) -> Summary {
+    let mut plugin = SummaryMetadata_PluginData::new();
+    plugin.set_plugin_name(plugin_name.to_string());
+    plugin.set_content(content);
+    let mut metadata = SummaryMetadata::new();
+    metadata.set_plugin_data(plugin);
+    let mut value = Summary_Value::new();
+    value.set_tag(tag.to_string());
+    value.set_metadata(metadata);
+    value.set_tensor(tensor);
+    let mut summary = Summary::new();
+    summary.set_value(protobuf::RepeatedField::from_vec(vec![value]));
+    summary
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,21 +260,4 @@ mod tests {
         // The writer is still usable: nothing was written.
         w.image_rgb("img", &[0; 12], 2, 2, 0).unwrap();
     }
-}
-
-/// A summary of one value tagged `tag`: `tensor`, with the metadata naming the plugin
-/// (`plugin_name`) that reads it and that plugin's serialised data (`content`).
-pub(crate) fn plugin_summary(tag: &str, plugin_name: &str, content: Vec<u8>, tensor: TensorProto) -> Summary {
-    let mut plugin = SummaryMetadata_PluginData::new();
-    plugin.set_plugin_name(plugin_name.to_string());
-    plugin.set_content(content);
-    let mut metadata = SummaryMetadata::new();
-    metadata.set_plugin_data(plugin);
-    let mut value = Summary_Value::new();
-    value.set_tag(tag.to_string());
-    value.set_metadata(metadata);
-    value.set_tensor(tensor);
-    let mut summary = Summary::new();
-    summary.set_value(protobuf::RepeatedField::from_vec(vec![value]));
-    summary
 }
