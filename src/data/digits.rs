@@ -54,7 +54,7 @@ impl super::DatasetSource for DigitsOptions {
         let labels = |b: Vec<u8>| b.into_iter().map(i64::from).collect::<Vec<_>>();
         let train = Split::new(pixels(read(0)?), labels(read(1)?));
         let test = Split::new(pixels(read(2)?), labels(read(3)?));
-        Ok(Dataset { info: info(), train, test, modes: None })
+        Ok(Dataset::new(info(), train, test))
     }
 }
 

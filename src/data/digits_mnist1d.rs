@@ -72,7 +72,7 @@ fn pair(images: Split, signals: &Split, seed: u64, stream: u64) -> Result<Split>
             pools[y as usize].pop().ok_or_else(|| anyhow::anyhow!("digits-mnist1d: too few signals of class {y}"))?;
         signal.extend_from_slice(&signals.x[i * mnist1d::LEN..(i + 1) * mnist1d::LEN]);
     }
-    Ok(Split { x: images.x, y: images.y, more: vec![signal] })
+    Ok(Split { more: vec![signal], ..images })
 }
 
 /// Adds Gaussian noise of standard deviation `std` to every value.
@@ -157,7 +157,7 @@ impl DatasetSource for DigitsMnist1dOptions {
         }
         add_noise(&mut train.x, self.image_noise, self.seed, 2);
         add_noise(&mut test.x, self.image_noise, self.seed, 3);
-        Ok(Dataset { info: info(), train, test, modes: None })
+        Ok(Dataset::new(info(), train, test))
     }
 }
 

@@ -133,7 +133,7 @@ impl DatasetSource for LongrangeOptions {
         self.validate().map_err(super::option_error)?;
         let train = generate(self, 0, self.n_train);
         let test = generate(self, 1, self.n_test);
-        Ok(Dataset { info: self.info(), train, test, modes: None })
+        Ok(Dataset::new(self.info(), train, test))
     }
 }
 

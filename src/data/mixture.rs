@@ -96,12 +96,9 @@ pub fn validate(opts: &MixtureOptions) -> std::result::Result<(), FieldError> {
 pub fn load(mixture: Mixture, opts: &MixtureOptions) -> Result<Dataset> {
     validate(opts).map_err(super::option_error)?;
     let modes = mixture.modes();
-    Ok(Dataset {
-        info: mixture.info(),
-        train: generate(&modes, opts.seed, 0, opts.n_train),
-        test: generate(&modes, opts.seed, 1, opts.n_test),
-        modes: Some(modes),
-    })
+    let train = generate(&modes, opts.seed, 0, opts.n_train);
+    let test = generate(&modes, opts.seed, 1, opts.n_test);
+    Ok(Dataset::new(mixture.info(), train, test).with_modes(Some(modes)))
 }
 
 /// Draws `n` points from stream `stream` of ChaCha8 seeded with `seed`.

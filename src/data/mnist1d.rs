@@ -46,7 +46,7 @@ pub fn load(opts: &Mnist1dOptions) -> Result<Dataset> {
         permute_positions(&mut train, &perm);
         permute_positions(&mut test, &perm);
     }
-    Ok(Dataset { info: info(), train, test, modes: None })
+    Ok(Dataset::new(info(), train, test))
 }
 
 /// The fixed permutation of the 40 positions used by `shuffle_seq`.

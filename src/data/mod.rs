@@ -54,8 +54,10 @@ pub struct DataInfo {
     pub seq_len: usize,
     /// Channels per time step (1 for a signal; image columns).
     pub channels: usize,
-    /// Number of classes.
+    /// Number of classes (1 for regression: the model's output width).
     pub num_classes: usize,
+    /// Classification (the default) or regression.
+    pub task: Task,
     /// `[height, width]` when examples are images (rows are time steps, columns channels).
     pub image: Option<[usize; 2]>,
     /// Vocabulary size when inputs are token ids (stored as floats in channel 0; id 0 is padding).
@@ -111,6 +113,9 @@ pub struct Split {
     /// Multimodal datasets: the further modalities' examples (row-major, the same rows as
     /// `x` and `y`), in [`DataInfo::modalities`] order after the first.
     pub more: Vec<Vec<f32>>,
+    /// Regression datasets ([`Task::Regression`]): the target of each row; empty for
+    /// classification (where `y` holds the labels).
+    pub target: Vec<f32>,
 }
 
 impl Split {
@@ -126,22 +131,77 @@ impl Split {
 
     /// A single-modality split.
     pub fn new(x: Vec<f32>, y: Vec<i64>) -> Self {
-        Split { x, y, more: Vec::new() }
+        Split { x, y, more: Vec::new(), target: Vec::new() }
+    }
+
+    /// The rows at `indices`, in that order, of every modality (and of `target`).
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn rows(&self, indices: &[usize]) -> Split {
+        let n = self.len();
+        let take = |values: &Vec<f32>| {
+            if n == 0 {
+                return Vec::new();
+            }
+            let width = values.len() / n;
+            indices.iter().flat_map(|&i| values[i * width..(i + 1) * width].iter().copied()).collect()
+        };
+        Split {
+            x: take(&self.x),
+            y: indices.iter().map(|&i| self.y[i]).collect(),
+            more: self.more.iter().map(take).collect(),
+            target: if self.target.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.target[i]).collect() },
+        }
     }
 }
 
+/// What a dataset's examples are labelled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Task {
+    /// A class in `0..num_classes` per example ([`Split::y`]).
+    #[default]
+    Classification,
+    /// A real number per example ([`Split::target`]); models output one value
+    /// (`num_classes` is 1).
+    Regression,
+}
+
 /// A dataset in host memory.
+///
+/// Build one with [`Dataset::new`] (and [`Dataset::with_valid`], [`Dataset::with_modes`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Dataset {
     /// Shapes and class count.
     pub info: DataInfo,
     /// The training split.
     pub train: Split,
+    /// The validation split: the dataset's own, or carved out of the training split
+    /// (`dataset.validation`); `None` when there is none (selection is then on test).
+    pub valid: Option<Split>,
     /// The test split.
     pub test: Split,
     /// The mixture's modes when the data is drawn from a known mixture (`ring`, `grid`), for
     /// the GAN's mode-coverage metrics; `None` otherwise.
     pub modes: Option<Modes>,
+}
+
+impl Dataset {
+    /// A dataset of a training and a test split (no validation split, no modes).
+    pub fn new(info: DataInfo, train: Split, test: Split) -> Self {
+        Dataset { info, train, valid: None, test, modes: None }
+    }
+
+    /// With its own validation split.
+    pub fn with_valid(self, valid: Split) -> Self {
+        Dataset { valid: Some(valid), ..self }
+    }
+
+    /// With the modes of the mixture it is drawn from.
+    pub fn with_modes(self, modes: Option<Modes>) -> Self {
+        Dataset { modes, ..self }
+    }
 }
 
 /// A split uploaded to a device, ready for batching.
@@ -286,7 +346,7 @@ mod tests {
         let info = xor_modal::info(&XorModalOptions { length: 2, ..Default::default() });
         // Row i holds i in modality a and 10 * i in modality b.
         let rows = |scale: f32| (0..4).flat_map(|i| [scale * i as f32; 2]).collect::<Vec<_>>();
-        let split = Split { x: rows(1.0), y: vec![0, 1, 2, 3], more: vec![rows(10.0)] };
+        let split = Split { x: rows(1.0), y: vec![0, 1, 2, 3], more: vec![rows(10.0)], target: Vec::new() };
         let device = Device::flex();
         let d = DeviceSplit::new(&split, &info, &device);
         let first =

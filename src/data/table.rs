@@ -829,7 +829,7 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         s
     };
     let info = DataInfo { seq_len, channels, num_classes, vocab, ..Default::default() };
-    Ok(Dataset { info, train: split(false), test: split(true), modes: None })
+    Ok(Dataset::new(info, split(false), split(true)))
 }
 
 impl super::DatasetSource for TableOptions {

@@ -66,7 +66,7 @@ fn generate(opts: &XorModalOptions, patterns: &[Vec<f32>], stream: u64, n: usize
         y.push(i64::from(bits[0] ^ bits[1]));
     }
     let [a, b] = modalities;
-    Split { x: a, y, more: vec![b] }
+    Split { more: vec![b], ..Split::new(a, y) }
 }
 
 impl DatasetSource for XorModalOptions {
@@ -105,7 +105,7 @@ impl DatasetSource for XorModalOptions {
         let patterns = patterns(self);
         let train = generate(self, &patterns, 1, self.n_train);
         let test = generate(self, &patterns, 2, self.n_test);
-        Ok(Dataset { info: info(self), train, test, modes: None })
+        Ok(Dataset::new(info(self), train, test))
     }
 }
 

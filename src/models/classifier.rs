@@ -35,8 +35,9 @@ pub fn fit<M: Classifier>(
     train::run_loop(&mut step, cfg, &mut Hooks::default(), obs)
 }
 
-/// Test loss and accuracy of `model` (in validation mode) on `split`.
-pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<String, f64> {
+/// Loss and accuracy of `model` (in validation mode) on `split`, named `{split_name}.loss` and
+/// `{split_name}.accuracy` (`split_name`: `valid` or `test`).
+pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit, split_name: &str) -> BTreeMap<String, f64> {
     const CHUNK: usize = 1000;
     let model = model.valid();
     let loss_fn = CrossEntropyLossConfig::new().init(&split.y.device());
@@ -55,8 +56,8 @@ pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit) -> BTreeMap<Strin
         start = end;
     }
     BTreeMap::from([
-        ("test.loss".to_string(), loss_sum / split.len as f64),
-        ("test.accuracy".to_string(), correct as f64 / split.len as f64),
+        (format!("{split_name}.loss"), loss_sum / split.len as f64),
+        (format!("{split_name}.accuracy"), correct as f64 / split.len as f64),
     ])
 }
 
@@ -124,7 +125,7 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
     }
 
     fn evaluate(&mut self, _step: usize, _obs: &mut dyn Observer) -> Metrics {
-        self.test.as_ref().map(|test| evaluate(self.model(), test)).unwrap_or_default()
+        self.test.as_ref().map(|test| evaluate(self.model(), test, "test")).unwrap_or_default()
     }
 
     fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {

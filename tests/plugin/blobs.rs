@@ -66,11 +66,6 @@ impl DatasetSource for BlobsOptions {
         Some(self.n_train)
     }
     fn load(&self) -> burnlab::error::Result<Dataset> {
-        Ok(Dataset {
-            info: self.info(),
-            train: self.split(0, self.n_train),
-            test: self.split(1, self.n_test),
-            modes: None,
-        })
+        Ok(Dataset::new(self.info(), self.split(0, self.n_train), self.split(1, self.n_test)))
     }
 }

@@ -77,7 +77,7 @@ impl FrechetScorer {
     #[cfg(test)]
     fn accuracy(&self, data: &crate::data::Dataset, device: &Device) -> f64 {
         let test = DeviceSplit::new(&data.test, &data.info, device);
-        crate::models::classifier::evaluate(&self.net, &test)["test.accuracy"]
+        crate::models::classifier::evaluate(&self.net, &test, "test")["test.accuracy"]
     }
 }
 
