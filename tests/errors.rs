@@ -100,6 +100,40 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
         ),
         ("missing name", GOOD.replace("name = \"e\"\n", ""), "e.toml", vec!["missing field `name`"]),
         (
+            "schedule key of another kind",
+            GOOD.replace("steps = 10", "steps = 10\nlr_schedule = { kind = \"cosine\", gamma = 0.5 }"),
+            "e.toml:10:",
+            vec!["`training.lr_schedule.gamma` applies to kind = \"exponential\" or \"step\" only"],
+        ),
+        (
+            "warm-up as long as the run",
+            GOOD.replace("steps = 10", "steps = 10\nlr_schedule = { kind = \"linear\", warmup_steps = 10 }"),
+            "e.toml:10:",
+            vec!["`training.lr_schedule.warmup_steps` must be less than training.steps = 10, got 10"],
+        ),
+        (
+            "two clipping bounds",
+            GOOD.replace("steps = 10", "steps = 10\nclip_grad = { norm = 1.0, value = 0.5 }"),
+            "e.toml:10:",
+            vec!["`training.clip_grad` give one of `norm` or `value`, not both"],
+        ),
+        (
+            "unknown early-stopping metric",
+            GOOD.replace("steps = 10", "steps = 10\nearly_stopping = { metric = \"test.los\", patience = 3 }"),
+            "e.toml:10:",
+            vec![
+                "`training.early_stopping.metric` is `test.los`, which family `mlp` does not record",
+                "did you mean `test.loss`?",
+            ],
+        ),
+        (
+            "accumulation with the gan",
+            GOOD.replace("steps = 10", "steps = 10\naccumulate = 2")
+                .replace("family = \"mlp\"\nhidden = 8", "family = \"gan\""),
+            "e.toml:10:",
+            vec!["`training.accumulate` is 2, but the `gan` family does not accumulate gradients"],
+        ),
+        (
             "cpu backend on cuda",
             GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""),
             "e.toml:",
@@ -448,4 +482,55 @@ fn a_set_value_for_a_string_key_is_the_text_typed() {
     // A number key still reads TOML numbers, underscores included.
     let out = s.burnlab(&["plan", "e.toml", "--set", "training.steps=1_000", "--set", "seeds=[1_0]"]);
     assert!(out.status.success() && stdout(&out).contains("seed=10"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn nested_recipe_keys_are_swept_and_set_like_any_key() {
+    let s = Scratch::new();
+    let recipe = "steps = 10\nlr_schedule = { kind = \"cosine\", warmup_steps = 2 }";
+    let sweep = "[sweep.params]\n\"training.lr_schedule.warmup_steps\" = [2, 4]\n\"training.accumulate\" = [1, 2]\n";
+    s.file("e.toml", &format!("{}\n{sweep}", GOOD.replace("steps = 10", recipe)));
+    let out = s.burnlab(&[
+        "plan",
+        "e.toml",
+        "--json",
+        "--set",
+        "training.lr_schedule.kind=linear",
+        "--set",
+        "training.clip_grad.norm=1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let trials = plan["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    let mut seen = Vec::new();
+    for t in trials {
+        let training = &t["config"]["training"];
+        let warmup = &t["swept"]["training.lr_schedule.warmup_steps"];
+        assert_eq!(&training["lr_schedule"]["warmup_steps"], warmup, "{t}");
+        assert_eq!(
+            &training["accumulate"].as_i64().unwrap_or(1),
+            &t["swept"]["training.accumulate"].as_i64().unwrap(),
+            "{t}"
+        );
+        assert_eq!(training["lr_schedule"]["kind"], "linear");
+        assert_eq!(training["clip_grad"]["norm"], 1.0);
+        seen.push((warmup.as_i64().unwrap(), t["swept"]["training.accumulate"].as_i64().unwrap()));
+    }
+    seen.sort();
+    assert_eq!(seen, [(2, 1), (2, 2), (4, 1), (4, 2)]);
+    // A swept value out of range names the key.
+    s.file(
+        "e.toml",
+        &format!(
+            "{}\n[sweep.params]\n\"training.lr_schedule.warmup_steps\" = [2, 10]\n",
+            GOOD.replace("steps = 10", recipe)
+        ),
+    );
+    assert_user_error(
+        "warmup sweep",
+        &s.burnlab(&["validate", "e.toml"]),
+        "e.toml:",
+        &["training.lr_schedule.warmup_steps", "must be less than training.steps = 10"],
+    );
 }

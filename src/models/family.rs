@@ -82,6 +82,11 @@ pub trait FamilySpec: Erased {
     }
     /// The metrics its trainer records, as `split.name`.
     fn metrics(&self) -> &'static [&'static str];
+    /// Checks the `[training]` keys against what its trainer supports (the error's key is
+    /// relative to `[training]`); the classifier trainer supports them all.
+    fn check_training(&self, _training: &TrainingSpec) -> Result<(), FieldError> {
+        Ok(())
+    }
     /// Trains a fresh model on `ctx.data`, reporting to `obs`.
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome;
 }

@@ -689,6 +689,16 @@ impl super::FamilySpec for GanSpec {
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
         GanSpec::validate(self, data)
     }
+    /// Rejects `accumulate > 1`: the adversarial step makes one update per batch.
+    fn check_training(&self, training: &crate::train::TrainingSpec) -> Result<(), FieldError> {
+        if training.accumulate > 1 {
+            return Err(FieldError::new(
+                "accumulate",
+                format!("is {}, but the `gan` family does not accumulate gradients: use 1", training.accumulate),
+            ));
+        }
+        Ok(())
+    }
     fn footprint(&self, data: &DataInfo) -> Footprint {
         GanSpec::footprint(self, data)
     }

@@ -158,6 +158,8 @@ fn typed_models(
         };
         limits::check_sizes_first(dataset, training, &variant.spec).map_err(limit_at)?;
         variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
+        variant.spec.check_training(training).map_err(|e| loc.field_error(&root.key("training"), e))?;
+        check_watched_metric(training, &variant, loc)?;
         limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)?;
         if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
             return Err(UserError::new(format!("models[{j}] and models[{i}] are both labelled `{}`", variant.label))
@@ -167,6 +169,27 @@ fn typed_models(
         models.push(variant);
     }
     Ok(models)
+}
+
+/// Checks that `training.early_stopping.metric` is one `variant`'s family records.
+fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &Locator<'_>) -> Result<(), UserError> {
+    let Some(watch) = &training.early_stopping else { return Ok(()) };
+    let known = variant.spec.metrics();
+    if known.contains(&watch.metric.as_str()) {
+        return Ok(());
+    }
+    let path = KeyPath::dotted("training.early_stopping.metric");
+    let mut e = UserError::new(format!(
+        "`training.early_stopping.metric` is `{}`, which family `{}` does not record; it records {}",
+        watch.metric,
+        variant.spec.name(),
+        known.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    ))
+    .at(loc.locate(&path, false));
+    if let Some(s) = crate::error::did_you_mean(&watch.metric, known.iter().copied()) {
+        e = e.help(format!("did you mean `{s}`?"));
+    }
+    Err(e)
 }
 
 impl Experiment {

@@ -264,7 +264,18 @@ fn check_resolved(
         if dataset_swept {
             dataset.validate().map_err(|e| field(limits::Section::Dataset, e))?;
         }
-        model.validate(info).map_err(|e| field(limits::Section::Model, e))
+        model.validate(info).map_err(|e| field(limits::Section::Model, e))?;
+        model.check_training(training).map_err(|e| field(limits::Section::Training, e))?;
+        match &training.early_stopping {
+            Some(w) if !model.metrics().contains(&w.metric.as_str()) => Err(field(
+                limits::Section::Training,
+                crate::check::FieldError::new(
+                    "early_stopping.metric",
+                    format!("is not a metric `{}` records", model.name()),
+                ),
+            )),
+            _ => Ok(()),
+        }
     })
     .map_err(|e| {
         let section = match e.section {

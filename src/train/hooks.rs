@@ -1,9 +1,10 @@
 //! The loop's hooks: a learning-rate schedule, a decision at each evaluation (early stopping,
-//! pruning) and checkpoints. Each is an object with a no-op default; none is implemented yet.
-//! They are the seams for what comes next (burn-train's `LrScheduler`,
-//! `EarlyStoppingStrategy` and checkpointer; optuna's pruners).
+//! pruning) and checkpoints. Each is an object with a no-op default. [`Hooks::from_training`]
+//! builds the schedule (`training.lr_schedule`, over Burn's schedulers:
+//! [`super::BurnSchedule`]) and early stopping (`training.early_stopping`:
+//! [`super::EarlyStopping`]) from `[training]`; nothing saves checkpoints yet.
 
-use super::Metrics;
+use super::{BurnSchedule, EarlyStopping, Metrics, TrainingSpec};
 
 /// The learning rate at each step, relative to the configured one (PyTorch's `LambdaLR`): a
 /// warm-up or decay schedule. The factor multiplies every learning rate of the step (G's and
@@ -58,7 +59,8 @@ pub struct NoCheckpoints;
 
 impl Checkpointer for NoCheckpoints {}
 
-/// The hooks one run uses; [`Hooks::default`] is the no-op set every trainer runs with today.
+/// The hooks one run uses; [`Hooks::default`] is the no-op set, [`Hooks::from_training`] the
+/// one `[training]` asks for.
 pub struct Hooks {
     /// The learning-rate schedule.
     pub schedule: Box<dyn LrSchedule>,
@@ -71,5 +73,24 @@ pub struct Hooks {
 impl Default for Hooks {
     fn default() -> Self {
         Hooks { schedule: Box::new(ConstantLr), on_eval: Box::new(KeepGoing), checkpoint: Box::new(NoCheckpoints) }
+    }
+}
+
+impl Hooks {
+    /// The hooks `[training]` asks for: its `lr_schedule` (else [`ConstantLr`]) and
+    /// `early_stopping` (else [`KeepGoing`]); no checkpoints.
+    ///
+    /// # Panics
+    /// If `cfg.lr_schedule` fails Burn's checks, which [`TrainingSpec::validate`] reports first.
+    pub fn from_training(cfg: &TrainingSpec) -> Self {
+        let mut hooks = Hooks::default();
+        if let Some(spec) = &cfg.lr_schedule {
+            let schedule = BurnSchedule::new(spec, cfg.lr, cfg.steps);
+            hooks.schedule = Box::new(schedule.expect("training.lr_schedule is validated"));
+        }
+        if let Some(spec) = &cfg.early_stopping {
+            hooks.on_eval = Box::new(EarlyStopping::new(spec));
+        }
+        hooks
     }
 }

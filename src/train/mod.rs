@@ -8,15 +8,21 @@
 //! decisions, checkpoints). The steps themselves live with their families (`models`): this
 //! module knows no model.
 
+mod clip;
+mod early;
 mod hooks;
 mod optim;
+mod schedule;
 pub mod seeds;
 mod skeleton;
 mod spec;
 mod step;
 
+pub use clip::ClipGradSpec;
+pub use early::{EarlyStopping, EarlyStoppingSpec, Mode};
 pub use hooks::{Checkpointer, ConstantLr, Decision, EvalHook, Hooks, KeepGoing, LrSchedule, NoCheckpoints};
 pub use optim::build_optimizer;
+pub use schedule::{BurnSchedule, LrScheduleSpec, ScheduleKind};
 pub use skeleton::run_loop;
 pub use spec::{Batching, OptimizerKind, TrainingSpec};
 pub use step::{StepLosses, TrainStep};

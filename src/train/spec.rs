@@ -1,5 +1,9 @@
-//! The `[training]` section: optimizer, learning rate, batches, steps, evaluation.
+//! The `[training]` section: optimizer, learning rate and its schedule, batches, steps,
+//! evaluation, gradient clipping and accumulation, early stopping.
 
+use super::clip::ClipGradSpec;
+use super::early::EarlyStoppingSpec;
+use super::schedule::LrScheduleSpec;
 use crate::check::FieldError;
 pub use crate::data::batches::Batching;
 use serde::{Deserialize, Serialize};
@@ -27,7 +31,7 @@ pub struct TrainingSpec {
     pub lr: f64,
     /// Examples per training step.
     pub batch_size: usize,
-    /// Number of optimizer steps.
+    /// Number of optimizer steps (with `accumulate = k`, each of `k` batches).
     pub steps: usize,
     /// Evaluate on the test split every this many steps (and at the end).
     pub eval_every: usize,
@@ -47,6 +51,24 @@ pub struct TrainingSpec {
     pub log_every: usize,
     /// Write weight histograms to TensorBoard every this many evaluations (0: never).
     pub histogram_every: usize,
+    /// The learning-rate schedule (a factor on `lr`); constant when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<LrScheduleSpec>,
+    /// Gradient clipping (global norm or value) before each optimizer step; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_grad: Option<ClipGradSpec>,
+    /// Batches whose gradients one optimizer step averages (each of `batch_size` examples).
+    #[serde(skip_serializing_if = "is_one")]
+    pub accumulate: usize,
+    /// Stop the trial when a metric stops improving; never when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStoppingSpec>,
+}
+
+/// Fields at their defaults are left out of the serialised config, so that trial ids of
+/// files that do not use them stay as they were.
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for TrainingSpec {
@@ -65,6 +87,10 @@ impl Default for TrainingSpec {
             batching: Batching::Shuffle,
             log_every: 10,
             histogram_every: 0,
+            lr_schedule: None,
+            clip_grad: None,
+            accumulate: 1,
+            early_stopping: None,
         }
     }
 }
@@ -79,6 +105,7 @@ impl TrainingSpec {
             ("steps", self.steps),
             ("eval_every", self.eval_every),
             ("log_every", self.log_every),
+            ("accumulate", self.accumulate),
         ] {
             if v == 0 {
                 return Err(FieldError::new(key, "must be at least 1"));
@@ -94,6 +121,21 @@ impl TrainingSpec {
         }
         if self.momentum != 0.0 && self.optimizer != OptimizerKind::Sgd {
             return Err(FieldError::new("momentum", "applies to optimizer = \"sgd\" only"));
+        }
+        self.validate_recipe()
+    }
+
+    /// Checks `lr_schedule`, `clip_grad` and `early_stopping` (the metric's name is checked
+    /// against the families where the experiment is validated, `spec`).
+    fn validate_recipe(&self) -> Result<(), FieldError> {
+        if let Some(s) = &self.lr_schedule {
+            s.validate(self.lr, self.steps)?;
+        }
+        if let Some(c) = &self.clip_grad {
+            c.validate()?;
+        }
+        if let Some(e) = &self.early_stopping {
+            e.validate()?;
         }
         Ok(())
     }

@@ -5,7 +5,10 @@
 //! one generator update, with separate Adam optimizers, learning rates and betas from the
 //! [`GanSpec`]. A batch holds `batch_size` inputs of D, each `pack` examples, so G draws
 //! `batch_size * pack` samples per update. `[training]` supplies `steps`, `batch_size`,
-//! `eval_every` and `log_every`; its optimizer settings do not apply.
+//! `eval_every`, `log_every`, `lr_schedule` (one factor on both learning rates),
+//! `clip_grad` (applied to G's and D's gradients, each network's on its own) and
+//! `early_stopping`; its optimizer settings do not apply, and `accumulate > 1` is rejected
+//! at validation ([`GanSpec::check_training`]).
 //!
 //! Every evaluation draws `eval_samples` samples from one fixed noise batch (drawn once from
 //! the trial seed, so samples are comparable across steps) with G in evaluation mode (batch
@@ -20,7 +23,9 @@ use crate::data::batches::InputBatches;
 use crate::data::mixture::Modes;
 use crate::data::{Dataset, DeviceSplit};
 use crate::tensorboard::image::{Channels, grid, to_u8};
-use crate::train::{self, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds};
+use crate::train::{
+    self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds,
+};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::{relu, softplus};
@@ -45,7 +50,7 @@ pub fn fit_gan(
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let mut step = AdversarialStep::new(spec, data, modes, cfg, device, seed);
-    train::run_loop(&mut step, cfg, &mut Hooks::default(), obs)
+    train::run_loop(&mut step, cfg, &mut Hooks::from_training(cfg), obs)
 }
 
 /// A GAN under training: G and D with their optimizers, the real batches, the fixed
@@ -65,6 +70,8 @@ struct AdversarialStep<'a> {
     n: usize,
     noise: Tensor<2>,
     frechet: Option<FrechetScorer>,
+    /// `training.clip_grad`, applied to G's and to D's gradients.
+    clip: Option<ClipGradSpec>,
     num_params: usize,
 }
 
@@ -88,8 +95,8 @@ impl<'a> AdversarialStep<'a> {
         let real = InputBatches::new(train, n, seeds::stream(seed, seeds::GAN_REAL_BATCHES));
         let (g_opt, d_opt) = optimizers(spec);
         let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
-        let (g, d, device) = (Some(g), Some(d), device.clone());
-        AdversarialStep { spec, data, modes, device, g, d, g_opt, d_opt, real, n, noise, frechet, num_params }
+        let (g, d, device, clip) = (Some(g), Some(d), device.clone(), cfg.clip_grad.clone());
+        AdversarialStep { spec, data, modes, device, g, d, g_opt, d_opt, real, n, noise, frechet, clip, num_params }
     }
 
     fn g(&self) -> &Generator {
@@ -113,7 +120,10 @@ impl<'a> AdversarialStep<'a> {
             if !d_value.is_finite() {
                 break;
             }
-            let grads = GradientsParams::from_grads(loss.backward(), self.d());
+            let mut grads = GradientsParams::from_grads(loss.backward(), self.d());
+            if let Some(clip) = &self.clip {
+                clip.clip(self.d(), &mut grads);
+            }
             let d = self.d.take().expect("D is held between steps");
             self.d = Some(self.d_opt.step(lr, d, grads));
         }
@@ -127,7 +137,10 @@ impl<'a> AdversarialStep<'a> {
         let loss = g_loss(self.spec.loss, self.d().clone().no_grad().forward(fake));
         let value = f64::from(loss.clone().into_scalar::<f32>());
         if value.is_finite() {
-            let grads = GradientsParams::from_grads(loss.backward(), self.g());
+            let mut grads = GradientsParams::from_grads(loss.backward(), self.g());
+            if let Some(clip) = &self.clip {
+                clip.clip(self.g(), &mut grads);
+            }
             let g = self.g.take().expect("G is held between steps");
             self.g = Some(self.g_opt.step(lr, g, grads));
         }
