@@ -490,35 +490,38 @@ fn nested_recipe_keys_are_swept_and_set_like_any_key() {
     let recipe = "steps = 10\nlr_schedule = { kind = \"cosine\", warmup_steps = 2 }";
     let sweep = "[sweep.params]\n\"training.lr_schedule.warmup_steps\" = [2, 4]\n\"training.accumulate\" = [1, 2]\n";
     s.file("e.toml", &format!("{}\n{sweep}", GOOD.replace("steps = 10", recipe)));
-    let out = s.burnlab(&[
-        "plan",
-        "e.toml",
-        "--json",
-        "--set",
-        "training.lr_schedule.kind=linear",
-        "--set",
-        "training.clip_grad.norm=1",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let trials = plan["trials"].as_array().unwrap();
-    assert_eq!(trials.len(), 4);
-    let mut seen = Vec::new();
-    for t in trials {
-        let training = &t["config"]["training"];
-        let warmup = &t["swept"]["training.lr_schedule.warmup_steps"];
-        assert_eq!(&training["lr_schedule"]["warmup_steps"], warmup, "{t}");
-        assert_eq!(
-            &training["accumulate"].as_i64().unwrap_or(1),
-            &t["swept"]["training.accumulate"].as_i64().unwrap(),
-            "{t}"
-        );
-        assert_eq!(training["lr_schedule"]["kind"], "linear");
-        assert_eq!(training["clip_grad"]["norm"], 1.0);
-        seen.push((warmup.as_i64().unwrap(), t["swept"]["training.accumulate"].as_i64().unwrap()));
-    }
-    seen.sort();
-    assert_eq!(seen, [(2, 1), (2, 2), (4, 1), (4, 2)]);
+    let plan = |sets: &[&str]| -> Vec<(String, i64, i64)> {
+        let mut args = vec!["plan", "e.toml", "--json"];
+        args.extend(sets.iter().flat_map(|s| ["--set", s]));
+        let out = s.burnlab(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let mut trials: Vec<(String, i64, i64)> = plan["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let swept = &t["swept"];
+                let id = t["id"].as_str().unwrap().to_string();
+                (
+                    id,
+                    swept["training.lr_schedule.warmup_steps"].as_i64().unwrap(),
+                    swept["training.accumulate"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        trials.sort_by_key(|t| (t.1, t.2));
+        trials
+    };
+    let cosine = plan(&[]);
+    let points: Vec<(i64, i64)> = cosine.iter().map(|t| (t.1, t.2)).collect();
+    assert_eq!(points, [(2, 1), (2, 2), (4, 1), (4, 2)]);
+    let mut ids: Vec<&String> = cosine.iter().map(|t| &t.0).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "every swept setting is its own trial");
+    // `--set` reaches into the inline table (and creates one): every trial's config changes.
+    let linear = plan(&["training.lr_schedule.kind=linear", "training.clip_grad.norm=1"]);
+    assert!(cosine.iter().zip(&linear).all(|(a, b)| a.0 != b.0 && (a.1, a.2) == (b.1, b.2)), "{cosine:?} {linear:?}");
     // A swept value out of range names the key.
     s.file(
         "e.toml",
@@ -531,6 +534,6 @@ fn nested_recipe_keys_are_swept_and_set_like_any_key() {
         "warmup sweep",
         &s.burnlab(&["validate", "e.toml"]),
         "e.toml:",
-        &["training.lr_schedule.warmup_steps", "must be less than training.steps = 10"],
+        &["training.lr_schedule.warmup_steps = 10", "must be less than training.steps = 10"],
     );
 }

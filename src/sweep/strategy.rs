@@ -130,6 +130,28 @@ mod tests {
     }
 
     #[test]
+    fn nested_training_keys_are_swept_into_each_trial_s_config() {
+        let text = "name = \"t\"\nseeds = [0]\n[dataset]\nname = \"mnist1d\"\n[training]\nsteps = 50\n\
+            lr_schedule = { kind = \"cosine\", warmup_steps = 5 }\n[[models]]\nfamily = \"linear\"\n\
+            [sweep.params]\n\"training.lr_schedule.warmup_steps\" = [5, 10]\n\"training.accumulate\" = [1, 2]\n";
+        let set = crate::spec::Override::parse("training.lr_schedule.kind=linear").unwrap();
+        let exp =
+            crate::spec::Experiment::from_source(crate::spec::Source::from_text("t.toml", text), vec![set]).unwrap();
+        let plan = super::super::expand(&exp).unwrap();
+        let mut got: Vec<(usize, usize)> = plan
+            .trials
+            .iter()
+            .map(|t| {
+                let schedule = t.config.training.lr_schedule.as_ref().unwrap();
+                assert_eq!(schedule.kind, crate::train::ScheduleKind::Linear);
+                (schedule.warmup_steps, t.config.training.accumulate)
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, [(5, 1), (5, 2), (10, 1), (10, 2)]);
+    }
+
+    #[test]
     fn a_fixed_plan_skips_what_finished_before_and_ends() {
         let mut f = FixedPlan::new(plan(4));
         let before = [Finished { index: 1, outcome: Outcome::Completed, metrics: BTreeMap::new() }];
