@@ -9,7 +9,43 @@ const GOOD: &str = SMALL_EXPERIMENT;
 
 /// (case name, file text, expected location prefix, expected message fragments)
 fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
+    // A `[training]` recipe key on line 10, after `steps = 10`.
+    let recipe = |name, line: &str, fragments| {
+        (name, GOOD.replace("steps = 10", &format!("steps = 10\n{line}")), "e.toml:10:", fragments)
+    };
+    let gan = GOOD
+        .replace("steps = 10", "steps = 10\naccumulate = 2")
+        .replace("family = \"mlp\"\nhidden = 8", "family = \"gan\"");
     vec![
+        recipe(
+            "schedule key of another kind",
+            "lr_schedule = { kind = \"cosine\", gamma = 0.5 }",
+            vec!["`training.lr_schedule.gamma` applies to kind = \"exponential\" or \"step\" only"],
+        ),
+        recipe(
+            "warm-up as long as the run",
+            "lr_schedule = { kind = \"linear\", warmup_steps = 10 }",
+            vec!["`training.lr_schedule.warmup_steps` must be less than training.steps = 10, got 10"],
+        ),
+        recipe(
+            "two clipping bounds",
+            "clip_grad = { norm = 1.0, value = 0.5 }",
+            vec!["`training.clip_grad` has both `norm` and `value`: give one"],
+        ),
+        recipe(
+            "unknown early-stopping metric",
+            "early_stopping = { metric = \"test.los\", patience = 3 }",
+            vec![
+                "`training.early_stopping.metric` is `test.los`, which family `mlp` does not record",
+                "did you mean `test.loss`?",
+            ],
+        ),
+        (
+            "accumulation with the gan",
+            gan,
+            "e.toml:10:",
+            vec!["`training.accumulate` is 2, but the `gan` family does not accumulate gradients"],
+        ),
         ("syntax", GOOD.replace("lr = 0.01", "lr = = 0.01"), "e.toml:8:", vec!["invalid TOML"]),
         (
             "unknown top key",
@@ -99,40 +135,6 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
             vec!["unknown metric `test.acc`", "did you mean `test.accuracy`?"],
         ),
         ("missing name", GOOD.replace("name = \"e\"\n", ""), "e.toml", vec!["missing field `name`"]),
-        (
-            "schedule key of another kind",
-            GOOD.replace("steps = 10", "steps = 10\nlr_schedule = { kind = \"cosine\", gamma = 0.5 }"),
-            "e.toml:10:",
-            vec!["`training.lr_schedule.gamma` applies to kind = \"exponential\" or \"step\" only"],
-        ),
-        (
-            "warm-up as long as the run",
-            GOOD.replace("steps = 10", "steps = 10\nlr_schedule = { kind = \"linear\", warmup_steps = 10 }"),
-            "e.toml:10:",
-            vec!["`training.lr_schedule.warmup_steps` must be less than training.steps = 10, got 10"],
-        ),
-        (
-            "two clipping bounds",
-            GOOD.replace("steps = 10", "steps = 10\nclip_grad = { norm = 1.0, value = 0.5 }"),
-            "e.toml:10:",
-            vec!["`training.clip_grad` give one of `norm` or `value`, not both"],
-        ),
-        (
-            "unknown early-stopping metric",
-            GOOD.replace("steps = 10", "steps = 10\nearly_stopping = { metric = \"test.los\", patience = 3 }"),
-            "e.toml:10:",
-            vec![
-                "`training.early_stopping.metric` is `test.los`, which family `mlp` does not record",
-                "did you mean `test.loss`?",
-            ],
-        ),
-        (
-            "accumulation with the gan",
-            GOOD.replace("steps = 10", "steps = 10\naccumulate = 2")
-                .replace("family = \"mlp\"\nhidden = 8", "family = \"gan\""),
-            "e.toml:10:",
-            vec!["`training.accumulate` is 2, but the `gan` family does not accumulate gradients"],
-        ),
         (
             "cpu backend on cuda",
             GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""),

@@ -38,8 +38,8 @@ impl ClipGradSpec {
         match (self.norm, self.value) {
             (Some(n), None) => FieldError::positive("clip_grad.norm", n),
             (None, Some(v)) => FieldError::positive("clip_grad.value", v),
-            (Some(_), Some(_)) => Err(FieldError::new("clip_grad", "give one of `norm` or `value`, not both")),
-            (None, None) => Err(FieldError::new("clip_grad", "give `norm = C` (global L2 norm) or `value = V`")),
+            (Some(_), Some(_)) => Err(FieldError::new("clip_grad", "has both `norm` and `value`: give one")),
+            (None, None) => Err(FieldError::new("clip_grad", "needs `norm = C` (global L2 norm) or `value = V` (per entry)")),
         }
     }
 
@@ -52,10 +52,10 @@ impl ClipGradSpec {
             let norm = f64::from(total.sqrt().into_scalar::<f32>());
             let coef = max_norm / (norm + NORM_EPS);
             if coef < 1.0 {
-                module.visit(&mut Scale { grads, factor: coef });
+                module.visit(&mut Rewrite { grads, op: Op::Scale(coef) });
             }
         } else if let Some(v) = self.value {
-            module.visit(&mut ByValue { grads, clip: GradientClipping::Value(v as f32) });
+            module.visit(&mut Rewrite { grads, op: Op::Clamp(GradientClipping::Value(v as f32)) });
         }
     }
 }
@@ -78,30 +78,28 @@ impl ModuleVisitor for SquareSum<'_> {
     }
 }
 
-/// Multiplies every gradient by `factor`.
-struct Scale<'a> {
-    grads: &'a mut GradientsParams,
-    factor: f64,
+/// What [`Rewrite`] does to each gradient.
+enum Op {
+    /// Multiply by the factor (the global norm's clipping coefficient).
+    Scale(f64),
+    /// Clamp each entry (Burn's value clipping).
+    Clamp(GradientClipping),
 }
 
-impl ModuleVisitor for Scale<'_> {
+/// Replaces every gradient by `op` of it.
+struct Rewrite<'a> {
+    grads: &'a mut GradientsParams,
+    op: Op,
+}
+
+impl ModuleVisitor for Rewrite<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register::<D>(param.id, g.mul_scalar(self.factor));
-        }
-    }
-}
-
-/// Clamps every gradient entry by Burn's value clipping.
-struct ByValue<'a> {
-    grads: &'a mut GradientsParams,
-    clip: GradientClipping,
-}
-
-impl ModuleVisitor for ByValue<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register::<D>(param.id, self.clip.clip_gradient(g));
+            let g = match &self.op {
+                Op::Scale(factor) => g.mul_scalar(*factor),
+                Op::Clamp(clip) => clip.clip_gradient(g),
+            };
+            self.grads.register::<D>(param.id, g);
         }
     }
 }
@@ -151,7 +149,7 @@ mod tests {
     #[test]
     fn exactly_one_positive_bound() {
         let both = ClipGradSpec { norm: Some(1.0), value: Some(1.0) };
-        assert_eq!(both.validate().unwrap_err().message, "give one of `norm` or `value`, not both");
+        assert_eq!(both.validate().unwrap_err().message, "has both `norm` and `value`: give one");
         assert_eq!(ClipGradSpec::default().validate().unwrap_err().key, "clip_grad");
         assert_eq!(ClipGradSpec { norm: Some(0.0), value: None }.validate().unwrap_err().key, "clip_grad.norm");
         assert_eq!(ClipGradSpec { norm: None, value: Some(-1.0) }.validate().unwrap_err().key, "clip_grad.value");
