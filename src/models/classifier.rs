@@ -206,7 +206,6 @@ mod tests {
     #[test]
     fn k_accumulated_batches_of_n_equal_one_batch_of_k_times_n() {
         let (data, device) = (data(), Device::flex().autodiff());
-        device.seed(0);
         let model = MlpSpec { hidden: 16, depth: 2, residual: false }.init(&data.info, &device);
         // Sequential batches: 3 batches of 4 cover the same rows as one batch of 12.
         for (optimizer, lr) in [(OptimizerKind::Sgd, 0.5), (OptimizerKind::Adam, 0.01)] {
@@ -226,7 +225,6 @@ mod tests {
     #[test]
     fn early_stopping_ends_the_run_after_patience_evaluations() {
         let (data, device) = (data(), Device::flex().autodiff());
-        device.seed(0);
         let model = MlpSpec { hidden: 8, depth: 1, residual: false }.init(&data.info, &device);
         // No change counts as an improvement with min_delta = 100: the first evaluation (step
         // 2) sets the best value, the next two (4, 6) miss it, and patience 2 stops at 6.
