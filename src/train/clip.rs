@@ -39,7 +39,9 @@ impl ClipGradSpec {
             (Some(n), None) => FieldError::positive("clip_grad.norm", n),
             (None, Some(v)) => FieldError::positive("clip_grad.value", v),
             (Some(_), Some(_)) => Err(FieldError::new("clip_grad", "has both `norm` and `value`: give one")),
-            (None, None) => Err(FieldError::new("clip_grad", "needs `norm = C` (global L2 norm) or `value = V` (per entry)")),
+            (None, None) => {
+                Err(FieldError::new("clip_grad", "needs `norm = C` (global L2 norm) or `value = V` (per entry)"))
+            }
         }
     }
 
