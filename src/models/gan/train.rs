@@ -418,6 +418,53 @@ mod tests {
         assert_eq!(out.final_metrics.len(), 6, "{:?}", out.final_metrics);
     }
 
+    /// Records the metric names of every evaluation and test evaluation.
+    #[derive(Default)]
+    struct Names {
+        evals: Vec<(usize, Vec<String>)>,
+        tests: Vec<(usize, Metrics)>,
+    }
+
+    impl Observer for Names {
+        fn on_train_loss(&mut self, _: usize, _: f64) {}
+        fn on_eval(&mut self, step: usize, m: &Metrics) {
+            self.evals.push((step, m.keys().cloned().collect()));
+        }
+        fn on_test(&mut self, step: usize, m: &Metrics) {
+            self.tests.push((step, m.clone()));
+        }
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn with_a_validation_split_the_test_metrics_come_once_at_the_end() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 200, n_test: 50, seed: 0 }).unwrap();
+        let valid = data.test.clone();
+        let data = data.with_valid(valid);
+        let modes = Mixture::Ring.modes();
+        let spec = GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, eval_samples: 40, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 6, eval_every: 3, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = Names::default();
+        let out = fit_gan(&spec, ctx(&data, &cfg, &device), Some(&modes), &mut obs);
+        assert_eq!((out.status, out.selected_step), (FitStatus::Completed, Some(6)));
+        let valid = ["valid.high_quality", "valid.kl", "valid.mode_distance", "valid.modes"];
+        let names = [&["train.d_loss", "train.loss"][..], &valid[..]].concat();
+        assert_eq!(obs.evals, [(3, names.iter().map(|n| n.to_string()).collect()), (6, names.iter().map(|n| n.to_string()).collect())]);
+        assert_eq!(obs.tests.len(), 1);
+        let (step, test) = &obs.tests[0];
+        assert_eq!(*step, 6);
+        // The mode metrics do not depend on the split: the test ones of the last G are the
+        // last validation ones.
+        for v in valid {
+            let t = v.replace("valid.", "test.");
+            assert_eq!(test[&t], out.final_metrics[v], "{t}");
+            assert_eq!(out.final_metrics[&t], test[&t]);
+        }
+    }
+
     #[test]
     fn an_exploding_run_is_reported_as_diverged() {
         let data = load(Mixture::Ring, &MixtureOptions { n_train: 500, n_test: 10, seed: 0 }).unwrap();
