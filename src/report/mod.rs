@@ -254,7 +254,9 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
     ));
     cols.push(Column::new("steps".into(), count(&|x| Some(x.steps))));
     cols.push(Column::new("diverged_at".into(), count(&|x| x.diverged_at)));
-    for m in plan.report.metrics() {
+    let recorded = |m: &String| summaries.iter().flatten().any(|x| x.final_metrics.contains_key(m));
+    let valid = plan.report.validation_metric().filter(recorded);
+    for m in valid.into_iter().chain(plan.report.metrics()) {
         cols.push(Column::new(m.as_str().into(), s(&|x| x.final_metrics.get(&m).copied())));
     }
     cols.push(Column::new("num_params".into(), count(&|x| Some(x.num_params))));

@@ -140,6 +140,16 @@ fn a_validation_split_is_evaluated_during_training_and_the_test_split_once() {
     let table = std::fs::read_to_string(s.results().join("plug").join("table.md")).unwrap();
     assert!(table.contains("The **best** row is chosen on `valid.accuracy` (validation split)"), "{table}");
     assert!(table.contains("| n | valid.accuracy | test.accuracy |"), "{table}");
+
+    // `select = "best"` is part of a trial's identity; `"final"`, the default, is not.
+    let ids = |select: &str| {
+        let f = s.file("ids.toml", &format!("{EXPERIMENT}\n[report]\n{select}\n"));
+        let plan = cli(&s, &["plan", f.to_str().unwrap(), "--json"]);
+        let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        plan["trials"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(""), ids("select = \"final\""));
+    assert!(ids("").iter().zip(ids("select = \"best\"")).all(|(a, b)| a != &b));
 }
 
 fn misspelt_plugin_names_get_a_did_you_mean() {
