@@ -58,7 +58,7 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        let ctx = TrainCtx { data: &data, training: &cfg, device: &device, seed: 0 };
+        let ctx = TrainCtx { data: &data, training: &cfg, device: &device, seed: 0, select_best: None };
         let outcome = Backend::run_on_cpu_pool(threads, || spec.train(ctx, &mut train::NullObserver));
         let seconds = start.elapsed().as_secs_f64();
         println!(

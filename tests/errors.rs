@@ -134,6 +134,12 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
             "e.toml:16:10",
             vec!["unknown metric `test.acc`", "did you mean `test.accuracy`?"],
         ),
+        (
+            "bad report select",
+            format!("{GOOD}\n[report]\nselect = \"bset\"\n"),
+            "e.toml:16:10",
+            vec!["`report.select`: unknown value `bset`, expected one of: final, best", "did you mean `best`?"],
+        ),
         ("missing name", GOOD.replace("name = \"e\"\n", ""), "e.toml", vec!["missing field `name`"]),
         (
             "cpu backend on cuda",

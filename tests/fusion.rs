@@ -126,7 +126,8 @@ fn xor_accuracy(spec: FusionSpec) -> f64 {
     let cfg = TrainingSpec { lr: 3e-3, batch_size: 50, steps: 300, eval_every: 300, ..Default::default() };
     let device = Device::flex().autodiff();
     device.seed(0);
-    let outcome = classifier::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, &mut train::NullObserver);
+    let outcome =
+        classifier::fit(spec.init(&data.info, &device), &data, &cfg, &device, 0, None, &mut train::NullObserver);
     assert_eq!(outcome.status, FitStatus::Completed);
     outcome.final_metrics["test.accuracy"]
 }

@@ -1,12 +1,13 @@
 //! The classifier step: cross-entropy training of any [`Classifier`] through the loop skeleton
-//! ([`crate::train::run_loop`]), and its evaluation (test loss and accuracy).
+//! ([`crate::train::run_loop`]), and its evaluation (loss and accuracy on the validation split
+//! during training, on the test split once at the end).
 
 use super::{Classifier, Inputs};
 use crate::data::batches::Batches;
 use crate::data::{Dataset, DeviceSplit};
 use crate::train::{
-    self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, build_optimizer,
-    seeds,
+    self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep, TrainingSpec,
+    build_optimizer, seeds,
 };
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
@@ -15,10 +16,12 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 /// The metrics the classifier trainer records.
-pub const METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss"];
+pub const METRICS: &[&str] = &["test.accuracy", "test.loss", "train.loss", "valid.accuracy", "valid.loss"];
 
-/// Trains `model` on `data` and evaluates it on the test split every `eval_every` steps, with
-/// the hooks `[training]` asks for ([`Hooks::from_training`]: schedule, early stopping).
+/// Trains `model` on `data`, evaluating it every `eval_every` steps on the validation split
+/// when `data` has one (then on the test split once at the end, on the weights `select_best`
+/// chooses: the best evaluation's, else the last), else on the test split, with the hooks
+/// `[training]` asks for ([`Hooks::from_training`]: schedule, early stopping).
 ///
 /// Batches come from the trial's [`seeds::CLASSIFIER_BATCHES`] stream of `seed`; `device` must
 /// be an autodiff device; evaluation runs on `model.valid()`.
@@ -28,13 +31,18 @@ pub fn fit<M: Classifier>(
     cfg: &TrainingSpec,
     device: &Device,
     seed: u64,
+    select_best: Option<&Selection>,
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let train = DeviceSplit::new(&data.train, &data.info, device);
     let test = DeviceSplit::new(&data.test, &data.info, device);
     let batches = seeds::stream(seed, seeds::CLASSIFIER_BATCHES);
     let mut step = ClassifierStep::new(model, train, Some(test), cfg, batches, device);
-    train::run_loop(&mut step, cfg, &mut Hooks::from_training(cfg), obs)
+    if let Some(valid) = &data.valid {
+        step = step.with_valid(DeviceSplit::new(valid, &data.info, device));
+    }
+    let mut hooks = Hooks { select_best: select_best.cloned(), ..Hooks::from_training(cfg) };
+    train::run_loop(&mut step, cfg, &mut hooks, obs)
 }
 
 /// Loss and accuracy of `model` (in validation mode) on `split`, named `{split_name}.loss` and
@@ -64,8 +72,8 @@ pub fn evaluate<M: Classifier>(model: &M, split: &DeviceSplit, split_name: &str)
 }
 
 /// One classifier under training: the model, its optimizer (from `[training]`, with its
-/// gradient clipping and accumulation), its batches of the training split and the split it is
-/// evaluated on.
+/// gradient clipping and accumulation), its batches of the training split and the splits it is
+/// evaluated on (validation during training when set with [`ClassifierStep::with_valid`], test).
 pub struct ClassifierStep<M: Classifier> {
     /// Always `Some` between steps (the optimizer takes the model by value).
     model: Option<M>,
@@ -76,6 +84,9 @@ pub struct ClassifierStep<M: Classifier> {
     accumulate: usize,
     train: DeviceSplit,
     test: Option<DeviceSplit>,
+    valid: Option<DeviceSplit>,
+    /// The weights [`TrainStep::keep_best`] kept (with a validation and a test split only).
+    best: Option<M>,
     batches: Batches,
     device: Device,
     num_params: usize,
@@ -98,8 +109,29 @@ impl<M: Classifier> ClassifierStep<M> {
         let optim = build_optimizer(cfg);
         let loss_fn = CrossEntropyLossConfig::new().init(device);
         let (lr, clip, accumulate, device) = (cfg.lr, cfg.clip_grad.clone(), cfg.accumulate, device.clone());
-        let model = Some(model);
-        ClassifierStep { model, optim, loss_fn, lr, clip, accumulate, train, test, batches, device, num_params }
+        let (model, valid, best) = (Some(model), None, None);
+        ClassifierStep {
+            model,
+            optim,
+            loss_fn,
+            lr,
+            clip,
+            accumulate,
+            train,
+            test,
+            valid,
+            best,
+            batches,
+            device,
+            num_params,
+        }
+    }
+
+    /// Evaluates on `valid` during training (`valid.*`), and on the test split only once, in
+    /// [`TrainStep::test`].
+    pub fn with_valid(mut self, valid: DeviceSplit) -> Self {
+        self.valid = Some(valid);
+        self
     }
 
     /// The model, as trained so far.
@@ -168,7 +200,23 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
     }
 
     fn evaluate(&mut self, _step: usize, _obs: &mut dyn Observer) -> Metrics {
-        self.test.as_ref().map(|test| evaluate(self.model(), test, "test")).unwrap_or_default()
+        match (&self.valid, &self.test) {
+            (Some(valid), _) => evaluate(self.model(), valid, "valid"),
+            (None, Some(test)) => evaluate(self.model(), test, "test"),
+            (None, None) => Metrics::new(),
+        }
+    }
+
+    fn keep_best(&mut self) {
+        if self.valid.is_some() && self.test.is_some() {
+            self.best = Some(self.model().clone());
+        }
+    }
+
+    fn test(&mut self, best: bool, _obs: &mut dyn Observer) -> Metrics {
+        let (Some(_), Some(test)) = (&self.valid, &self.test) else { return Metrics::new() };
+        let model = if best { self.best.as_ref().unwrap_or_else(|| self.model()) } else { self.model() };
+        evaluate(model, test, "test")
     }
 
     fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
@@ -181,6 +229,7 @@ mod tests {
     use super::*;
     use crate::data::{DataInfo, Split};
     use crate::models::Family;
+    use crate::models::linear::LinearSpec;
     use crate::models::mlp::MlpSpec;
     use crate::train::{Batching, EarlyStoppingSpec, FitStatus, NullObserver, OptimizerKind};
 
@@ -231,7 +280,99 @@ mod tests {
         let watch = EarlyStoppingSpec { metric: "test.loss".into(), patience: 2, min_delta: 100.0, mode: None };
         let cfg =
             TrainingSpec { batch_size: 4, steps: 20, eval_every: 2, early_stopping: Some(watch), ..Default::default() };
-        let out = fit(model, &data, &cfg, &device, 0, &mut NullObserver);
+        let out = fit(model, &data, &cfg, &device, 0, None, &mut NullObserver);
         assert_eq!((out.status, out.steps), (FitStatus::Stopped(6), 6));
+    }
+
+    /// Two classes of 4-step signals around -1 and +1 with a little deterministic jitter.
+    fn split(n: usize, offset: usize) -> Split {
+        let y: Vec<i64> = (0..n).map(|i| (i % 2) as i64).collect();
+        let x = (0..n * 4).map(|j| (2 * y[j / 4] - 1) as f32 + (((j + offset) * 37 % 11) as f32 - 5.0) / 4.0).collect();
+        Split::new(x, y)
+    }
+
+    fn info() -> DataInfo {
+        DataInfo { seq_len: 4, channels: 1, num_classes: 2, ..Default::default() }
+    }
+
+    /// Records every evaluation and every test evaluation.
+    #[derive(Default)]
+    struct Seen {
+        evals: Vec<(usize, Metrics)>,
+        tests: Vec<(usize, Metrics)>,
+    }
+
+    impl Observer for Seen {
+        fn on_train_loss(&mut self, _: usize, _: f64) {}
+        fn on_eval(&mut self, step: usize, metrics: &Metrics) {
+            self.evals.push((step, metrics.clone()));
+        }
+        fn on_test(&mut self, step: usize, metrics: &Metrics) {
+            self.tests.push((step, metrics.clone()));
+        }
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    fn train(data: &Dataset, steps: usize, select: Option<&Selection>, obs: &mut dyn Observer) -> FitOutcome {
+        let cfg = TrainingSpec { lr: 0.3, batch_size: 8, steps, eval_every: 5, log_every: 5, ..Default::default() };
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        fit(LinearSpec {}.init(&data.info, &device), data, &cfg, &device, 0, select, obs)
+    }
+
+    #[test]
+    fn no_test_value_is_computed_before_the_final_evaluation() {
+        // A test split of NaN inputs: evaluating it during training would end the run as
+        // diverged (a NaN metric). The run completes, and only the final evaluation has
+        // test values (NaN).
+        let mut test = split(20, 1);
+        test.x.fill(f32::NAN);
+        let data = Dataset::new(info(), split(64, 0), test).with_valid(split(20, 2));
+        let mut seen = Seen::default();
+        let out = train(&data, 20, None, &mut seen);
+        assert_eq!((out.status, out.steps, out.selected_step), (FitStatus::Completed, 20, Some(20)));
+        assert_eq!(seen.evals.iter().map(|e| e.0).collect::<Vec<_>>(), [5, 10, 15, 20]);
+        for (step, m) in &seen.evals {
+            let names: Vec<&str> = m.keys().map(String::as_str).collect();
+            assert_eq!(names, ["train.loss", "valid.accuracy", "valid.loss"], "step {step}");
+            assert!(m.values().all(|v| v.is_finite()), "step {step}: {m:?}");
+        }
+        assert_eq!(seen.tests.len(), 1);
+        assert_eq!(seen.tests[0].0, 20);
+        assert!(seen.tests[0].1["test.loss"].is_nan());
+        assert!(out.final_metrics["test.loss"].is_nan() && out.final_metrics["valid.accuracy"].is_finite());
+    }
+
+    #[test]
+    fn select_best_tests_the_weights_of_the_best_evaluation() {
+        // The test metrics of a run selecting its best evaluation equal those of a run cut
+        // at that step (the same draws up to it): the weights tested are the best one's.
+        // Validation labels flipped: its loss grows as training goes on, so the first
+        // evaluation is the best.
+        let mut valid = split(12, 2);
+        valid.y.iter_mut().for_each(|y| *y = 1 - *y);
+        let data = Dataset::new(info(), split(64, 0), split(40, 1)).with_valid(valid);
+        let select = Selection { metric: "test.loss".into(), maximize: false };
+        let long = train(&data, 40, Some(&select), &mut Seen::default());
+        let best = long.selected_step.unwrap();
+        assert_eq!(best, 5);
+        let cut = train(&data, best, None, &mut Seen::default());
+        for m in ["test.loss", "test.accuracy", "valid.loss"] {
+            assert_eq!(long.final_metrics[m], cut.final_metrics[m], "{m}");
+        }
+        let last = train(&data, 40, None, &mut Seen::default());
+        assert_ne!(long.final_metrics["test.loss"], last.final_metrics["test.loss"]);
+    }
+
+    #[test]
+    fn without_a_validation_split_training_evaluates_the_test_split_as_before() {
+        let data = Dataset::new(info(), split(64, 0), split(20, 1));
+        let mut seen = Seen::default();
+        let out = train(&data, 10, None, &mut seen);
+        assert!(seen.tests.is_empty());
+        assert_eq!(out.final_metrics, seen.evals[1].1);
+        assert!(out.final_metrics.contains_key("test.accuracy"));
     }
 }

@@ -10,7 +10,7 @@ use super::{Classifier, Footprint};
 use crate::check::FieldError;
 use crate::data::{DataInfo, Dataset};
 use crate::open::{Erased, Upcast};
-use crate::train::{FitOutcome, Observer, TrainingSpec};
+use crate::train::{FitOutcome, Observer, Selection, TrainingSpec};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -54,6 +54,9 @@ pub struct TrainCtx<'a> {
     pub device: &'a Device,
     /// The trial's seed (batch order, dropout, noise).
     pub seed: u64,
+    /// `Some`: test the weights of the best evaluation by this selection (`[report] select =
+    /// "best"`); `None`: the last weights.
+    pub select_best: Option<&'a Selection>,
 }
 
 /// A model family as the rest of burnlab sees it (object-safe): one registered type per family.
@@ -116,7 +119,7 @@ impl<F: Family> FamilySpec for F {
     /// The classifier trainer ([`super::classifier::fit`]).
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome {
         let model = self.init(&ctx.data.info, ctx.device);
-        super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, obs)
+        super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, ctx.select_best, obs)
     }
 }
 

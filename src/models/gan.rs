@@ -715,7 +715,7 @@ impl super::FamilySpec for GanSpec {
     /// The adversarial trainer, with the mixture's modes when the dataset has them.
     fn train(&self, ctx: super::TrainCtx<'_>, obs: &mut dyn crate::train::Observer) -> crate::train::FitOutcome {
         let modes = ctx.data.modes.as_ref();
-        self::train::fit_gan(self, ctx.data, modes, ctx.training, ctx.device, ctx.seed, obs)
+        self::train::fit_gan(self, ctx, modes, obs)
     }
 }
 

@@ -1,5 +1,6 @@
 //! `curves.svg`: the primary metric against training step, mean over seeds with a ± std band,
-//! one line per model variant and swept setting.
+//! one line per model variant and swept setting. When the trials recorded its validation
+//! counterpart (`valid.accuracy`), that is the curve: the test split is evaluated only once.
 
 use crate::error::Result;
 use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
@@ -11,8 +12,9 @@ use std::path::Path;
 /// One curve: mean and std over seeds at each step.
 type Curve = (String, Vec<(f64, f64, f64)>);
 
-fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Curve> {
-    let metric = &plan.report.metric;
+/// The curves of `metric` (`None` when no completed trial recorded it).
+fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>], metric: &str) -> Option<Vec<Curve>> {
+    let mut recorded = false;
     let mut groups: Vec<(String, BTreeMap<usize, Vec<f64>>)> = Vec::new();
     for (t, s) in plan.trials.iter().zip(summaries) {
         if s.as_ref().is_none_or(|s| s.status != TrialStatus::Completed) {
@@ -25,9 +27,10 @@ fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Cu
         });
         for (step, v) in MetricsLog::read(&paths::trial_dir(dir, &t.id)).curve(metric) {
             groups[idx].1.entry(step).or_default().push(v);
+            recorded = true;
         }
     }
-    groups
+    let curves = groups
         .into_iter()
         .map(|(name, by_step)| {
             let pts = by_step
@@ -36,16 +39,21 @@ fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Cu
                 .collect();
             (name, pts)
         })
-        .collect()
+        .collect();
+    recorded.then_some(curves)
 }
 
-/// Draws the curves as an SVG document.
+/// Draws the curves as an SVG document: of the validation counterpart of the primary metric
+/// when recorded, else of the primary metric.
 pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<String> {
-    let curves = curves(dir, plan, summaries);
+    let valid = plan.report.validation_metric();
+    let (metric, curves) = valid.and_then(|v| curves(dir, plan, summaries, &v).map(|c| (v, c))).unwrap_or_else(|| {
+        (plan.report.metric.clone(), curves(dir, plan, summaries, &plan.report.metric).unwrap_or_default())
+    });
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
-        draw(&root, plan, &curves).map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
+        draw(&root, plan, &metric, &curves).map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
         root.present().map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
     }
     Ok(svg)
@@ -54,6 +62,7 @@ pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Resul
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     plan: &Plan,
+    metric: &str,
     curves: &[Curve],
 ) -> Result<(), Box<dyn std::error::Error>>
 where
@@ -72,17 +81,12 @@ where
     }
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     let mut chart = ChartBuilder::on(root)
-        .caption(format!("{}: {} (mean ± std over seeds)", plan.experiment, plan.report.metric), ("sans-serif", 20))
+        .caption(format!("{}: {metric} (mean ± std over seeds)", plan.experiment), ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..x_max, (y_min - pad)..(y_max + pad))?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc(plan.report.metric.as_str())
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .draw()?;
+    chart.configure_mesh().x_desc("step").y_desc(metric).x_label_formatter(&|x| format!("{x:.0}")).draw()?;
     for (i, (name, pts)) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let band: Vec<(f64, f64)> =

@@ -28,13 +28,16 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A booktabs `tabular` with one row per group.
+/// A booktabs `tabular` with one row per group (with the validation metric the rows are ranked
+/// on after $n$, when the trials recorded it).
 pub fn table(plan: &Plan, groups: &[Group]) -> String {
     let metrics = plan.report.metrics();
     let has_ref = plan.reference.is_some();
+    let valid = plan.report.validation_metric().filter(|_| super::ranks_on_valid(groups));
     let mut header: Vec<String> = vec!["Model".into()];
     header.extend(plan.swept_keys.iter().map(|k| format!("\\texttt{{{}}}", escape(k))));
     header.push("$n$".into());
+    header.extend(valid.iter().map(|v| escape(v)));
     header.extend(metrics.iter().map(|m| escape(m)));
     if has_ref {
         header.extend(["Published".into(), "Verdict".into()]);
@@ -42,7 +45,7 @@ pub fn table(plan: &Plan, groups: &[Group]) -> String {
     let align = format!(
         "l{}r{}{}",
         "l".repeat(plan.swept_keys.len()),
-        "r".repeat(metrics.len()),
+        "r".repeat(metrics.len() + usize::from(valid.is_some())),
         if has_ref { "rl" } else { "" }
     );
     let mut out = format!(
@@ -61,6 +64,9 @@ pub fn table(plan: &Plan, groups: &[Group]) -> String {
         let mut row = vec![text(&g.label)];
         row.extend(g.swept.iter().map(|v| text(v)));
         row.push(g.metrics[0].map_or(0, |s| s.n).to_string());
+        if valid.is_some() {
+            row.push(num(g.valid));
+        }
         row.extend(g.metrics.iter().map(|s| num(*s)));
         if has_ref {
             row.push(g.published.map_or("--".into(), |p| number_text(p.0)));

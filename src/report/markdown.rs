@@ -2,7 +2,7 @@
 //! Text tab). Every cell is escaped, so labels and swept values such as `mlp|wide` keep the
 //! table's shape and show as written.
 
-use super::{Group, Stats, is_dataset_key};
+use super::{Group, Stats, is_dataset_key, ranks_on_valid};
 use crate::spec::Direction;
 use crate::spec::value::number_text;
 use crate::sweep::Plan;
@@ -36,11 +36,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The header cells (unescaped).
-fn header(plan: &Plan, metrics: &[String]) -> Vec<String> {
+/// The header cells (unescaped); `valid` names the validation metric the rows are ranked on.
+fn header(plan: &Plan, metrics: &[String], valid: Option<&String>) -> Vec<String> {
     let mut header = vec!["variant".to_string()];
     header.extend(plan.swept_keys.iter().cloned());
-    header.extend(["n".into(), metrics[0].clone(), "95% CI".into()]);
+    header.push("n".into());
+    header.extend(valid.cloned());
+    header.extend([metrics[0].clone(), "95% CI".into()]);
     if plan.reference.is_some() {
         header.extend(["published".into(), "difference".into(), "verdict".into()]);
     }
@@ -50,8 +52,9 @@ fn header(plan: &Plan, metrics: &[String]) -> Vec<String> {
     header
 }
 
-/// The text above the table: the title, what the numbers are, and the reference's source.
-fn preamble(plan: &Plan) -> String {
+/// The text above the table: the title, what the numbers are, on which split the best row is
+/// chosen, and the reference's source.
+fn preamble(plan: &Plan, valid: Option<&String>) -> String {
     let mut out = format!("# {}\n\n", plan.experiment);
     out.push_str(&format!(
         "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
@@ -63,6 +66,7 @@ fn preamble(plan: &Plan) -> String {
         },
         if plan.swept_keys.iter().any(|k| is_dataset_key(k)) { " of the same dataset" } else { "" }
     ));
+    out.push_str(&selection_note(plan, valid));
     if let Some(r) = &plan.reference {
         out.push_str(&format!(
             "Published values: {}{}. Reproduced = the published value lies in the 95% CI widened by the tolerance.\n",
@@ -74,16 +78,39 @@ fn preamble(plan: &Plan) -> String {
     out
 }
 
+/// How the best row (and, with `select = "best"`, each trial's evaluation) was chosen: on the
+/// validation metric `valid`, or on the test split when the trials have no validation split.
+fn selection_note(plan: &Plan, valid: Option<&String>) -> String {
+    let trials = if plan.report.select == crate::spec::Select::Best {
+        "; each trial reports its evaluation with the best validation value (`select = \"best\"`)"
+    } else {
+        ""
+    };
+    match valid {
+        Some(v) => format!(
+            "The **best** row is chosen on `{v}` (validation split){trials}; `{}` is measured once per trial on the test split.\n",
+            plan.report.metric
+        ),
+        None if plan.report.validation_metric().is_some() => {
+            format!("Selection is on the test split: the trials have no validation split (validation = 0){trials}.\n")
+        }
+        None => String::new(),
+    }
+}
+
 fn mean_std(s: &Option<Stats>) -> String {
     s.map_or("–".into(), |s| format!("{:.4} ± {:.4}", s.mean, s.std))
 }
 
-/// One group's cells (unescaped).
-fn row(plan: &Plan, g: &Group) -> Vec<String> {
+/// One group's cells (unescaped); with `valid`, its validation mean ± std after `n`.
+fn row(plan: &Plan, g: &Group, valid: bool) -> Vec<String> {
     let mut row = vec![g.label.clone()];
     row.extend(g.swept.iter().cloned());
     let primary = g.metrics[0];
     row.push(primary.map_or(0, |s| s.n).to_string());
+    if valid {
+        row.push(mean_std(&g.valid));
+    }
     row.push(mean_std(&primary));
     row.push(primary.filter(|s| s.n > 1).map_or("–".into(), |s| format!("[{:.4}, {:.4}]", s.ci95.0, s.ci95.1)));
     if plan.reference.is_some() {
@@ -113,16 +140,19 @@ fn row(plan: &Plan, g: &Group) -> Vec<String> {
     row
 }
 
-/// The comparison table as Markdown: mean ± std over seeds, 95% CI, the published value and
-/// verdict where the file declares one, Welch's p-value against the best row (in bold).
+/// The comparison table as Markdown: mean ± std over seeds (of the validation metric the rows
+/// are ranked on, when the trials recorded it, and of the reported metrics), 95% CI, the
+/// published value and verdict where the file declares one, Welch's p-value against the best
+/// row (in bold).
 pub fn markdown(plan: &Plan, groups: &[Group]) -> String {
-    let header = header(plan, &plan.report.metrics());
-    let mut out = preamble(plan);
+    let valid = plan.report.validation_metric().filter(|_| ranks_on_valid(groups));
+    let header = header(plan, &plan.report.metrics(), valid.as_ref());
+    let mut out = preamble(plan, valid.as_ref());
     let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
     out.push_str(&line(header.iter().map(|c| escape(c)).collect()));
     out.push_str(&format!("|{}|\n", vec!["---"; header.len()].join("|")));
     for g in groups {
-        let cells = row(plan, g).into_iter().map(|c| escape(&c));
+        let cells = row(plan, g, valid.is_some()).into_iter().map(|c| escape(&c));
         let cells = cells.map(|c| if g.best && !c.is_empty() { format!("**{c}**") } else { c });
         out.push_str(&line(cells.collect()));
     }

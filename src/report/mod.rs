@@ -37,6 +37,9 @@ pub struct Group {
     pub metrics: Vec<Option<Stats>>,
     /// The primary metric's value per completed trial.
     pub primary: Vec<f64>,
+    /// Statistics of the primary metric's validation counterpart (`valid.accuracy` for
+    /// `test.accuracy`), when the group's completed trials recorded it: what ranks the groups.
+    pub valid: Option<Stats>,
     /// The published value and tolerance, when `[reference]` has a row for this group.
     pub published: Option<(f64, f64)>,
     /// Whether the published value was reproduced.
@@ -85,6 +88,7 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
         .as_ref()
         .and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (row.value, r.tolerance_of(row))));
     let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
+    let valid = plan.report.validation_metric().and_then(|m| Stats::of(&values(&m)));
     Group {
         label: first.label.clone(),
         swept: swept_values(plan, &first.swept),
@@ -93,6 +97,7 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
         pruned,
         missing: members.len() - completed.len() - diverged - pruned,
         primary: values(&metrics[0]),
+        valid,
         metrics: stats,
         published,
         verdict,
@@ -105,12 +110,21 @@ fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Va
     plan.swept_keys.iter().map(|k| swept.get(k).map(crate::sweep::value_text).unwrap_or_default()).collect()
 }
 
-/// The index of the best of `members` (group indices) by the primary metric's mean.
-fn best_of(plan: &Plan, groups: &[Group], members: &[usize]) -> Option<usize> {
+/// Whether the groups are ranked on the validation counterpart of the primary metric: every
+/// group with results recorded it (else, as with `validation = 0`, on the primary metric
+/// itself, that is on the test split).
+pub fn ranks_on_valid(groups: &[Group]) -> bool {
+    groups.iter().any(|g| g.valid.is_some()) && groups.iter().all(|g| g.metrics[0].is_none() || g.valid.is_some())
+}
+
+/// The index of the best of `members` (group indices) by the mean of the validation
+/// counterpart of the primary metric when `on_valid`, else of the primary metric.
+fn best_of(plan: &Plan, groups: &[Group], members: &[usize], on_valid: bool) -> Option<usize> {
     let dir = plan.report.direction();
+    let ranked = |g: &Group| if on_valid { g.valid } else { g.metrics[0] };
     members
         .iter()
-        .filter_map(|&i| groups[i].metrics[0].map(|s| (i, s.mean)))
+        .filter_map(|&i| ranked(&groups[i]).map(|s| (i, s.mean)))
         .filter(|(_, m)| m.is_finite())
         .max_by(|a, b| match dir {
             Direction::Max => a.1.total_cmp(&b.1),
@@ -125,10 +139,13 @@ fn is_dataset_key(key: &str) -> bool {
     matches!(key, "dataset" | "dataset.name" | "dataset.path")
 }
 
-/// Marks the best group and sets every other group's Welch p-value against it. Results on
-/// different datasets are not comparable, so a sweep over `dataset` (or `dataset.name`) is
-/// ranked per dataset.
+/// Marks the best group, chosen on the validation counterpart of the primary metric when every
+/// group recorded it ([`ranks_on_valid`]) and else on the primary metric, and sets every other
+/// group's Welch p-value against it on the primary (test) metric. Results on different
+/// datasets are not comparable, so a sweep over `dataset` (or `dataset.name`) is ranked per
+/// dataset.
 pub fn rank(plan: &Plan, groups: &mut [Group]) {
+    let on_valid = ranks_on_valid(groups);
     let dataset: Vec<usize> = (0..plan.swept_keys.len()).filter(|&i| is_dataset_key(&plan.swept_keys[i])).collect();
     let mut partitions: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
@@ -139,7 +156,7 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
         }
     }
     for (_, members) in partitions {
-        let Some(b) = best_of(plan, groups, &members) else { continue };
+        let Some(b) = best_of(plan, groups, &members, on_valid) else { continue };
         groups[b].best = true;
         let best_values = groups[b].primary.clone();
         for i in members.into_iter().filter(|&i| i != b) {
@@ -237,7 +254,9 @@ fn trial_frame(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Result<DataFr
     ));
     cols.push(Column::new("steps".into(), count(&|x| Some(x.steps))));
     cols.push(Column::new("diverged_at".into(), count(&|x| x.diverged_at)));
-    for m in plan.report.metrics() {
+    let recorded = |m: &String| summaries.iter().flatten().any(|x| x.final_metrics.contains_key(m));
+    let valid = plan.report.validation_metric().filter(recorded);
+    for m in valid.into_iter().chain(plan.report.metrics()) {
         cols.push(Column::new(m.as_str().into(), s(&|x| x.final_metrics.get(&m).copied())));
     }
     cols.push(Column::new("num_params".into(), count(&|x| Some(x.num_params))));
@@ -258,6 +277,11 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
         cols.push(Column::new("pruned".into(), groups.iter().map(|g| g.pruned as u64).collect::<Vec<_>>()));
     }
     cols.push(Column::new("missing".into(), groups.iter().map(|g| g.missing as u64).collect::<Vec<_>>()));
+    if let Some(v) = plan.report.validation_metric().filter(|_| ranks_on_valid(groups)) {
+        let get = |f: fn(&Stats) -> f64| groups.iter().map(|g| g.valid.as_ref().map(f)).collect::<Vec<Option<f64>>>();
+        cols.push(Column::new(format!("{v}.mean").into(), get(|s| s.mean)));
+        cols.push(Column::new(format!("{v}.std").into(), get(|s| s.std)));
+    }
     for (j, m) in plan.report.metrics().iter().enumerate() {
         let get =
             |f: fn(&Stats) -> f64| groups.iter().map(|g| g.metrics[j].as_ref().map(f)).collect::<Vec<Option<f64>>>();
@@ -308,8 +332,9 @@ mod tests {
             diverged: 0,
             pruned: 0,
             missing: 0,
-            metrics: vec![Stats::of(values)],
+            metrics: vec![Stats::of(values), None, None],
             primary: values.to_vec(),
+            valid: None,
             published: None,
             verdict: Verdict::NoReference,
             p_vs_best: None,
@@ -341,5 +366,61 @@ mod tests {
         let md = markdown(&plan, &groups);
         assert!(md.contains("the **best** row of the same dataset"), "{md}");
         assert_eq!(md.matches("| **a** |").count() + md.matches("| **b** |").count(), 2, "{md}");
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            experiment: "x".into(),
+            swept_keys: Vec::new(),
+            report: Default::default(),
+            reference: None,
+            trials: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_are_ranked_on_validation_and_compared_on_test() {
+        // `a` is better on the test split, `b` on validation: `b` is the best row, and the
+        // p-value compares the test values.
+        let plan = plan();
+        let mut a = group("a", "", &[0.9, 0.92]);
+        let mut b = group("b", "", &[0.8, 0.81]);
+        (a.swept, b.swept) = (Vec::new(), Vec::new());
+        (a.valid, b.valid) = (Stats::of(&[0.70, 0.72]), Stats::of(&[0.75, 0.77]));
+        let mut groups = vec![a, b];
+        rank(&plan, &mut groups);
+        assert_eq!((groups[0].best, groups[1].best), (false, true));
+        assert_eq!(groups[0].p_vs_best, welch_p(&[0.8, 0.81], &[0.9, 0.92]));
+        let md = markdown(&plan, &groups);
+        assert!(md.contains("The **best** row is chosen on `valid.accuracy` (validation split)"), "{md}");
+        assert!(md.contains("| variant | n | valid.accuracy | test.accuracy | 95% CI |"), "{md}");
+        assert!(md.contains("| **b** | **2** | **0.7600 ± 0.0141** | **0.8050 ± 0.0071** |"), "{md}");
+        assert!(!md.contains("Selection is on the test split"), "{md}");
+        let tex = latex::table(&plan, &groups);
+        assert!(tex.contains("$n$ & valid.accuracy & test.accuracy"), "{tex}");
+        let csv = group_frame(&plan, &groups).unwrap();
+        let mean = csv.column("valid.accuracy.mean").unwrap().f64().unwrap().get(1).unwrap();
+        assert!((mean - 0.76).abs() < 1e-12, "{mean}");
+    }
+
+    #[test]
+    fn without_validation_the_header_says_selection_is_on_test() {
+        let plan = plan();
+        let mut groups = vec![group("a", "", &[0.9, 0.92]), group("b", "", &[0.8, 0.81])];
+        // One group without validation values: the rows cannot be compared on it.
+        groups[1].valid = Stats::of(&[0.99, 0.98]);
+        for g in &mut groups {
+            g.swept.clear();
+        }
+        rank(&plan, &mut groups);
+        assert_eq!((groups[0].best, groups[1].best), (true, false));
+        let md = markdown(&plan, &groups);
+        assert!(md.contains("Selection is on the test split: the trials have no validation split (validation = 0)."));
+        assert!(md.contains("| variant | n | test.accuracy | 95% CI |"), "{md}");
+        assert!(group_frame(&plan, &groups).unwrap().column("valid.accuracy.mean").is_err());
+        // A primary metric without a validation counterpart gets no note.
+        let mut on_train = plan.clone();
+        on_train.report.metric = "train.loss".into();
+        assert!(!markdown(&on_train, &groups).contains("Selection is on"));
     }
 }

@@ -79,9 +79,17 @@ pub struct TrialSummary {
     pub steps_planned: usize,
     /// The step at which the loss became NaN/inf.
     pub diverged_at: Option<usize>,
-    /// The last evaluation's metrics (of a diverged trial: its last finite evaluation's).
+    /// The selected evaluation's metrics, by `split.name` (`[report] select`: the last one, or
+    /// the best; of a diverged trial, its last finite or best one), plus the test split's
+    /// metrics of the evaluation after the loop when the dataset has a validation split.
     #[serde(with = "json_float::map")]
     pub final_metrics: BTreeMap<String, f64>,
+    /// The step of the selected evaluation (absent in summaries of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_step: Option<usize>,
+    /// The step at which the evaluation hook stopped a completed trial (early stopping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<usize>,
     /// Trainable parameters.
     pub num_params: usize,
     /// Wall time of the whole trial, set-up included.
@@ -122,6 +130,8 @@ impl TrialSummary {
             steps_planned: trial.config.training.steps,
             diverged_at: None,
             final_metrics: BTreeMap::new(),
+            selected_step: None,
+            stopped_at: None,
             num_params: 0,
             wall_time_s: 0.0,
             steps_per_second: 0.0,
@@ -292,6 +302,8 @@ mod tests {
             steps_planned: 2,
             diverged_at: None,
             final_metrics: BTreeMap::from([("test.accuracy".into(), 0.1), ("test.loss".into(), 2.5)]),
+            selected_step: Some(2),
+            stopped_at: None,
             num_params: 10,
             wall_time_s: 0.5,
             steps_per_second: 4.0,

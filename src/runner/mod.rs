@@ -38,11 +38,20 @@ pub enum Progress {
         #[serde(with = "json_float")]
         value: f64,
     },
-    /// Evaluation metrics after `step` steps.
+    /// Evaluation metrics after `step` steps (the validation split's, else the test split's).
     Eval {
         /// Steps done.
         step: usize,
         /// Metric values.
+        #[serde(with = "json_float::map")]
+        metrics: BTreeMap<String, f64>,
+    },
+    /// The test split's metrics of the one evaluation after the loop (runs with a validation
+    /// split); search strategies do not see them.
+    Test {
+        /// The step the run ended at.
+        step: usize,
+        /// Metric values (`test.*`).
         #[serde(with = "json_float::map")]
         metrics: BTreeMap<String, f64>,
     },
@@ -375,10 +384,13 @@ impl<'a> Launcher<'a> {
                 r.bar.set_position(*step as u64);
                 r.bar.set_message(format!("{} loss {value:.4}", r.name));
             }
-            Progress::Eval { step, metrics } => {
+            Progress::Eval { step, metrics } | Progress::Test { step, metrics } => {
                 r.bar.set_position(*step as u64);
-                let v = metrics.get(&self.metric).copied().unwrap_or(f64::NAN);
-                r.bar.set_message(format!("{} {} {v:.4}", r.name, self.metric));
+                // During training the validation counterpart, when the trial records it.
+                let valid = crate::train::valid_counterpart(&self.metric).filter(|v| metrics.contains_key(v));
+                let metric = valid.as_ref().unwrap_or(&self.metric);
+                let v = metrics.get(metric).copied().unwrap_or(f64::NAN);
+                r.bar.set_message(format!("{} {metric} {v:.4}", r.name));
             }
         }
     }

@@ -155,9 +155,11 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             d
         },
     }));
+    let valid = has_validation(exp);
     let metrics = crate::models::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
+        .filter(|m| valid || !m.starts_with("valid."))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
         .collect();
     ExperimentDef {
@@ -167,6 +169,14 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
         hparams: defs,
         metrics,
     }
+}
+
+/// Whether the experiment's trials evaluate a validation split (a positive
+/// `dataset.validation`), so that the HParams experiment lists the `valid.*` metrics.
+fn has_validation(exp: &Experiment) -> bool {
+    let options = toml::Value::try_from(&exp.dataset).ok();
+    let validation = options.as_ref().and_then(|o| o.get("validation"));
+    validation.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).is_some_and(|v| v > 0.0)
 }
 
 /// A trial's HParams values: its swept values, model label and seed; the seed and the

@@ -67,7 +67,11 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
         Ok(fit) => {
             summary.status = match fit.status {
                 // A stop decided at an evaluation (early stopping) is a final result too.
-                FitStatus::Completed | FitStatus::Stopped(_) => TrialStatus::Completed,
+                FitStatus::Completed => TrialStatus::Completed,
+                FitStatus::Stopped(step) => {
+                    summary.stopped_at = Some(step);
+                    TrialStatus::Completed
+                }
                 FitStatus::Diverged(step) => {
                     summary.diverged_at = Some(step);
                     TrialStatus::Diverged
@@ -76,6 +80,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
             };
             summary.steps = fit.steps;
             summary.final_metrics = fit.final_metrics;
+            summary.selected_step = fit.selected_step;
             summary.num_params = fit.num_params;
             summary.steps_per_second = if fit.seconds > 0.0 { fit.steps as f64 / fit.seconds } else { 0.0 };
         }
@@ -127,7 +132,14 @@ fn train_trial(
         error: None,
     };
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
-        let ctx = crate::models::TrainCtx { data: &data, training: &cfg.training, device: &device, seed: cfg.seed };
+        let select_best = cfg.select_best.as_ref();
+        let ctx = crate::models::TrainCtx {
+            data: &data,
+            training: &cfg.training,
+            device: &device,
+            seed: cfg.seed,
+            select_best,
+        };
         cfg.model.spec.train(ctx, &mut obs)
     });
     if let Some(e) = obs.error.take() {
@@ -152,7 +164,7 @@ struct TrialObserver {
 }
 
 impl TrialObserver {
-    fn record(&mut self, step: usize, split: &'static str, metric: &str, value: f64) {
+    fn record(&mut self, step: usize, split: &str, metric: &str, value: f64) {
         self.metrics.push(step, split, metric, value);
         if self.error.is_none()
             && let Err(e) = self.events.scalar(&format!("{split}/{metric}"), value as f32, step)
@@ -163,6 +175,23 @@ impl TrialObserver {
 
     fn write_metrics(&self) -> Result<()> {
         self.metrics.write(&self.dir)
+    }
+
+    /// Records every value of an evaluation under its own split (`valid.accuracy`: split
+    /// `valid`, metric `accuracy`; a name without a split is a test metric) except the
+    /// training loss, logged on its own; then writes `metrics.csv` and flushes the events.
+    fn record_all(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
+        for (name, value) in metrics {
+            let (split, metric) = name.split_once('.').unwrap_or(("test", name));
+            if !(split == "train" && metric == "loss") {
+                self.record(step, split, metric, *value);
+            }
+        }
+        if let Err(e) =
+            self.write_metrics().and_then(|_| self.events.flush().map_err(|e| Error::io(self.events.path(), e)))
+        {
+            self.error.get_or_insert(e);
+        }
     }
 }
 
@@ -175,20 +204,16 @@ impl Observer for TrialObserver {
     }
 
     fn on_eval(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
-        for (name, value) in metrics {
-            let (split, metric) = name.split_once('.').unwrap_or(("test", name));
-            let split: &'static str = if split == "train" { "train" } else { "test" };
-            if !(split == "train" && metric == "loss") {
-                self.record(step, split, metric, *value);
-            }
-        }
-        if let Err(e) =
-            self.write_metrics().and_then(|_| self.events.flush().map_err(|e| Error::io(self.events.path(), e)))
-        {
-            self.error.get_or_insert(e);
-        }
+        self.record_all(step, metrics);
         if self.progress {
             Progress::Eval { step, metrics: metrics.clone() }.emit();
+        }
+    }
+
+    fn on_test(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
+        self.record_all(step, metrics);
+        if self.progress {
+            Progress::Test { step, metrics: metrics.clone() }.emit();
         }
     }
 

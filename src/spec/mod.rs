@@ -18,7 +18,7 @@ pub mod value;
 
 pub use overrides::Override;
 pub use reference::{ReferenceRow, ReferenceSpec};
-pub use report::{Direction, ReportSpec};
+pub use report::{Direction, ReportSpec, Select};
 pub use source::{KeyPath, Source};
 
 pub use crate::check::FieldError;

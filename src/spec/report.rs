@@ -1,6 +1,8 @@
-//! The `[report]` section: which metric ranks variants, and which columns tables show.
+//! The `[report]` section: which metric ranks variants, which columns tables show, and which
+//! evaluation of a trial is reported (`select`).
 
 use super::FieldError;
+use crate::train::Selection;
 use serde::{Deserialize, Serialize};
 
 /// Whether larger or smaller values of the primary metric are better.
@@ -13,6 +15,26 @@ pub enum Direction {
     Min,
 }
 
+/// Which weights a trial's test split is evaluated on (`[report] select`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    /// The last weights (the default).
+    #[default]
+    Final,
+    /// The weights of the evaluation with the best validation value of the primary metric
+    /// (with `validation = 0`, the best test value: selection on the test split).
+    Best,
+}
+
+impl Select {
+    /// Whether this is the default, [`Select::Final`] (not serialised: plans and ids of files
+    /// without the key are unchanged).
+    pub fn is_final(&self) -> bool {
+        *self == Select::Final
+    }
+}
+
 /// The `[report]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,11 +45,19 @@ pub struct ReportSpec {
     pub direction: Option<Direction>,
     /// Further metrics to show in tables.
     pub columns: Vec<String>,
+    /// Which evaluation each trial reports, and whose weights its test split is evaluated on.
+    #[serde(skip_serializing_if = "Select::is_final")]
+    pub select: Select,
 }
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        Self { metric: "test.accuracy".into(), direction: None, columns: vec!["test.loss".into(), "train.loss".into()] }
+        Self {
+            metric: "test.accuracy".into(),
+            direction: None,
+            columns: vec!["test.loss".into(), "train.loss".into()],
+            select: Select::Final,
+        }
     }
 }
 
@@ -35,6 +65,19 @@ impl ReportSpec {
     /// The effective direction.
     pub fn direction(&self) -> Direction {
         self.direction.unwrap_or(if self.metric.ends_with("loss") { Direction::Min } else { Direction::Max })
+    }
+
+    /// What the trainer selects by with `select = "best"` (`None` with `final`): the primary
+    /// metric and its direction.
+    pub fn selection(&self) -> Option<Selection> {
+        (self.select == Select::Best)
+            .then(|| Selection { metric: self.metric.clone(), maximize: self.direction() == Direction::Max })
+    }
+
+    /// The metric tables rank by: the validation counterpart of the primary metric
+    /// (`valid.accuracy` for `test.accuracy`), or `None` when it has none (`train.loss`).
+    pub fn validation_metric(&self) -> Option<String> {
+        crate::train::valid_counterpart(&self.metric)
     }
 
     /// The primary metric followed by the extra columns, without repeats.

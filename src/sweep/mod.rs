@@ -22,7 +22,7 @@ use crate::models::ModelVariant;
 use crate::spec::limits::{self, MAX_TRIALS};
 use crate::spec::sweep::{param_path, point_key};
 use crate::spec::{Experiment, KeyPath, Locator};
-use crate::train::TrainingSpec;
+use crate::train::{Selection, TrainingSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
@@ -42,6 +42,11 @@ pub struct TrialConfig {
     pub model: ModelVariant,
     /// The seed (initialisation, batches, dropout).
     pub seed: u64,
+    /// `[report] select = "best"`: the selection metric and direction, which choose the
+    /// weights the test split is evaluated on. Absent (and not serialised, so ids of trials
+    /// without it are unchanged) for `select = "final"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_best: Option<Selection>,
 }
 
 impl TrialConfig {
@@ -311,6 +316,7 @@ fn resolve(
         training: exp.training.clone(),
         model: variant.clone(),
         seed,
+        select_best: exp.report.selection(),
     };
     if point.is_empty() {
         return Ok(base);

@@ -59,8 +59,9 @@ pub struct NoCheckpoints;
 
 impl Checkpointer for NoCheckpoints {}
 
-/// The hooks one run uses; [`Hooks::default`] is the no-op set, [`Hooks::from_training`] the
-/// one `[training]` asks for.
+/// The hooks one run uses, and which evaluation it selects; [`Hooks::default`] is the no-op
+/// set (constant learning rate, no stop, no checkpoints, the last evaluation),
+/// [`Hooks::from_training`] the one `[training]` asks for.
 pub struct Hooks {
     /// The learning-rate schedule.
     pub schedule: Box<dyn LrSchedule>,
@@ -68,11 +69,19 @@ pub struct Hooks {
     pub on_eval: Box<dyn EvalHook>,
     /// The checkpointer.
     pub checkpoint: Box<dyn Checkpointer>,
+    /// `Some`: report the evaluation with the best value of the selection metric and evaluate
+    /// the test split on its weights (`[report] select = "best"`); `None`: the last one.
+    pub select_best: Option<super::Selection>,
 }
 
 impl Default for Hooks {
     fn default() -> Self {
-        Hooks { schedule: Box::new(ConstantLr), on_eval: Box::new(KeepGoing), checkpoint: Box::new(NoCheckpoints) }
+        Hooks {
+            schedule: Box::new(ConstantLr),
+            on_eval: Box::new(KeepGoing),
+            checkpoint: Box::new(NoCheckpoints),
+            select_best: None,
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod hooks;
 mod optim;
 mod schedule;
 pub mod seeds;
+mod select;
 mod skeleton;
 mod spec;
 mod step;
@@ -23,6 +24,7 @@ pub use early::{EarlyStopping, EarlyStoppingSpec, Mode};
 pub use hooks::{Checkpointer, ConstantLr, Decision, EvalHook, Hooks, KeepGoing, LrSchedule, NoCheckpoints};
 pub use optim::build_optimizer;
 pub use schedule::{BurnSchedule, LrScheduleSpec, ScheduleKind};
+pub use select::{Selection, valid_counterpart};
 pub use skeleton::run_loop;
 pub use spec::{Batching, OptimizerKind, TrainingSpec};
 pub use step::{StepLosses, TrainStep};
@@ -45,8 +47,13 @@ pub fn diverged(metrics: &Metrics) -> bool {
 pub trait Observer {
     /// Mean training loss over the last `log_every` steps, after `step` steps.
     fn on_train_loss(&mut self, step: usize, loss: f64);
-    /// Evaluation metrics after `step` steps.
+    /// Evaluation metrics after `step` steps (the validation split's, `valid.*`, when the
+    /// dataset has one, else the test split's, `test.*`; plus the training losses).
     fn on_eval(&mut self, step: usize, metrics: &BTreeMap<String, f64>);
+    /// The test split's metrics (`test.*`) of the one evaluation after the loop, on the
+    /// selected weights; `step` is the step the run ended at. Only runs with a separate
+    /// validation split have one ([`TrainStep::test`]); nothing by default.
+    fn on_test(&mut self, _step: usize, _metrics: &Metrics) {}
     /// Whether the loop should stop now (Ctrl-C).
     fn should_stop(&self) -> bool;
     /// The model's parameters by path (`fc.weight`), every `histogram_every` evaluations.
@@ -109,7 +116,7 @@ pub enum FitStatus {
     /// Stopped from outside after this many steps.
     Interrupted(usize),
     /// Stopped after this many steps by the evaluation hook ([`EvalHook`]: early stopping,
-    /// pruning); that evaluation's metrics are the final ones.
+    /// pruning); that evaluation is the last one.
     Stopped(usize),
 }
 
@@ -120,8 +127,12 @@ pub struct FitOutcome {
     pub status: FitStatus,
     /// Steps completed.
     pub steps: usize,
-    /// The last evaluation's metrics.
+    /// The selected evaluation's metrics (the last one, or with [`Hooks::select_best`] the
+    /// best one; of a diverged run, the last finite one), plus the test split's metrics of
+    /// the evaluation after the loop when there was one ([`TrainStep::test`]).
     pub final_metrics: BTreeMap<String, f64>,
+    /// The step of the selected evaluation (`None`: no finite evaluation).
+    pub selected_step: Option<usize>,
     /// Seconds spent in the loop (evaluation included).
     pub seconds: f64,
     /// Trainable parameters.

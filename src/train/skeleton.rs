@@ -9,12 +9,19 @@ use std::time::Instant;
 /// done); make the step at the schedule's factor; stop at a non-finite loss (status `Diverged`
 /// at that step, its loss reported through `on_train_loss`, the step not counted); every
 /// `log_every` steps report the mean loss since the last report; every `eval_every` steps and
-/// after the last one, evaluate: the step's metrics plus the mean training losses since the
-/// last evaluation (`train.loss` and the step's extra losses) go to `on_eval`. A non-finite
-/// metric stops the run as `Diverged` at that step and keeps the previous evaluation as the
-/// final one. Otherwise the evaluation becomes the final one, every `histogram_every`-th
-/// evaluation (0: never) sends the step's weights to `on_weights`, the checkpointer may save,
-/// and the evaluation hook may stop the run (status `Stopped`, unless it was the last step).
+/// after the last one, evaluate: the step's metrics (validation split, else test split) plus
+/// the mean training losses since the last evaluation (`train.loss` and the step's extra
+/// losses) go to `on_eval`. A non-finite metric stops the run as `Diverged` at that step.
+/// Otherwise, with [`Hooks::select_best`], an evaluation better than every earlier one
+/// ([`super::Selection`]) becomes the best and the step keeps its weights
+/// ([`TrainStep::keep_best`]); every `histogram_every`-th evaluation (0: never) sends the
+/// step's weights to `on_weights`, the checkpointer may save, and the evaluation hook may stop
+/// the run (status `Stopped`, unless it was the last step).
+///
+/// After a run that completed or was stopped (not one that diverged or was interrupted), the
+/// test split is evaluated once ([`TrainStep::test`], on the best weights when selecting the
+/// best) and its metrics go to `on_test` at the last step done. The outcome's final metrics
+/// are the selected evaluation's (the best, else the last finite one) plus those test metrics.
 ///
 /// `seconds` in the outcome is the time spent in this loop, evaluations included.
 pub fn run_loop<S: TrainStep + ?Sized>(
@@ -24,7 +31,7 @@ pub fn run_loop<S: TrainStep + ?Sized>(
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let start = Instant::now();
-    let mut run = Run { tally: Tally::default(), final_metrics: Metrics::new(), evals: 0 };
+    let mut run = Run { tally: Tally::default(), last: None, best: None, evals: 0 };
     let mut status = FitStatus::Completed;
     let mut done = 0;
     for t in 1..=cfg.steps {
@@ -49,14 +56,25 @@ pub fn run_loop<S: TrainStep + ?Sized>(
             break;
         }
     }
+    let (selected_step, mut final_metrics) = run.selected();
+    if matches!(status, FitStatus::Completed | FitStatus::Stopped(_)) {
+        let test = step.test(run.best.is_some(), obs);
+        if !test.is_empty() {
+            obs.on_test(done, &test);
+            final_metrics.extend(test);
+        }
+    }
     let seconds = start.elapsed().as_secs_f64();
-    FitOutcome { status, steps: done, final_metrics: run.final_metrics, seconds, num_params: step.num_params() }
+    FitOutcome { status, steps: done, final_metrics, selected_step, seconds, num_params: step.num_params() }
 }
 
 /// What the loop carries across steps besides the counter.
 struct Run {
     tally: Tally,
-    final_metrics: Metrics,
+    /// The last finite evaluation: its step and metrics.
+    last: Option<(usize, Metrics)>,
+    /// With a selection: the best evaluation so far, its value, step and metrics.
+    best: Option<(f64, usize, Metrics)>,
     evals: usize,
 }
 
@@ -77,6 +95,13 @@ impl Run {
             return Some(FitStatus::Diverged(t));
         }
         self.evals += 1;
+        if let Some(sel) = &hooks.select_best
+            && let Some(value) = sel.value(&metrics)
+            && self.best.as_ref().is_none_or(|b| sel.better(value, b.0))
+        {
+            step.keep_best();
+            self.best = Some((value, t, metrics.clone()));
+        }
         if cfg.histogram_every > 0
             && self.evals.is_multiple_of(cfg.histogram_every)
             && let Some(weights) = step.weights()
@@ -87,8 +112,16 @@ impl Run {
             hooks.checkpoint.save(t, &step.checkpoint());
         }
         let decision = hooks.on_eval.on_eval(t, &metrics);
-        self.final_metrics = metrics;
+        self.last = Some((t, metrics));
         (decision == Decision::Stop && t < cfg.steps).then_some(FitStatus::Stopped(t))
+    }
+
+    /// The selected evaluation's step and metrics: the best one, else the last finite one.
+    fn selected(&self) -> (Option<usize>, Metrics) {
+        match (&self.best, &self.last) {
+            (Some((_, t, m)), _) | (None, Some((t, m))) => (Some(*t), m.clone()),
+            (None, None) => (None, Metrics::new()),
+        }
     }
 }
 

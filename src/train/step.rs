@@ -40,9 +40,24 @@ pub trait TrainStep {
     fn step(&mut self, step: usize, lr_scale: f64) -> StepLosses;
 
     /// Evaluates the model after `step` steps: the metrics by `split.name` (the loop adds the
-    /// training losses). Artefacts of the evaluation (a GAN's sample images and
+    /// training losses), on the validation split (`valid.*`) when the dataset has one, else on
+    /// the test split (`test.*`). Artefacts of the evaluation (a GAN's sample images and
     /// `samples.csv`) go to `obs` here, before the loop reports the metrics.
     fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics;
+
+    /// Keeps a copy of the current weights as the best so far (the loop calls it after each
+    /// evaluation that improves the selection metric, with [`super::Hooks::select_best`]). A
+    /// step without a separate test split need keep nothing; nothing by default.
+    fn keep_best(&mut self) {}
+
+    /// Evaluates the test split once, after the loop: on the weights of the last
+    /// [`TrainStep::keep_best`] when `best` (the current ones if none was kept), else on the
+    /// current ones. Empty (the default) when the test split is not separate from the one
+    /// [`TrainStep::evaluate`] uses: then the selected evaluation's `test.*` metrics are the
+    /// test metrics.
+    fn test(&mut self, _best: bool, _obs: &mut dyn Observer) -> Metrics {
+        Metrics::new()
+    }
 
     /// The parameters by dotted path, for weight histograms ([`super::weights_of`]); `None`
     /// (the default) writes none.

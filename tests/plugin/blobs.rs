@@ -4,7 +4,8 @@
 //!
 //! Two classes of `length`-step signals of one channel: class 0 around -1, class 1 around +1,
 //! with uniform noise in [-1, 1) on every step (ChaCha8 seeded with `seed`; stream 0 for the
-//! training split, 1 for the test split).
+//! training split, 1 for the test split, 2 for the validation split of `n_valid` examples,
+//! which a dataset of its own has: none by default).
 
 use burnlab::check::FieldError;
 use burnlab::data::{DataInfo, Dataset, DatasetSource, Split};
@@ -24,11 +25,18 @@ pub struct BlobsOptions {
     pub n_train: usize,
     /// Test examples.
     pub n_test: usize,
+    /// Validation examples (0: no validation split).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub n_valid: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Default for BlobsOptions {
     fn default() -> Self {
-        BlobsOptions { seed: 0, length: 8, n_train: 200, n_test: 100 }
+        BlobsOptions { seed: 0, length: 8, n_train: 200, n_test: 100, n_valid: 0 }
     }
 }
 
@@ -66,6 +74,7 @@ impl DatasetSource for BlobsOptions {
         Some(self.n_train)
     }
     fn load(&self) -> burnlab::error::Result<Dataset> {
-        Ok(Dataset::new(self.info(), self.split(0, self.n_train), self.split(1, self.n_test)))
+        let data = Dataset::new(self.info(), self.split(0, self.n_train), self.split(1, self.n_test));
+        Ok(if self.n_valid > 0 { data.with_valid(self.split(2, self.n_valid)) } else { data })
     }
 }

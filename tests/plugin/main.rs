@@ -109,6 +109,49 @@ fn plugins_are_planned_and_trained_through_the_binary() {
     assert_eq!(again["skipped"], 4, "{again}");
 }
 
+/// A dataset with its own validation split: it is evaluated during training, the test split
+/// once at the end (on the best weights with `select = "best"`), and every file names the split.
+fn a_validation_split_is_evaluated_during_training_and_the_test_split_once() {
+    let s = Scratch::new();
+    let exp = EXPERIMENT
+        .replace("seeds = [0, 1]", "seeds = [0]")
+        .replace("length = 6", "length = 6\nn_valid = 40")
+        .replace("[[models]]\nfamily = \"mlp\"\nhidden = 8\n", "")
+        + "\n[report]\nselect = \"best\"\n";
+    let file = s.file("valid.toml", &exp);
+    let run = cli(&s, &["run", file.to_str().unwrap(), "--results", "results", "--quiet"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let dirs = trial_dirs(&s.results(), "plug");
+    assert_eq!(dirs.len(), 1);
+    let metrics = std::fs::read_to_string(dirs[0].join("metrics.csv")).unwrap();
+    let rows: Vec<(&str, &str)> = metrics.lines().skip(1).map(|l| l.split_once(',').unwrap()).collect();
+    let at = |split: &str| -> Vec<&str> {
+        rows.iter().filter(|(_, r)| r.starts_with(&format!("{split},"))).map(|(s, _)| *s).collect()
+    };
+    assert_eq!(at("valid"), ["10", "10", "20", "20"], "{metrics}");
+    assert_eq!(at("test"), ["20", "20"], "test values only at the end: {metrics}");
+    let sum = summary(&dirs[0]);
+    assert_eq!(sum["status"], "completed", "{sum}");
+    let names: Vec<&str> = sum["final_metrics"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names, ["test.accuracy", "test.loss", "train.loss", "valid.accuracy", "valid.loss"], "{sum}");
+    assert!(sum["selected_step"] == 10 || sum["selected_step"] == 20, "{sum}");
+    let config = std::fs::read_to_string(dirs[0].join("config.toml")).unwrap();
+    assert!(config.contains("[select_best]") && config.contains("metric = \"test.accuracy\""), "{config}");
+    let table = std::fs::read_to_string(s.results().join("plug").join("table.md")).unwrap();
+    assert!(table.contains("The **best** row is chosen on `valid.accuracy` (validation split)"), "{table}");
+    assert!(table.contains("| n | valid.accuracy | test.accuracy |"), "{table}");
+
+    // `select = "best"` is part of a trial's identity; `"final"`, the default, is not.
+    let ids = |select: &str| {
+        let f = s.file("ids.toml", &format!("{EXPERIMENT}\n[report]\n{select}\n"));
+        let plan = cli(&s, &["plan", f.to_str().unwrap(), "--json"]);
+        let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        plan["trials"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(""), ids("select = \"final\""));
+    assert!(ids("").iter().zip(ids("select = \"best\"")).all(|(a, b)| a != &b));
+}
+
 fn misspelt_plugin_names_get_a_did_you_mean() {
     let s = Scratch::new();
     for (from, to, want) in [
@@ -129,8 +172,12 @@ fn main() {
     if std::env::var_os(CLI).is_some() {
         std::process::exit(burnlab::cli::main_with(registry()));
     }
-    let tests: [(&str, fn()); 2] = [
+    let tests: [(&str, fn()); 3] = [
         ("plugins_are_planned_and_trained_through_the_binary", plugins_are_planned_and_trained_through_the_binary),
+        (
+            "a_validation_split_is_evaluated_during_training_and_the_test_split_once",
+            a_validation_split_is_evaluated_during_training_and_the_test_split_once,
+        ),
         ("misspelt_plugin_names_get_a_did_you_mean", misspelt_plugin_names_get_a_did_you_mean),
     ];
     // Name filters as libtest takes them; flags (`--test-threads=1`) and their values are ignored.

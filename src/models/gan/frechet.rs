@@ -70,7 +70,18 @@ impl FrechetScorer {
 
     /// The Frechet distance of examples `[n, seq_len, channels]` from the training split.
     pub fn score(&self, x: Tensor<3>) -> f64 {
-        frechet_distance(&self.real, &Gaussian::fit(&features(&self.net, x), FEATURE_WIDTH))
+        self.score_against(&self.real, x)
+    }
+
+    /// The Gaussian fitted to the features of real examples `x` `[n, seq_len, channels]` (a
+    /// validation or test split), to score against with [`FrechetScorer::score_against`].
+    pub fn real_of(&self, x: Tensor<3>) -> Gaussian {
+        Gaussian::fit(&features(&self.net, x), FEATURE_WIDTH)
+    }
+
+    /// The Frechet distance of examples `x` from the real examples whose features `real` fits.
+    pub fn score_against(&self, real: &Gaussian, x: Tensor<3>) -> f64 {
+        frechet_distance(real, &Gaussian::fit(&features(&self.net, x), FEATURE_WIDTH))
     }
 
     /// The feature network's test accuracy on `data` (a check that the features are useful).

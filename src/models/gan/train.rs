@@ -16,6 +16,11 @@
 //! mixtures, the mode-coverage metrics of [`super::metrics`]), an image (a scatter plot
 //! or a grid of image samples) and `samples.csv`. Off the 2D mixtures it also reports the
 //! Frechet distance of the samples from the training split ([`super::frechet`]).
+//!
+//! With a validation split the metrics are named `valid.*` during training and the Frechet
+//! distance is from the validation split; after the loop the test split is evaluated once
+//! (`test.*`, the distance from the test split) on the selected generator, with no artefacts.
+//! Without one, today's protocol: `test.*` metrics, the distance from the training split.
 
 use super::frechet::FrechetScorer;
 use super::{Discriminator, GanLoss, GanSpec, Generator, metrics, plot};
@@ -23,6 +28,8 @@ use crate::data::batches::InputBatches;
 use crate::data::mixture::Modes;
 use crate::data::{Dataset, DeviceSplit};
 use crate::tensorboard::image::{Channels, grid, to_u8};
+use crate::data::normal::Gaussian;
+use crate::models::TrainCtx;
 use crate::train::{
     self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds,
 };
@@ -32,25 +39,34 @@ use burn::tensor::activation::{relu, softplus};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use std::collections::BTreeMap;
 
-/// The metrics this trainer records (mode metrics on 2D mixtures, `test.fd` elsewhere).
-pub const METRICS: &[&str] =
-    &["test.modes", "test.high_quality", "test.kl", "test.mode_distance", "test.fd", "train.loss", "train.d_loss"];
+/// The metrics this trainer records (mode metrics on 2D mixtures, `test.fd` elsewhere; the
+/// `valid.*` ones with a validation split).
+pub const METRICS: &[&str] = &[
+    "test.modes",
+    "test.high_quality",
+    "test.kl",
+    "test.mode_distance",
+    "test.fd",
+    "train.loss",
+    "train.d_loss",
+    "valid.modes",
+    "valid.high_quality",
+    "valid.kl",
+    "valid.mode_distance",
+    "valid.fd",
+];
 
-/// Trains a GAN on the training split of `data`; `modes` enables the mode-coverage metrics.
+/// Trains a GAN on the training split of `ctx.data` with `ctx.training`; `modes` enables the
+/// mode-coverage metrics; `ctx.select_best` chooses the generator the test split evaluates
+/// (with a validation split).
 ///
-/// Real batches come from the trial's [`seeds::GAN_REAL_BATCHES`] stream of `seed`, the
-/// evaluation noise from [`seeds::GAN_EVAL_NOISE`]. `device` must be an autodiff device.
-pub fn fit_gan(
-    spec: &GanSpec,
-    data: &Dataset,
-    modes: Option<&Modes>,
-    cfg: &TrainingSpec,
-    device: &Device,
-    seed: u64,
-    obs: &mut dyn Observer,
-) -> FitOutcome {
-    let mut step = AdversarialStep::new(spec, data, modes, cfg, device, seed);
-    train::run_loop(&mut step, cfg, &mut Hooks::from_training(cfg), obs)
+/// Real batches come from the trial's [`seeds::GAN_REAL_BATCHES`] stream of `ctx.seed`, the
+/// evaluation noise from [`seeds::GAN_EVAL_NOISE`]. `ctx.device` must be an autodiff device.
+pub fn fit_gan(spec: &GanSpec, ctx: TrainCtx<'_>, modes: Option<&Modes>, obs: &mut dyn Observer) -> FitOutcome {
+    let (data, cfg) = (ctx.data, ctx.training);
+    let mut step = AdversarialStep::new(spec, data, modes, cfg, ctx.device, ctx.seed);
+    let mut hooks = Hooks { select_best: ctx.select_best.cloned(), ..Hooks::from_training(cfg) };
+    train::run_loop(&mut step, cfg, &mut hooks, obs)
 }
 
 /// A GAN under training: G and D with their optimizers, the real batches, the fixed
@@ -72,6 +88,10 @@ struct AdversarialStep<'a> {
     frechet: Option<FrechetScorer>,
     /// `training.clip_grad`, applied to G's and to D's gradients.
     clip: Option<ClipGradSpec>,
+    /// With a validation split: its features' Gaussian for the Frechet distance.
+    valid_real: Option<Gaussian>,
+    /// The generator [`TrainStep::keep_best`] kept (with a validation split only).
+    best_g: Option<Generator>,
     num_params: usize,
 }
 
@@ -95,8 +115,27 @@ impl<'a> AdversarialStep<'a> {
         let real = InputBatches::new(train, n, seeds::stream(seed, seeds::GAN_REAL_BATCHES));
         let (g_opt, d_opt) = optimizers(spec);
         let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
+        let valid_real = frechet.as_ref().zip(data.valid.as_ref()).map(|(f, v)| f.real_of(real_x(v, data, device)));
         let (g, d, device, clip) = (Some(g), Some(d), device.clone(), cfg.clip_grad.clone());
-        AdversarialStep { spec, data, modes, device, g, d, g_opt, d_opt, real, n, noise, frechet, clip, num_params }
+        let best_g = None;
+        AdversarialStep {
+            spec,
+            data,
+            modes,
+            device,
+            g,
+            d,
+            g_opt,
+            d_opt,
+            real,
+            n,
+            noise,
+            frechet,
+            valid_real,
+            best_g,
+            clip,
+            num_params,
+        }
     }
 
     fn g(&self) -> &Generator {
@@ -162,8 +201,32 @@ impl TrainStep for AdversarialStep<'_> {
     }
 
     fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics {
-        evaluate(self.g(), &self.noise, self.data, self.modes, self.frechet.as_ref(), step, obs)
+        let split = if self.data.valid.is_some() { "valid" } else { "test" };
+        evaluate(self.g(), self, split, self.valid_real.as_ref(), step, obs)
     }
+
+    fn keep_best(&mut self) {
+        if self.data.valid.is_some() {
+            self.best_g = Some(self.g().clone());
+        }
+    }
+
+    /// With a validation split: the test metrics of the selected G, the Frechet distance from
+    /// the test split; its samples and image are not written again (they are the selected
+    /// evaluation's: the evaluation noise is fixed).
+    fn test(&mut self, best: bool, _obs: &mut dyn Observer) -> Metrics {
+        if self.data.valid.is_none() {
+            return Metrics::new();
+        }
+        let real = self.frechet.as_ref().map(|f| f.real_of(real_x(&self.data.test, self.data, &self.device)));
+        let g = if best { self.best_g.as_ref().unwrap_or_else(|| self.g()) } else { self.g() };
+        evaluate(g, self, "test", real.as_ref(), 0, &mut train::NullObserver)
+    }
+}
+
+/// The examples of `split` on `device`, without autodiff (for their feature statistics).
+fn real_x(split: &crate::data::Split, data: &Dataset, device: &Device) -> Tensor<3> {
+    DeviceSplit::new(split, &data.info, device).x.without_autodiff()
 }
 
 /// Off the 2D mixtures: a Frechet scorer on a feature network trained first (from its own
@@ -245,31 +308,37 @@ fn host(x: Tensor<3>) -> Vec<f32> {
     x.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
 }
 
-/// Evaluates G: metrics, an image and `samples.csv` through `obs`.
+/// Evaluates `g` with the noise, data and scorer of `at`: metrics named `{split}.*`, an image
+/// and `samples.csv` through `obs`. The Frechet distance is from the real examples `real`
+/// fits, else (`None`) from the training split.
 fn evaluate(
     g: &Generator,
-    noise: &Tensor<2>,
-    data: &Dataset,
-    modes: Option<&Modes>,
-    frechet: Option<&FrechetScorer>,
+    at: &AdversarialStep<'_>,
+    split: &str,
+    real: Option<&Gaussian>,
     step: usize,
     obs: &mut dyn Observer,
 ) -> BTreeMap<String, f64> {
-    let x = samples(g, noise);
+    let (data, modes) = (at.data, at.modes);
+    let x = samples(g, &at.noise);
     let values = host(x.clone());
     let features = data.info.features();
     let mut out = BTreeMap::new();
-    if let Some(f) = frechet {
-        out.insert("test.fd".into(), f.score(x));
+    if let Some(f) = &at.frechet {
+        let fd = match real {
+            Some(r) => f.score_against(r, x),
+            None => f.score(x),
+        };
+        out.insert(format!("{split}.fd"), fd);
     }
     obs.on_file("samples.csv", metrics::samples_csv(&values, features).as_bytes());
     if let Some(modes) = modes.filter(|_| features == 2) {
         let points: Vec<[f64; 2]> = values.chunks_exact(2).map(|p| [f64::from(p[0]), f64::from(p[1])]).collect();
         let m = metrics::mode_metrics(&points, modes);
-        out.insert("test.modes".into(), m.modes as f64);
-        out.insert("test.high_quality".into(), m.high_quality);
-        out.insert("test.kl".into(), m.kl);
-        out.insert("test.mode_distance".into(), m.mean_distance);
+        out.insert(format!("{split}.modes"), m.modes as f64);
+        out.insert(format!("{split}.high_quality"), m.high_quality);
+        out.insert(format!("{split}.kl"), m.kl);
+        out.insert(format!("{split}.mode_distance"), m.mean_distance);
         let img = plot::scatter(&points, modes);
         obs.on_image(step, "samples", &img.pixels, [img.height, img.width], Channels::Rgb);
     } else if let Some([h, w]) = data.info.image {
@@ -288,6 +357,10 @@ mod tests {
     use crate::data::MixtureOptions;
     use crate::data::mixture::{Mixture, load};
     use crate::train::FitStatus;
+
+    fn ctx<'a>(data: &'a Dataset, cfg: &'a TrainingSpec, device: &'a Device) -> TrainCtx<'a> {
+        TrainCtx { data, training: cfg, device, seed: 0, select_best: None }
+    }
 
     fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
         let v = host(samples(g, noise));
@@ -324,7 +397,7 @@ mod tests {
         // fit_gan's G starts from the same weights: the device is seeded the same way.
         let before = mean_distance(&spec.generator(&data.info, &device), &noise, &modes);
         device.seed(1);
-        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut train::NullObserver);
+        let out = fit_gan(&spec, ctx(&data, &cfg, &device), Some(&modes), &mut train::NullObserver);
         assert_eq!((out.status, out.steps), (FitStatus::Completed, steps));
         assert!(out.final_metrics["train.d_loss"].is_finite());
         let after = out.final_metrics["test.mode_distance"];
@@ -364,13 +437,60 @@ mod tests {
         let cfg = TrainingSpec { batch_size: 10, steps: 100, eval_every: 4, log_every: 2, ..Default::default() };
         let device = Device::flex().autodiff();
         let mut obs = StopAfter { after: 3, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
-        let out = fit_gan(&spec, &data, Some(&modes), &cfg, &device, 0, &mut obs);
+        let out = fit_gan(&spec, ctx(&data, &cfg, &device), Some(&modes), &mut obs);
         assert_eq!((out.status, out.steps), (FitStatus::Interrupted(6), 6));
         assert_eq!(obs.losses, [2, 4, 6]);
         // One evaluation (step 4): 30 samples plus the header, and a scatter plot.
         assert_eq!(obs.files, ["samples.csv:31"]);
         assert_eq!(obs.images, [("samples@4".to_string(), [plot::SIDE, plot::SIDE])]);
         assert_eq!(out.final_metrics.len(), 6, "{:?}", out.final_metrics);
+    }
+
+    /// Records the metric names of every evaluation and test evaluation.
+    #[derive(Default)]
+    struct Names {
+        evals: Vec<(usize, Vec<String>)>,
+        tests: Vec<(usize, Metrics)>,
+    }
+
+    impl Observer for Names {
+        fn on_train_loss(&mut self, _: usize, _: f64) {}
+        fn on_eval(&mut self, step: usize, m: &Metrics) {
+            self.evals.push((step, m.keys().cloned().collect()));
+        }
+        fn on_test(&mut self, step: usize, m: &Metrics) {
+            self.tests.push((step, m.clone()));
+        }
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn with_a_validation_split_the_test_metrics_come_once_at_the_end() {
+        let data = load(Mixture::Ring, &MixtureOptions { n_train: 200, n_test: 50, seed: 0 }).unwrap();
+        let valid = data.test.clone();
+        let data = data.with_valid(valid);
+        let modes = Mixture::Ring.modes();
+        let spec = GanSpec { g_width: 8, g_depth: 1, d_width: 8, d_depth: 1, eval_samples: 40, ..Default::default() };
+        let cfg = TrainingSpec { batch_size: 10, steps: 6, eval_every: 3, ..Default::default() };
+        let device = Device::flex().autodiff();
+        let mut obs = Names::default();
+        let out = fit_gan(&spec, ctx(&data, &cfg, &device), Some(&modes), &mut obs);
+        assert_eq!((out.status, out.selected_step), (FitStatus::Completed, Some(6)));
+        let valid = ["valid.high_quality", "valid.kl", "valid.mode_distance", "valid.modes"];
+        let names = [&["train.d_loss", "train.loss"][..], &valid[..]].concat();
+        assert_eq!(obs.evals, [(3, names.iter().map(|n| n.to_string()).collect()), (6, names.iter().map(|n| n.to_string()).collect())]);
+        assert_eq!(obs.tests.len(), 1);
+        let (step, test) = &obs.tests[0];
+        assert_eq!(*step, 6);
+        // The mode metrics do not depend on the split: the test ones of the last G are the
+        // last validation ones.
+        for v in valid {
+            let t = v.replace("valid.", "test.");
+            assert_eq!(test[&t], out.final_metrics[v], "{t}");
+            assert_eq!(out.final_metrics[&t], test[&t]);
+        }
     }
 
     #[test]
@@ -381,7 +501,7 @@ mod tests {
         let cfg = TrainingSpec { batch_size: 10, steps: 50, eval_every: 50, ..Default::default() };
         let device = Device::flex().autodiff();
         let mut obs = StopAfter { after: usize::MAX, losses: Vec::new(), files: Vec::new(), images: Vec::new() };
-        let out = fit_gan(&spec, &data, Some(&Mixture::Ring.modes()), &cfg, &device, 0, &mut obs);
+        let out = fit_gan(&spec, ctx(&data, &cfg, &device), Some(&Mixture::Ring.modes()), &mut obs);
         let FitStatus::Diverged(step) = out.status else { panic!("{:?}", out.status) };
         assert_eq!(out.steps, step - 1);
         assert!(obs.files.is_empty() && out.final_metrics.is_empty());

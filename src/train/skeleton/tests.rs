@@ -1,11 +1,15 @@
 //! The loop skeleton driven by a fake step: cadences, divergence, interruption, histograms
 //! and the hooks.
 
-use super::super::{Checkpointer, Decision, EvalHook, LrSchedule, NullObserver};
+use super::super::{Checkpointer, Decision, EvalHook, LrSchedule, NullObserver, Selection};
 use super::*;
 
 /// A step whose loss at step `t` is `loss(t)` and whose evaluation at `t` is `{test.m: t}`
 /// (or NaN at `nan_metric_at`); it records the learning-rate factors it was given.
+///
+/// With `valid = Some(f)` it has a separate test split: its evaluation at `t` is
+/// `{valid.m: f(t)}`, its weights are the count of steps taken (`taken`), `keep_best` keeps
+/// that count, and `test(best)` returns `{test.w: kept or current count}`.
 struct Fake {
     loss: fn(usize) -> f64,
     d_loss: Option<fn(usize) -> f64>,
@@ -13,11 +17,25 @@ struct Fake {
     weights: bool,
     scales: Vec<f64>,
     taken: usize,
+    valid: Option<fn(usize) -> f64>,
+    kept: Option<usize>,
+    tests: usize,
 }
 
 impl Fake {
     fn new(loss: fn(usize) -> f64) -> Self {
-        Fake { loss, d_loss: None, nan_metric_at: None, weights: false, scales: Vec::new(), taken: 0 }
+        let (valid, kept, tests) = (None, None, 0);
+        Fake {
+            loss,
+            d_loss: None,
+            nan_metric_at: None,
+            weights: false,
+            scales: Vec::new(),
+            taken: 0,
+            valid,
+            kept,
+            tests,
+        }
     }
 }
 
@@ -41,7 +59,23 @@ impl TrainStep for Fake {
     fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics {
         obs.on_file("eval.txt", step.to_string().as_bytes());
         let v = if self.nan_metric_at == Some(step) { f64::NAN } else { step as f64 };
-        Metrics::from([("test.m".to_string(), v)])
+        match self.valid {
+            Some(f) => Metrics::from([("valid.m".to_string(), if v.is_nan() { v } else { f(step) })]),
+            None => Metrics::from([("test.m".to_string(), v)]),
+        }
+    }
+
+    fn keep_best(&mut self) {
+        self.kept = Some(self.taken);
+    }
+
+    fn test(&mut self, best: bool, _obs: &mut dyn Observer) -> Metrics {
+        if self.valid.is_none() {
+            return Metrics::new();
+        }
+        self.tests += 1;
+        let w = if best { self.kept.unwrap_or(self.taken) } else { self.taken };
+        Metrics::from([("test.w".to_string(), w as f64)])
     }
 
     fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
@@ -58,6 +92,7 @@ impl TrainStep for Fake {
 struct Recorder {
     losses: Vec<(usize, f64)>,
     evals: Vec<(usize, Metrics)>,
+    tests: Vec<(usize, Metrics)>,
     weights: Vec<(usize, f32)>,
     files: Vec<String>,
     stop_after: Option<usize>,
@@ -69,6 +104,9 @@ impl Observer for Recorder {
     }
     fn on_eval(&mut self, step: usize, metrics: &Metrics) {
         self.evals.push((step, metrics.clone()));
+    }
+    fn on_test(&mut self, step: usize, metrics: &Metrics) {
+        self.tests.push((step, metrics.clone()));
     }
     fn should_stop(&self) -> bool {
         self.stop_after.is_some_and(|n| self.losses.len() >= n)
@@ -241,4 +279,75 @@ fn the_checkpointer_saves_the_steps_state_when_due() {
     let out = run_loop(&mut step, &cfg(10, 1, 1), &mut hooks, &mut NullObserver);
     assert_eq!(out.status, FitStatus::Diverged(5));
     assert_eq!(*log.borrow(), [(2, vec![2]), (4, vec![4])]);
+}
+
+/// Validation values by step: best (lowest) at step 4 of 2, 4, 6, 8.
+fn valid_curve(t: usize) -> f64 {
+    match t {
+        4 => 0.1,
+        6 => 0.1, // a tie: the earlier evaluation stays the best
+        _ => 0.5,
+    }
+}
+
+fn selecting(metric: &str, maximize: bool) -> Hooks {
+    Hooks { select_best: Some(Selection { metric: metric.into(), maximize }), ..Default::default() }
+}
+
+#[test]
+fn with_a_validation_split_the_test_split_is_evaluated_once_after_the_loop() {
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|_| 1.0) };
+    let mut obs = Recorder::default();
+    let out = run(&mut step, &cfg(8, 1, 2), &mut obs);
+    assert_eq!((out.status, out.selected_step, step.tests), (FitStatus::Completed, Some(8), 1));
+    assert!(obs.evals.iter().all(|(_, m)| m.keys().all(|k| !k.starts_with("test."))), "{:?}", obs.evals);
+    // Final selection: the last weights (8 steps), reported at the last step.
+    assert_eq!(obs.tests, [(8, Metrics::from([("test.w".to_string(), 8.0)]))]);
+    let expected = Metrics::from([("valid.m".into(), 0.5), ("train.loss".into(), 1.0), ("test.w".into(), 8.0)]);
+    assert_eq!(out.final_metrics, expected);
+}
+
+#[test]
+fn select_best_tests_the_weights_of_the_best_validation_evaluation() {
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|_| 1.0) };
+    let mut obs = Recorder::default();
+    let out = run_loop(&mut step, &cfg(8, 1, 2), &mut selecting("test.m", false), &mut obs);
+    assert_eq!((out.status, out.steps, out.selected_step), (FitStatus::Completed, 8, Some(4)));
+    // The test split saw the weights after 4 steps, and is reported where the run ended.
+    assert_eq!(obs.tests, [(8, Metrics::from([("test.w".to_string(), 4.0)]))]);
+    assert_eq!((out.final_metrics["valid.m"], out.final_metrics["test.w"]), (0.1, 4.0));
+    // Maximising instead: the first of the equal 0.5 evaluations (step 2).
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|_| 1.0) };
+    let out = run_loop(&mut step, &cfg(8, 1, 2), &mut selecting("test.m", true), &mut NullObserver);
+    assert_eq!((out.selected_step, out.final_metrics["test.w"]), (Some(2), 2.0));
+}
+
+#[test]
+fn without_a_validation_split_select_best_reports_the_best_test_evaluation() {
+    // Selection on the test split (validation = 0): no further evaluation.
+    let mut step = Fake::new(|_| 1.0);
+    let mut obs = Recorder::default();
+    let out = run_loop(&mut step, &cfg(10, 1, 3), &mut selecting("test.m", false), &mut obs);
+    assert_eq!((out.selected_step, out.final_metrics["test.m"]), (Some(3), 3.0));
+    assert!(obs.tests.is_empty());
+    let out = run(&mut Fake::new(|_| 1.0), &cfg(10, 1, 3), &mut Recorder::default());
+    assert_eq!((out.selected_step, out.final_metrics["test.m"]), (Some(10), 10.0));
+}
+
+#[test]
+fn no_test_evaluation_after_a_divergence_or_an_interruption() {
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|t| if t == 5 { f64::NAN } else { 1.0 }) };
+    let mut obs = Recorder::default();
+    let out = run_loop(&mut step, &cfg(8, 1, 2), &mut selecting("test.m", false), &mut obs);
+    assert_eq!((out.status, out.selected_step, step.tests), (FitStatus::Diverged(5), Some(4), 0));
+    assert!(obs.tests.is_empty() && !out.final_metrics.contains_key("test.w"));
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|_| 1.0) };
+    let mut obs = Recorder { stop_after: Some(3), ..Default::default() };
+    let out = run(&mut step, &cfg(100, 1, 2), &mut obs);
+    assert_eq!((out.status, step.tests), (FitStatus::Interrupted(3), 0));
+    // A run stopped by the evaluation hook is a result: it is tested.
+    let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|_| 1.0) };
+    let mut hooks = Hooks { on_eval: Box::new(StopAt(4)), ..Default::default() };
+    let out = run_loop(&mut step, &cfg(8, 1, 2), &mut hooks, &mut NullObserver);
+    assert_eq!((out.status, out.final_metrics["test.w"]), (FitStatus::Stopped(4), 4.0));
 }
