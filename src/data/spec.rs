@@ -198,3 +198,54 @@ impl<'de> Deserialize<'de> for DatasetSpec {
         Ok(DatasetSpec { source, validation: validation.unwrap_or(0.0) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Mnist1dOptions;
+
+    #[test]
+    fn validation_is_serialised_after_the_options_unless_it_is_zero() {
+        let plain = DatasetSpec::new(Mnist1dOptions::default());
+        let json = serde_json::to_string(&plain).unwrap();
+        assert_eq!(json, r#"{"name":"mnist1d","shuffle_seq":false}"#, "0 is left out: trial ids stay");
+        assert_eq!(serde_json::from_str::<DatasetSpec>(&json).unwrap(), plain, "absent reads as 0");
+        let carved = plain.clone().with_validation(0.2);
+        let json = serde_json::to_string(&carved).unwrap();
+        assert_eq!(json, r#"{"name":"mnist1d","shuffle_seq":false,"validation":0.2}"#);
+        assert_eq!(serde_json::from_str::<DatasetSpec>(&json).unwrap(), carved);
+        let toml_text = toml::to_string(&carved).unwrap();
+        assert_eq!(toml::from_str::<DatasetSpec>(&toml_text).unwrap(), carved);
+        assert_eq!(toml::from_str::<DatasetSpec>("name = \"mnist1d\"\nvalidation = 0\n").unwrap(), plain);
+        let e = toml::from_str::<DatasetSpec>("name = \"mnist1d\"\nvalidation = \"x\"\n").unwrap_err();
+        assert!(e.message().contains("invalid type: string, expected a number"), "{e}");
+    }
+
+    #[test]
+    fn an_absent_validation_resolves_to_the_dataset_default() {
+        let mnist = datasets().default_of("mnist1d").unwrap();
+        assert_eq!(DatasetSpec::resolve(mnist.clone(), None).validation(), 0.1);
+        assert_eq!(DatasetSpec::resolve(mnist, Some(0.3)).validation(), 0.3);
+        assert_eq!(DatasetSpec::resolve(datasets().default_of("ring").unwrap(), None).validation(), 0.0);
+        assert_eq!(DatasetSpec::table_named("ring", None), toml::from_str("name = \"ring\"").unwrap());
+        assert_eq!(
+            DatasetSpec::table_named("digits", None),
+            toml::from_str("name = \"digits\"\nvalidation = 0.1").unwrap()
+        );
+        let zero = toml::Value::Integer(0);
+        assert_eq!(
+            DatasetSpec::table_named("digits", Some(&zero)),
+            toml::from_str("name = \"digits\"\nvalidation = 0").unwrap()
+        );
+    }
+
+    #[test]
+    fn out_of_range_fractions_name_the_key() {
+        for bad in [1.0, -0.1, f64::NAN, 1.5] {
+            let e = DatasetSpec::new(Mnist1dOptions::default()).with_validation(bad).validate().unwrap_err();
+            assert_eq!(e.key, "validation");
+            assert!(e.message.starts_with("must be at least 0 and below 1"), "{}", e.message);
+        }
+        assert_eq!(DatasetSpec::new(Mnist1dOptions::default()).with_validation(0.1).train_examples(), Some(3600));
+    }
+}

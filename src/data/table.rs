@@ -927,6 +927,32 @@ mod tests {
     }
 
     #[test]
+    fn a_split_column_with_valid_rows_is_the_validation_split() {
+        use crate::data::{DatasetSource, DatasetSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,train\n40,dog,valid\n50,cat,Validation\n5,ant,test\n");
+        let o = TableOptions { features: Some(vec!["a".into()]), split: Some("fold".into()), ..opts(&p, "kind") };
+        let d = build(&o).unwrap();
+        assert_eq!((d.train.y.clone(), d.test.y.clone()), (vec![1, 2], vec![0]));
+        let valid = d.valid.unwrap();
+        assert_eq!(valid.y, vec![2, 1]);
+        // Standardised with the training rows' mean 2 and std 1 only.
+        assert_eq!((d.train.x, valid.x), (vec![-1.0, 1.0], vec![38.0, 48.0]));
+        assert!(o.own_validation() && o.default_validation() == 0.0);
+        let e = DatasetSpec::new(o.clone()).with_validation(0.1).validate().unwrap_err();
+        assert_eq!(e.key, "validation");
+        assert!(e.message.contains("has its own validation split"), "{}", e.message);
+        // Without "valid" rows there is no validation split; without a column, the default is 0.1.
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,train\n5,ant,test\n");
+        assert!(build(&TableOptions { path: p.display().to_string(), ..o.clone() }).unwrap().valid.is_none());
+        let seeded = TableOptions { split: None, split_seed: 7, ..o };
+        assert!(!seeded.own_validation() && seeded.default_validation() == 0.1 && seeded.split_seed() == 7);
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,dev\n5,ant,test\n");
+        let e = build(&TableOptions { path: p.display().to_string(), split: Some("fold".into()), ..seeded }).unwrap_err();
+        assert!(e.message.contains("must be \"train\", \"valid\" or \"test\""), "{}", e.message);
+    }
+
+    #[test]
     fn integer_and_integral_float_labels_sort_numerically() {
         let dir = tempfile::tempdir().unwrap();
         let p = csv(&dir, "x,y,z\n1,10,10.0\n2,2,2.0\n3,10,10.0\n4,-1,-1.0\n5,2,2.0\n");

@@ -22,9 +22,11 @@ use std::collections::BTreeMap;
 /// Mixed (XOR) into a dataset's split seed to seed the carve. ASCII "validate".
 pub const VALIDATION_SPLIT: u64 = 0x7661_6c69_6461_7465;
 
-/// Rows a group of `n` gives to the validation split at fraction `f` (see the module docs).
+/// Rows a group of `n` gives to the validation split at fraction `f` in (0, 1) (see the
+/// module docs); 0 for any other `f`.
 pub fn held_out(n: usize, f: f64) -> usize {
-    if n < 2 || f <= 0.0 {
+    // Also 0 for a fraction out of range, which `DatasetSpec::validate` reports.
+    if n < 2 || !(f > 0.0 && f < 1.0) {
         return 0;
     }
     ((f * n as f64).round() as usize).clamp(1, n - 1)

@@ -74,11 +74,21 @@ impl RawDataset {
             })?),
         };
         let default = |name: &str| crate::data::datasets().default_of(name);
-        let source = deserialize_tagged(table, "name", default, &path, loc)?;
+        let source = deserialize_tagged(table, "name", default, &path, loc).map_err(validation_hint)?;
         let spec = DatasetSpec::resolve(source, given);
         spec.validate().map_err(|e| loc.field_error(&path, e))?;
         Ok(spec)
     }
+}
+
+/// Adds "did you mean `validation`?" to an unknown `[dataset]` key close to it (the dataset's
+/// own options, which the message lists, do not include it).
+fn validation_hint(mut e: UserError) -> UserError {
+    let unknown = e.message.split("unknown key `").nth(1).and_then(|rest| rest.split('`').next());
+    if e.help.is_none() && unknown.is_some_and(|k| crate::error::did_you_mean(k, ["validation"]).is_some()) {
+        e.help = Some("did you mean `validation`?".into());
+    }
+    e
 }
 
 /// Builds a [`ModelVariant`] from one `[[models]]` table at `path`.
