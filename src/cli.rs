@@ -357,11 +357,16 @@ fn list(json: bool) -> Result<()> {
         .collect();
     let datasets: Vec<_> = crate::data::datasets()
         .iter()
-        .map(|d| (d.name, d.summary, defaults_table(&d.default_value(), "name")))
+        .map(|d| {
+            (d.name, d.summary, defaults_table(&d.default_value(), "name"), d.default_value().default_validation())
+        })
         .collect();
     if json {
         let fam: Vec<_> = families.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
-        let ds: Vec<_> = datasets.iter().map(|(n, s, d)| json!({"name": n, "summary": s, "defaults": d})).collect();
+        let ds: Vec<_> = datasets
+            .iter()
+            .map(|(n, s, d, v)| json!({"name": n, "summary": s, "defaults": d, "validation": v}))
+            .collect();
         let be: Vec<_> = BackendKind::ALL
             .iter()
             .map(|b| json!({"name": b.name(), "summary": b.summary(), "available": b.compiled_in()}))
@@ -382,8 +387,8 @@ fn list(json: bool) -> Result<()> {
         println!("  {n:<14} {s}\n                 defaults: {}", fmt(d));
     }
     println!("\nDatasets ([dataset] name = \"...\"):");
-    for (n, s, d) in &datasets {
-        println!("  {n:<14} {s}\n                 options: {}", fmt(d));
+    for (n, s, d, v) in &datasets {
+        println!("  {n:<14} {s}\n                 options: {}; validation = {v}", fmt(d));
     }
     println!("\nBackends (backend = \"...\"):");
     for b in BackendKind::ALL {

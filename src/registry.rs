@@ -104,6 +104,14 @@ mod tests {
     #[test]
     fn the_docs_tables_list_every_registered_family_and_dataset() {
         check_docs_table(&crate::models::builtin_families(), "| family | parameters (defaults) |");
-        check_docs_table(&crate::data::builtin_datasets(), "| dataset | what | options (defaults) |");
+        let header = "| dataset | what | options (defaults) | `validation` default |";
+        check_docs_table(&crate::data::builtin_datasets(), header);
+        // The last column starts with each dataset's default `validation` (with default options).
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/experiment-file.md")).unwrap();
+        for (name, row) in table(&doc, header) {
+            let last = row.trim_end_matches(" |").rsplit("| ").next().unwrap();
+            let default = crate::data::datasets().default_of(name).unwrap().default_validation();
+            assert_eq!(last.split([' ', ';']).next(), Some(default.to_string().as_str()), "`{name}`: {last}");
+        }
     }
 }

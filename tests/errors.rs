@@ -305,7 +305,10 @@ fn sizes_that_could_not_run_are_refused_by_validate_in_well_under_a_second() {
             "batch 10^18",
             GOOD.replace("steps = 10", "steps = 10\nbatch_size = 1000000000000000000"),
             "e.toml:10:14",
-            vec!["`training.batch_size` is 1000000000000000000", "training split of `mnist1d` (4000 examples)"],
+            vec![
+                "`training.batch_size` is 1000000000000000000",
+                "training split of `mnist1d` (3600 examples, 400 more held out by `dataset.validation`)",
+            ],
         ),
     ];
     for (name, text, loc, fragments) in cases {

@@ -143,6 +143,9 @@ impl DatasetSource for DigitsMnist1dOptions {
     fn train_examples(&self) -> Option<usize> {
         Some(1437)
     }
+    fn split_seed(&self) -> u64 {
+        self.seed
+    }
     /// Loads both shipped datasets, pairs them and degrades the images.
     fn load(&self) -> Result<Dataset> {
         self.validate().map_err(super::option_error)?;

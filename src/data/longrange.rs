@@ -128,6 +128,9 @@ impl DatasetSource for LongrangeOptions {
     fn train_examples(&self) -> Option<usize> {
         Some(self.n_train)
     }
+    fn split_seed(&self) -> u64 {
+        self.seed
+    }
     /// Generates both splits.
     fn load(&self) -> Result<Dataset> {
         self.validate().map_err(super::option_error)?;

@@ -123,6 +123,11 @@ fn generate(modes: &Modes, seed: u64, stream: u64, n: usize) -> Split {
 #[serde(transparent)]
 pub struct Ring(pub MixtureOptions);
 
+/// The default `validation` of `ring` and `grid`: none. They serve the GAN trainer only,
+/// which never evaluates a validation split (its metrics compare samples with the known
+/// mixture), and the published mode counts trained on the whole training split.
+pub const MIXTURE_VALIDATION: f64 = 0.0;
+
 /// The `grid` dataset: 25 Gaussians on the grid {-4, -2, 0, 2, 4}², std 0.05 (PacGAN, VEEGAN).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -134,6 +139,9 @@ impl super::DatasetSource for Ring {
     }
     fn summary(&self) -> &'static str {
         "synthetic (PacGAN): 8 Gaussians on the unit circle, std 0.01; 2D points [n, 1, 2], label = mode"
+    }
+    fn default_validation(&self) -> f64 {
+        MIXTURE_VALIDATION
     }
     fn validate(&self) -> std::result::Result<(), FieldError> {
         validate(&self.0)
@@ -149,6 +157,9 @@ impl super::DatasetSource for Ring {
     }
     fn modes(&self) -> Option<Modes> {
         Some(Mixture::Ring.modes())
+    }
+    fn split_seed(&self) -> u64 {
+        self.0.seed
     }
 }
 
@@ -173,6 +184,12 @@ impl super::DatasetSource for Grid {
     }
     fn modes(&self) -> Option<Modes> {
         Some(Mixture::Grid.modes())
+    }
+    fn split_seed(&self) -> u64 {
+        self.0.seed
+    }
+    fn default_validation(&self) -> f64 {
+        MIXTURE_VALIDATION
     }
 }
 

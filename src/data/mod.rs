@@ -4,6 +4,7 @@ pub mod batches;
 pub mod normal;
 pub mod source;
 pub mod spec;
+pub mod validation;
 
 /// Declares each dataset's module and registers its types, in display order: adding a dataset
 /// is its file plus one line here.

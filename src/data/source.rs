@@ -42,6 +42,23 @@ pub trait DatasetSource: Erased {
     fn modes(&self) -> Option<Modes> {
         None
     }
+    /// The `validation` of an experiment file whose `[dataset]` does not set it: the fraction
+    /// of the training split carved out as the validation split (0: none). Default 0.1.
+    fn default_validation(&self) -> f64 {
+        0.1
+    }
+    /// Seeds the carve of the validation split (`src/data/validation.rs`), so that every trial
+    /// sees the same split: a synthetic dataset's `seed` option, a `table`'s `split_seed`.
+    /// Default 0.
+    fn split_seed(&self) -> u64 {
+        0
+    }
+    /// Whether the dataset decides its validation split itself (its `load` returns it with
+    /// [`Dataset::with_valid`], or none): `validation` must then be 0 (`table` with a `split`
+    /// column). Default `false`.
+    fn own_validation(&self) -> bool {
+        false
+    }
 }
 
 impl<T: DatasetSource> Upcast<dyn DatasetSource> for T {

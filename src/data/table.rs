@@ -20,8 +20,13 @@
 //!
 //! The `label` column must be categorical: strings, integers, booleans or integral floats;
 //! its distinct values, sorted (numerically for numbers), become classes `0..K`.
-//! The split comes from a `split` column whose values are `train` or `test`, or from a seeded
-//! shuffle that puts `test_fraction` (default 0.2) of the rows in the test split.
+//! The split comes from a `split` column whose values are `train`, `valid` (or `validation`)
+//! or `test`, or from a seeded shuffle that puts `test_fraction` (default 0.2) of the rows in
+//! the test split. With a `split` column the table has its own validation split (its `valid`
+//! rows; none without them) and `dataset.validation` must be 0; without one, `validation`
+//! carves it out of the training rows, seeded with `split_seed`. Standardisation statistics
+//! and the vocabulary come from the training rows alone (a carved validation split's rows
+//! included, since it is carved after loading).
 //!
 //! CSV and TSV files are checked as text before polars parses them (`table/csv.rs`): UTF-8
 //! (a byte-order mark is dropped), blank lines skipped, every line with as many fields as the
@@ -92,13 +97,14 @@ pub struct TableOptions {
     /// `features`/`sequence`: standardise with training-split statistics (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standardize: Option<bool>,
-    /// A column whose values are `train` or `test`.
+    /// A column whose values are `train`, `valid` (or `validation`) or `test`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<String>,
     /// Without `split`: the fraction of rows in the test split (default 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_fraction: Option<f64>,
-    /// Without `split`: the seed of the shuffle that picks the test rows.
+    /// Without `split`: the seed of the shuffle that picks the test rows, and of the carve of
+    /// the validation split (`dataset.validation`).
     #[serde(default)]
     pub split_seed: u64,
     /// CSV/TSV: the field separator, one character (default `,`; a tab for `.tsv`).
@@ -558,27 +564,40 @@ fn labels(f: &Frame, name: &str) -> Checked<(Vec<i64>, usize)> {
     Ok((y, k))
 }
 
-/// Whether each row of the `split` column `name` is a test row.
-fn split_column(f: &Frame, name: &str) -> Checked<Vec<bool>> {
+/// The split a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Train,
+    Valid,
+    Test,
+}
+
+/// The split of each row of the `split` column `name`: `train`, `valid` (or `validation`) or
+/// `test`, in any case.
+fn split_column(f: &Frame, name: &str) -> Checked<Vec<Role>> {
     const KEY: &str = "split";
     let s = f.column(KEY, name)?;
     let Ok(ca) = s.str() else {
         return Err(TableError::new(
             KEY,
-            format!("column `{name}` has type {}; it must hold the strings \"train\" and \"test\"", s.dtype()),
+            format!(
+                "column `{name}` has type {}; it must hold the strings \"train\", \"valid\" and \"test\"",
+                s.dtype()
+            ),
         ));
     };
     let count = ca.iter().filter(|c| c.is_none_or(is_missing)).count();
     ca.iter()
         .enumerate()
         .map(|(row, cell)| match cell.map(|c| c.trim().to_ascii_lowercase()).as_deref() {
-            Some("train") => Ok(false),
-            Some("test") => Ok(true),
+            Some("train") => Ok(Role::Train),
+            Some("valid" | "validation") => Ok(Role::Valid),
+            Some("test") => Ok(Role::Test),
             _ if cell.is_none_or(is_missing) => Err(f.missing(KEY, name, row, cell, count)),
             _ => Err(TableError::new(
                 KEY,
                 format!(
-                    "column `{name}` holds {:?} in {}; its values must be \"train\" or \"test\"",
+                    "column `{name}` holds {:?} in {}; its values must be \"train\", \"valid\" or \"test\"",
                     cell.unwrap_or_default().trim(),
                     f.at(row)
                 ),
@@ -587,25 +606,25 @@ fn split_column(f: &Frame, name: &str) -> Checked<Vec<bool>> {
         .collect()
 }
 
-/// Whether each row belongs to the test split.
-fn test_rows(f: &Frame, o: &TableOptions) -> Checked<Vec<bool>> {
+/// The split each row belongs to: the `split` column's, else a seeded shuffle's (train or test).
+fn row_roles(f: &Frame, o: &TableOptions) -> Checked<Vec<Role>> {
     let n = f.df.height();
-    let is_test = match &o.split {
+    let roles = match &o.split {
         Some(name) => split_column(f, name)?,
         None => {
             let fraction = o.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
             let n_test = (n as f64 * fraction).round() as usize;
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(o.split_seed));
-            let mut out = vec![false; n];
+            let mut out = vec![Role::Train; n];
             for &i in &order[..n_test.min(n)] {
-                out[i] = true;
+                out[i] = Role::Test;
             }
             out
         }
     };
-    let n_test = is_test.iter().filter(|&&t| t).count();
-    for (empty, which) in [(n_test == 0, "test"), (n_test == n, "train")] {
+    let count = |role: Role| roles.iter().filter(|&&r| r == role).count();
+    for (empty, which) in [(count(Role::Test) == 0, "test"), (count(Role::Train) == 0, "train")] {
         if empty {
             return Err(match &o.split {
                 Some(name) => TableError::new(
@@ -622,7 +641,7 @@ fn test_rows(f: &Frame, o: &TableOptions) -> Checked<Vec<bool>> {
             });
         }
     }
-    Ok(is_test)
+    Ok(roles)
 }
 
 /// The numbers of one Parquet list cell, refusing missing, non-numeric and non-finite values.
@@ -807,21 +826,23 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         f.column(key, name)?;
     }
     let (y, num_classes) = labels(&f, &o.label)?;
-    let is_test = test_rows(&f, o)?;
+    let roles = row_roles(&f, o)?;
+    // Statistics and the vocabulary come from the training rows alone.
+    let held_out: Vec<bool> = roles.iter().map(|&r| r != Role::Train).collect();
     let mut vocab = None;
     let (rows, seq_len, channels) = match inputs {
-        Inputs::Features(names) => feature_rows(&f, o, names, &is_test)?,
-        Inputs::Sequence(name) => sequence_rows(&f, o, name, &is_test)?,
+        Inputs::Features(names) => feature_rows(&f, o, names, &held_out)?,
+        Inputs::Sequence(name) => sequence_rows(&f, o, name, &held_out)?,
         Inputs::Text(name) => {
-            let (rows, len, v) = text_rows(&f, o, name, &is_test)?;
+            let (rows, len, v) = text_rows(&f, o, name, &held_out)?;
             vocab = Some(v);
             (rows, len, 1)
         }
     };
-    let split = |test: bool| {
+    let split = |role: Role| {
         let mut s = Split::default();
-        for ((row, &label), &t) in rows.iter().zip(&y).zip(&is_test) {
-            if t == test {
+        for ((row, &label), &r) in rows.iter().zip(&y).zip(&roles) {
+            if r == role {
                 s.x.extend_from_slice(row);
                 s.y.push(label);
             }
@@ -829,7 +850,8 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         s
     };
     let info = DataInfo { seq_len, channels, num_classes, vocab, ..Default::default() };
-    Ok(Dataset::new(info, split(false), split(true)))
+    let data = Dataset::new(info, split(Role::Train), split(Role::Test));
+    Ok(if roles.contains(&Role::Valid) { data.with_valid(split(Role::Valid)) } else { data })
 }
 
 impl super::DatasetSource for TableOptions {
@@ -850,6 +872,17 @@ impl super::DatasetSource for TableOptions {
     }
     fn load(&self) -> crate::error::Result<Dataset> {
         load(self)
+    }
+    /// 0 with a `split` column (which says which rows are validation rows), else 0.1.
+    fn default_validation(&self) -> f64 {
+        if self.own_validation() { 0.0 } else { 0.1 }
+    }
+    fn split_seed(&self) -> u64 {
+        self.split_seed
+    }
+    /// With a `split` column: its `valid` rows are the validation split (none without them).
+    fn own_validation(&self) -> bool {
+        self.split.is_some()
     }
 }
 
@@ -891,6 +924,32 @@ mod tests {
         std::fs::write(&tsv, std::fs::read_to_string(&p).unwrap().replace(',', "\t")).unwrap();
         let t = build(&TableOptions { path: tsv.display().to_string(), ..o }).unwrap();
         assert_eq!((t.train.x, t.test.y), (d.train.x, d.test.y));
+    }
+
+    #[test]
+    fn a_split_column_with_valid_rows_is_the_validation_split() {
+        use crate::data::{DatasetSource, DatasetSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,train\n40,dog,valid\n50,cat,Validation\n5,ant,test\n");
+        let o = TableOptions { features: Some(vec!["a".into()]), split: Some("fold".into()), ..opts(&p, "kind") };
+        let d = build(&o).unwrap();
+        assert_eq!((d.train.y.clone(), d.test.y.clone()), (vec![1, 2], vec![0]));
+        let valid = d.valid.unwrap();
+        assert_eq!(valid.y, vec![2, 1]);
+        // Standardised with the training rows' mean 2 and std 1 only.
+        assert_eq!((d.train.x, valid.x), (vec![-1.0, 1.0], vec![38.0, 48.0]));
+        assert!(o.own_validation() && o.default_validation() == 0.0);
+        let e = DatasetSpec::new(o.clone()).with_validation(0.1).validate().unwrap_err();
+        assert_eq!(e.key, "validation");
+        assert!(e.message.contains("has its own validation split"), "{}", e.message);
+        // Without "valid" rows there is no validation split; without a column, the default is 0.1.
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,train\n5,ant,test\n");
+        assert!(build(&TableOptions { path: p.display().to_string(), ..o.clone() }).unwrap().valid.is_none());
+        let seeded = TableOptions { split: None, split_seed: 7, ..o };
+        assert!(!seeded.own_validation() && seeded.default_validation() == 0.1 && seeded.split_seed() == 7);
+        let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,dev\n5,ant,test\n");
+        let e = build(&TableOptions { path: p.display().to_string(), split: Some("fold".into()), ..seeded }).unwrap_err();
+        assert!(e.message.contains("must be \"train\", \"valid\" or \"test\""), "{}", e.message);
     }
 
     #[test]

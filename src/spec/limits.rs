@@ -169,8 +169,10 @@ fn check_training(dataset: &DatasetSpec, training: &TrainingSpec) -> Result<(), 
     if let Some(n) = dataset.train_examples()
         && training.batch_size > n
     {
+        let all = dataset.source().train_examples().unwrap_or(n);
+        let held = if all > n { format!(", {} more held out by `dataset.validation`", all - n) } else { String::new() };
         let msg = format!(
-            "is {}, larger than the training split of `{}` ({n} examples)",
+            "is {}, larger than the training split of `{}` ({n} examples{held})",
             training.batch_size,
             dataset.name()
         );

@@ -56,7 +56,8 @@ fn default_seeds() -> Vec<u64> {
 pub struct RawDataset(pub toml::Table);
 
 impl RawDataset {
-    /// Deserialises the dataset spec and checks its options.
+    /// Deserialises the dataset spec and checks its options; an absent `validation` is the
+    /// dataset's default.
     pub fn into_typed(self, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
         let path = KeyPath::dotted("dataset");
         if !self.0.contains_key("name") {
@@ -64,11 +65,30 @@ impl RawDataset {
                 .at(loc.locate(&path, false))
                 .help(format!("available datasets: {}", crate::data::datasets().names().join(", "))));
         }
+        let mut table = self.0;
+        // `validation` is common to every dataset: read here, not by the dataset's options.
+        let given = match table.remove("validation") {
+            None => None,
+            Some(v) => Some(crate::data::spec::validation_value(&v).map_err(|m| {
+                UserError::new(format!("`dataset.validation`: {m}")).at(loc.locate(&path.key("validation"), false))
+            })?),
+        };
         let default = |name: &str| crate::data::datasets().default_of(name);
-        let spec: DatasetSpec = deserialize_tagged(self.0, "name", default, &path, loc)?;
+        let source = deserialize_tagged(table, "name", default, &path, loc).map_err(validation_hint)?;
+        let spec = DatasetSpec::resolve(source, given);
         spec.validate().map_err(|e| loc.field_error(&path, e))?;
         Ok(spec)
     }
+}
+
+/// Adds "did you mean `validation`?" to an unknown `[dataset]` key close to it (the dataset's
+/// own options, which the message lists, do not include it).
+fn validation_hint(mut e: UserError) -> UserError {
+    let unknown = e.message.split("unknown key `").nth(1).and_then(|rest| rest.split('`').next());
+    if e.help.is_none() && unknown.is_some_and(|k| crate::error::did_you_mean(k, ["validation"]).is_some()) {
+        e.help = Some("did you mean `validation`?".into());
+    }
+    e
 }
 
 /// Builds a [`ModelVariant`] from one `[[models]]` table at `path`.

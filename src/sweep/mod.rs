@@ -323,10 +323,12 @@ fn resolve(
     }
     let mut doc = toml::Table::try_from(&base).expect("trial configs serialise to TOML");
     for (key, value) in point {
-        // A dataset given by name stands for that dataset with default options.
+        // A dataset given by name stands for that dataset with default options (and the
+        // file's `validation`, else its own default).
         let value = match (key.as_str(), value) {
             ("dataset", toml::Value::String(name)) => {
-                toml::Value::Table(toml::Table::from_iter([("name".to_string(), toml::Value::String(name.clone()))]))
+                let given = exp.document.get("dataset").and_then(|d| d.get("validation"));
+                toml::Value::Table(DatasetSpec::table_named(name, given))
             }
             (_, v) => v.clone(),
         };
