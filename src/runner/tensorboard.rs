@@ -129,6 +129,7 @@ fn integer_domain(values: impl IntoIterator<Item = i128>) -> Domain {
 /// have the discrete set of their planned values, as strings; other grid values and
 /// random-search choices are discrete domains, float distributions intervals.
 pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
+    let info = exp.dataset.info();
     let mut defs = vec![
         HParamDef {
             name: MODEL_HPARAM.into(),
@@ -158,6 +159,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
     let metrics = crate::models::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
+        .filter(|m| crate::models::classifier::records(m, &info))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
         .collect();
     ExperimentDef {
