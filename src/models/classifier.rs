@@ -191,7 +191,7 @@ pub fn emit_confusion(obs: &mut dyn Observer, step: usize, confusion: &Confusion
     obs.on_file("per_class.csv", confusion.per_class_csv().as_bytes());
     let cell = (CONFUSION_SIDE / confusion.num_classes().max(1)).clamp(1, 16);
     let (pixels, size) = confusion.heat_map(cell);
-    obs.on_image(step, &format!("{split_name}/confusion"), &pixels, size, Channels::Gray);
+    obs.on_image(step, &format!("confusion/{split_name}"), &pixels, size, Channels::Gray);
 }
 
 /// The width in pixels up to which the confusion heat map's cells are scaled up.
