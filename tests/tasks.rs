@@ -20,7 +20,8 @@ fn experiment(s: &Scratch, file: &str, dataset: &str, family: &str, report: &str
     )
 }
 
-const HOUSES: &str = "features = [\"area_m2\", \"rooms\", \"age_years\", \"distance_km\"]\nlabel = \"price\"\ntask = \"regression\"";
+const HOUSES: &str =
+    "features = [\"area_m2\", \"rooms\", \"age_years\", \"distance_km\"]\nlabel = \"price\"\ntask = \"regression\"";
 const SPECIES: &str = "features = [\"length_cm\", \"width_cm\", \"mass_g\", \"hue\"]\nlabel = \"species\"";
 
 /// `(step, split, metric) -> value` rows of a trial's metrics.csv.
@@ -38,7 +39,8 @@ fn metric_rows(dir: &Path) -> Vec<(usize, String, String, f64)> {
 #[test]
 fn a_regression_experiment_records_mse_mae_and_r2() {
     let s = Scratch::new();
-    let file = experiment(&s, "houses.csv", HOUSES, "mlp", "metric = \"test.r2\"\ncolumns = [\"test.mse\", \"test.mae\"]");
+    let file =
+        experiment(&s, "houses.csv", HOUSES, "mlp", "metric = \"test.r2\"\ncolumns = [\"test.mse\", \"test.mae\"]");
     let out = s.run(&file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let dir = &trial_dirs(&s.results(), "t")[0];

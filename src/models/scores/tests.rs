@@ -47,8 +47,12 @@ fn top_k_matches_scikit_learn() {
     for case in fixture()["top_k"].as_array().unwrap() {
         let k = case["k"].as_u64().unwrap() as usize;
         let labels = ints(&case["y_true"]);
-        let rows: Vec<Vec<f32>> =
-            case["scores"].as_array().unwrap().iter().map(|r| floats(r).into_iter().map(|v| v as f32).collect()).collect();
+        let rows: Vec<Vec<f32>> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| floats(r).into_iter().map(|v| v as f32).collect())
+            .collect();
         let hits = rows.iter().zip(&labels).filter(|(r, y)| in_top_k(r, **y as usize, k)).count();
         close(hits as f64 / labels.len() as f64, case["top_k_accuracy"].as_f64().unwrap(), "top-k accuracy");
     }
