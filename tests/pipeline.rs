@@ -47,9 +47,12 @@ fn a_tiny_sweep_writes_every_planned_trial_and_table() {
         let mut lines = metrics.lines();
         assert_eq!(lines.next(), Some("step,split,metric,value"));
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-        // train loss every 5 steps, test loss + accuracy every 10 steps.
+        // train loss every 5 steps; test loss, accuracy, top-5 accuracy and macro-F1 every 10 steps.
         assert_eq!(rows.iter().filter(|r| r[1] == "train").count(), 6);
-        assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 6);
+        assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 12);
+        for metric in ["loss", "accuracy", "top5_accuracy", "macro_f1"] {
+            assert_eq!(rows.iter().filter(|r| r[1] == "test" && r[2] == metric).count(), 3, "{metric}");
+        }
         assert!(
             std::fs::read_dir(run_dir_of(d)).unwrap().any(|e| e
                 .unwrap()

@@ -112,6 +112,8 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
         [
             ("test/accuracy", "DATASET_VALIDATION"),
             ("test/loss", "DATASET_VALIDATION"),
+            ("test/top5_accuracy", "DATASET_VALIDATION"),
+            ("test/macro_f1", "DATASET_VALIDATION"),
             ("train/loss", "DATASET_TRAINING")
         ]
     );
@@ -156,6 +158,12 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
         assert!(acc.iter().zip(&csv).all(|(a, c)| a.0 == c.0 && close(a.1, c.1)), "{acc:?} vs {csv:?}");
         assert!(close(acc[2].1, sum["final_metrics"]["test.accuracy"].as_f64().unwrap()));
         assert_eq!(run["scalars"]["train/loss"].as_array().unwrap().len(), 6);
+        // The confusion heat map of the last evaluation: 10 classes, 16-pixel cells.
+        let img = &run["images"]["confusion/test"];
+        assert_eq!(img.as_array().map(Vec::len), Some(1), "one image");
+        let img = &img[0];
+        assert_eq!((img["step"].as_u64(), img["mode"].as_str()), (Some(30), Some("L")));
+        assert_eq!((img["png_width"].as_u64(), img["png_height"].as_u64()), (Some(160), Some(160)));
     }
     assert_eq!(groups.len(), dirs.len(), "every trial is its own group");
 
@@ -521,13 +529,13 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
         assert!(got.iter().zip(&want).all(|(g, w)| g.0 == w.0 && close(g.1, w.1)), "{got:?} vs {want:?}");
     }
 
-    // The HParams experiment: the swept key, model and seed, and the three metrics.
+    // The HParams experiment: the swept key, model and seed, and the metrics.
     let e = tb.wait_for(timeout, |tb| tb.json("POST", "/data/plugin/hparams/experiment", r#"{"experimentName": ""}"#));
     let names: Vec<&str> = e["hparamInfos"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["model", "seed", "training.lr"], "{e}");
     let metrics: Vec<&str> =
         e["metricInfos"].as_array().unwrap().iter().map(|m| m["name"]["tag"].as_str().unwrap()).collect();
-    assert_eq!(metrics, ["test/accuracy", "test/loss", "train/loss"], "{e}");
+    assert_eq!(metrics, ["test/accuracy", "test/loss", "test/top5_accuracy", "test/macro_f1", "train/loss"], "{e}");
 
     // Session groups: every trial, with its values, status and final metrics.
     let request =
@@ -536,7 +544,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
         let v = tb.json("POST", "/data/plugin/hparams/session_groups", &request)?;
         let complete = v["sessionGroups"].as_array().is_some_and(|gs| {
             gs.len() == dirs.len()
-                && gs.iter().all(|g| g["sessions"][0]["metricValues"].as_array().is_some_and(|m| m.len() == 3))
+                && gs.iter().all(|g| g["sessions"][0]["metricValues"].as_array().is_some_and(|m| m.len() == 5))
         });
         if complete { Ok(v) } else { Err(format!("incomplete: {v}")) }
     });

@@ -11,6 +11,11 @@ Standard library only, deterministic (random.Random with fixed seeds), no networ
 - reviews.csv: 200 short made-up restaurant reviews built from templates, labelled
   `positive` / `negative` (100 each; some negative ones negate a positive word), with a
   `split` column putting 160 rows in `train` and 40 in `test`.
+- houses.csv: 200 made-up "houses" for regression: area, rooms, age and distance to the
+  centre, and a numeric `price` (in hundreds of thousands, so that
+  it is of order 1: burnlab does not rescale regression targets) that is a linear function of them plus a
+  squared term and normal noise, rows in generation order. Label column: `price`
+  (`task = "regression"`).
 """
 
 import csv
@@ -74,6 +79,22 @@ def reviews():
             w.writerow([text, label, "test" if i % 5 == 4 else "train"])
 
 
+def houses():
+    rng = random.Random(2)
+    with open(os.path.join(HERE, "houses.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["area_m2", "rooms", "age_years", "distance_km", "price"])
+        for _ in range(200):
+            area = rng.uniform(40.0, 200.0)
+            rooms = max(1, round(area / 30.0 + rng.gauss(0.0, 0.7)))
+            age = rng.uniform(0.0, 80.0)
+            distance = rng.uniform(0.5, 25.0)
+            price = 50.0 + 2.2 * area + 8.0 * rooms - 0.9 * age - 0.08 * (distance - 5.0) ** 2 * 4.0
+            price += rng.gauss(0.0, 20.0)
+            w.writerow([f"{area:.1f}", rooms, f"{age:.0f}", f"{distance:.2f}", f"{price / 100.0:.3f}"])
+
+
 if __name__ == "__main__":
     measurements()
     reviews()
+    houses()

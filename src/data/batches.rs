@@ -4,8 +4,8 @@
 //! feature network) draws its rows from [`Epochs`]; the random generator comes from the trial's
 //! seed streams (`train::seeds`).
 
-use super::DeviceSplit;
-use burn::tensor::{Device, Int, Tensor};
+use super::{DeviceSplit, Labels};
+use burn::tensor::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -81,17 +81,18 @@ impl Batches {
     }
 
     /// The next batch of `split` on `device`: the same rows of every modality
-    /// (`[batch, seq_len, channels]` each), and their labels `[batch]`.
-    pub fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Vec<Tensor<3>>, Tensor<1, Int>) {
+    /// (`[batch, seq_len, channels]` each), and their labels `[batch]` (classes, or targets
+    /// for regression).
+    pub fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Vec<Tensor<3>>, Labels) {
         match self.mode {
             Batching::Sequential => {
                 // x[(step * batch) % n ..][..batch], wrapping as the MNIST-1D reference does.
                 let start = (self.step * self.batch) % self.n;
                 self.step += 1;
                 let end = (start + self.batch).min(self.n);
-                split.slice_all(start, end)
+                split.slice_batch(start, end)
             }
-            Batching::Shuffle => split.select_all(&self.epochs.next_batch(), device),
+            Batching::Shuffle => split.select_batch(&self.epochs.next_batch(), device),
         }
     }
 }
@@ -166,7 +167,7 @@ mod tests {
         let device = Device::flex();
         let split = DeviceSplit::new(&data.train, &data.info, &device);
         let mut b = Batches::new(Batching::Sequential, 2, 5, ChaCha8Rng::seed_from_u64(0));
-        let lens: Vec<usize> = (0..4).map(|_| b.next(&split, &device).1.dims()[0]).collect();
+        let lens: Vec<usize> = (0..4).map(|_| b.next(&split, &device).0[0].dims()[0]).collect();
         // Starts 0, 2, 4 (the slice is cut at the end), then (3 * 2) % 5 = 1.
         assert_eq!(lens, [2, 2, 1, 2]);
     }

@@ -157,8 +157,10 @@ impl Split {
     }
 }
 
-/// What a dataset's examples are labelled with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a dataset's examples are labelled with (`task = "classification" | "regression"` in
+/// the `table` dataset's options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Task {
     /// A class in `0..num_classes` per example ([`Split::y`]).
     #[default]
@@ -212,10 +214,23 @@ pub struct DeviceSplit {
     pub x: Tensor<3>,
     /// Multimodal datasets: the further modalities, each `[n, seq_len, channels]`.
     pub more: Vec<Tensor<3>>,
-    /// `[n]` labels.
+    /// `[n]` labels (zeros for regression).
     pub y: Tensor<1, Int>,
+    /// Regression datasets ([`Task::Regression`]): the `[n]` targets; `None` for classification.
+    pub target: Option<Tensor<1>>,
+    /// The dataset's class count ([`DataInfo::num_classes`]).
+    pub num_classes: usize,
     /// Number of examples.
     pub len: usize,
+}
+
+/// What a batch (or a slice of a split) is labelled with on a device.
+#[derive(Debug, Clone)]
+pub enum Labels {
+    /// `[n]` class ids (classification).
+    Classes(Tensor<1, Int>),
+    /// `[n]` real targets (regression).
+    Targets(Tensor<1>),
 }
 
 impl DeviceSplit {
@@ -229,7 +244,28 @@ impl DeviceSplit {
         let x = upload(&split.x, shapes[0]);
         let more = split.more.iter().zip(&shapes[1..]).map(|(v, &s)| upload(v, s)).collect();
         let y = Tensor::from_data(TensorData::new(split.y.clone(), [n]), device);
-        DeviceSplit { x, more, y, len: n }
+        let target = (info.task == Task::Regression)
+            .then(|| Tensor::from_data(TensorData::new(split.target.clone(), [n]), device));
+        DeviceSplit { x, more, y, target, num_classes: info.num_classes, len: n }
+    }
+
+    /// Rows `start..end` of every modality and their labels: the targets for regression,
+    /// else the classes.
+    pub fn slice_batch(&self, start: usize, end: usize) -> (Vec<Tensor<3>>, Labels) {
+        let (inputs, y) = self.slice_all(start, end);
+        match &self.target {
+            Some(t) => (inputs, Labels::Targets(t.clone().slice(start..end))),
+            None => (inputs, Labels::Classes(y)),
+        }
+    }
+
+    /// The rows at `indices` of every modality and their labels (as [`DeviceSplit::slice_batch`]).
+    pub fn select_batch(&self, indices: &[usize], device: &Device) -> (Vec<Tensor<3>>, Labels) {
+        let (inputs, y) = self.select_all(indices, device);
+        match &self.target {
+            Some(t) => (inputs, Labels::Targets(t.clone().select(0, index_tensor(indices, device)))),
+            None => (inputs, Labels::Classes(y)),
+        }
     }
 
     /// The rows at `indices` (the first modality).
@@ -246,8 +282,7 @@ impl DeviceSplit {
 
     /// The same rows, `indices`, of every modality, in dataset order.
     pub fn select_all(&self, indices: &[usize], device: &Device) -> (Vec<Tensor<3>>, Tensor<1, Int>) {
-        let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), device);
+        let idx = index_tensor(indices, device);
         let inputs = self.modalities().map(|m| m.clone().select(0, idx.clone())).collect();
         (inputs, self.y.clone().select(0, idx))
     }
@@ -255,6 +290,12 @@ impl DeviceSplit {
     fn modalities(&self) -> impl Iterator<Item = &Tensor<3>> {
         std::iter::once(&self.x).chain(&self.more)
     }
+}
+
+/// `indices` as an `[n]` int tensor on `device`.
+fn index_tensor(indices: &[usize], device: &Device) -> Tensor<1, Int> {
+    let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), device)
 }
 
 /// The user error for an invalid dataset option (a [`FieldError`](crate::check::FieldError) from a

@@ -19,7 +19,10 @@
 //!   is all padding (the attention family masks padding).
 //!
 //! The `label` column must be categorical: strings, integers, booleans or integral floats;
-//! its distinct values, sorted (numerically for numbers), become classes `0..K`.
+//! its distinct values, sorted (numerically for numbers), become classes `0..K`. With
+//! `task = "regression"` it must be numeric instead: its values are the targets
+//! ([`Split::target`], as they are: not standardised, so metrics are in its units), and
+//! models have one output.
 //! The split comes from a `split` column whose values are `train`, `valid` (or `validation`)
 //! or `test`, or from a seeded shuffle that puts `test_fraction` (default 0.2) of the rows in
 //! the test split. With a `split` column the table has its own validation split (its `valid`
@@ -45,7 +48,7 @@
 //! per process and set of options, and remembers the resulting [`DataInfo`], so that errors in
 //! the file are reported, with the key at fault, before anything is run.
 
-use super::{DataInfo, Dataset, Split};
+use super::{DataInfo, Dataset, Split, Task};
 use crate::check::FieldError;
 use crate::error::{UserError, did_you_mean};
 use polars::prelude::*;
@@ -74,8 +77,12 @@ pub enum Tokenizer {
 pub struct TableOptions {
     /// A `.csv`, `.tsv` or `.parquet` file; relative to the current working directory.
     pub path: String,
-    /// The label column (strings, integers, booleans or integral floats).
+    /// The label column (strings, integers, booleans or integral floats; numbers for
+    /// regression).
     pub label: String,
+    /// `classification` (default) or `regression` (a numeric label column, one output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
     /// Numeric feature columns: one time step with a channel per feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
@@ -122,6 +129,7 @@ impl Default for TableOptions {
         TableOptions {
             path: "data.csv".into(),
             label: "label".into(),
+            task: None,
             features: None,
             sequence: None,
             text: None,
@@ -825,7 +833,14 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
     for (key, name) in named.into_iter().chain([("label", o.label.as_str())]).chain(split) {
         f.column(key, name)?;
     }
-    let (y, num_classes) = labels(&f, &o.label)?;
+    let regression = o.task == Some(Task::Regression);
+    let (y, num_classes, target) = if regression {
+        let target = f.numbers("label", &o.label)?;
+        (vec![0; target.len()], 1, target)
+    } else {
+        let (y, k) = labels(&f, &o.label)?;
+        (y, k, Vec::new())
+    };
     let roles = row_roles(&f, o)?;
     // Statistics and the vocabulary come from the training rows alone.
     let held_out: Vec<bool> = roles.iter().map(|&r| r != Role::Train).collect();
@@ -841,15 +856,19 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
     };
     let split = |role: Role| {
         let mut s = Split::default();
-        for ((row, &label), &r) in rows.iter().zip(&y).zip(&roles) {
+        for (i, ((row, &label), &r)) in rows.iter().zip(&y).zip(&roles).enumerate() {
             if r == role {
                 s.x.extend_from_slice(row);
                 s.y.push(label);
+                if regression {
+                    s.target.push(target[i] as f32);
+                }
             }
         }
         s
     };
-    let info = DataInfo { seq_len, channels, num_classes, vocab, ..Default::default() };
+    let task = if regression { Task::Regression } else { Task::Classification };
+    let info = DataInfo { seq_len, channels, num_classes, task, vocab, ..Default::default() };
     let data = Dataset::new(info, split(Role::Train), split(Role::Test));
     Ok(if roles.contains(&Role::Valid) { data.with_valid(split(Role::Valid)) } else { data })
 }
@@ -859,7 +878,7 @@ impl super::DatasetSource for TableOptions {
         "table"
     }
     fn summary(&self) -> &'static str {
-        "your CSV/Parquet file: path, label, and features | sequence | text (+ tokenizer, max_len); split or test_fraction"
+        "your CSV/Parquet file: path, label (task = classification | regression), and features | sequence | text (+ tokenizer, max_len); split or test_fraction"
     }
     fn validate(&self) -> std::result::Result<(), FieldError> {
         validate(self)
@@ -950,6 +969,27 @@ mod tests {
         let p = csv(&dir, "a,kind,fold\n1,cat,train\n3,dog,dev\n5,ant,test\n");
         let e = build(&TableOptions { path: p.display().to_string(), split: Some("fold".into()), ..seeded }).unwrap_err();
         assert!(e.message.contains("must be \"train\", \"valid\" or \"test\""), "{}", e.message);
+    }
+
+    #[test]
+    fn regression_labels_are_numeric_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = csv(&dir, "a,price,fold\n1,2.5,train\n3,-1,train\n5,0.25,test\n");
+        let o = TableOptions {
+            features: Some(vec!["a".into()]),
+            split: Some("fold".into()),
+            task: Some(Task::Regression),
+            ..opts(&p, "price")
+        };
+        let d = build(&o).unwrap();
+        let info = DataInfo { seq_len: 1, channels: 1, num_classes: 1, task: Task::Regression, ..Default::default() };
+        assert_eq!(d.info, info);
+        assert_eq!((d.train.target.clone(), d.test.target.clone()), (vec![2.5, -1.0], vec![0.25]));
+        assert_eq!((d.train.y, d.test.len()), (vec![0, 0], 1));
+        let p = csv(&dir, "a,price,fold\n1,2.5,train\n3,cheap,train\n5,0.25,test\n");
+        let e = build(&TableOptions { path: p.display().to_string(), ..o }).unwrap_err();
+        assert_eq!(e.key, "label");
+        assert!(e.message.contains("\"cheap\"") && e.message.contains("not a number"), "{}", e.message);
     }
 
     #[test]

@@ -468,6 +468,12 @@ impl GanSpec {
         if data.vocab.is_some() {
             return Err(FieldError::new("family", "`gan` generates continuous values; this dataset holds token ids"));
         }
+        if data.task == crate::data::Task::Regression {
+            return Err(FieldError::new(
+                "family",
+                "`gan` cannot regress: this dataset has `task = \"regression\"`; use a classifier family (linear, mlp, ...)",
+            ));
+        }
         for (key, v) in [
             ("z_dim", self.z_dim),
             ("g_width", self.g_width),

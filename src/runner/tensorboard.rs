@@ -129,6 +129,7 @@ fn integer_domain(values: impl IntoIterator<Item = i128>) -> Domain {
 /// have the discrete set of their planned values, as strings; other grid values and
 /// random-search choices are discrete domains, float distributions intervals.
 pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
+    let info = exp.dataset.info();
     let mut defs = vec![
         HParamDef {
             name: MODEL_HPARAM.into(),
@@ -155,11 +156,12 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             d
         },
     }));
-    let valid = has_validation(exp);
+    let valid = has_validation(plan);
     let metrics = crate::models::metrics()
         .into_iter()
         .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
         .filter(|m| valid || !m.starts_with("valid."))
+        .filter(|m| crate::models::classifier::records(m, &info))
         .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
         .collect();
     ExperimentDef {
@@ -173,10 +175,8 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
 
 /// Whether the experiment's trials evaluate a validation split (a positive
 /// `dataset.validation`), so that the HParams experiment lists the `valid.*` metrics.
-fn has_validation(exp: &Experiment) -> bool {
-    let options = toml::Value::try_from(&exp.dataset).ok();
-    let validation = options.as_ref().and_then(|o| o.get("validation"));
-    validation.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).is_some_and(|v| v > 0.0)
+fn has_validation(plan: &Plan) -> bool {
+    plan.trials.iter().any(|t| t.config.dataset.validation() > 0.0 || t.config.dataset.own_validation())
 }
 
 /// A trial's HParams values: its swept values, model label and seed; the seed and the

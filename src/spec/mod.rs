@@ -277,6 +277,9 @@ impl Experiment {
         let mut warnings = Vec::new();
         let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
         raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
+        if models.iter().any(|m| m.spec.metrics() == crate::models::classifier::METRICS) {
+            raw.report.validate_task(&dataset.info()).map_err(|e| loc.field_error(&root.key("report"), e))?;
+        }
         if let Some(r) = &raw.reference {
             r.validate(&models, sweep.as_ref(), &root.key("reference"), loc)?;
         }

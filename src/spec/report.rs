@@ -41,7 +41,7 @@ impl Select {
 pub struct ReportSpec {
     /// The primary metric, as `split.name` (`test.accuracy`).
     pub metric: String,
-    /// Better direction; defaults to `min` for losses and `max` otherwise.
+    /// Better direction; defaults to `min` for losses, `mse` and `mae`, and `max` otherwise.
     pub direction: Option<Direction>,
     /// Further metrics to show in tables.
     pub columns: Vec<String>,
@@ -64,7 +64,8 @@ impl Default for ReportSpec {
 impl ReportSpec {
     /// The effective direction.
     pub fn direction(&self) -> Direction {
-        self.direction.unwrap_or(if self.metric.ends_with("loss") { Direction::Min } else { Direction::Max })
+        let min = ["loss", ".mse", ".mae"].iter().any(|end| self.metric.ends_with(end));
+        self.direction.unwrap_or(if min { Direction::Min } else { Direction::Max })
     }
 
     /// What the trainer selects by with `select = "best"` (`None` with `final`): the primary
@@ -101,6 +102,26 @@ impl ReportSpec {
                     msg.push_str(&format!(" (did you mean `{s}`?)"));
                 }
                 return Err(FieldError::new(key, msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that a classifier on a dataset of `info` records the metrics named (the
+    /// classification metrics on a regression dataset, and the other way round, are refused).
+    pub fn validate_task(&self, info: &crate::data::DataInfo) -> Result<(), FieldError> {
+        use crate::models::classifier::records;
+        for (key, m) in std::iter::once(("metric", &self.metric)).chain(self.columns.iter().map(|c| ("columns", c))) {
+            if !records(m, info) {
+                let expected = match info.task {
+                    crate::data::Task::Regression => "on a regression dataset use mse, mae, r2 or loss".to_string(),
+                    crate::data::Task::Classification => format!(
+                        "on a classification dataset of {} classes use accuracy, loss, macro_f1{}",
+                        info.num_classes,
+                        if info.num_classes > crate::models::classifier::TOP_K { " or top5_accuracy" } else { "" }
+                    ),
+                };
+                return Err(FieldError::new(key, format!("names metric `{m}`, which is not recorded: {expected}")));
             }
         }
         Ok(())
