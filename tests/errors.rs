@@ -40,6 +40,11 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
                 "did you mean `test.loss`?",
             ],
         ),
+        recipe(
+            "early stopping on the test split beside a validation split",
+            "early_stopping = { metric = \"test.loss\", patience = 3 }",
+            vec!["`training.early_stopping.metric` watches the test split, which is evaluated once"],
+        ),
         (
             "accumulation with the gan",
             gan,

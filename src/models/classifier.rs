@@ -481,8 +481,22 @@ mod tests {
     fn train(data: &Dataset, steps: usize, select: Option<&Selection>, obs: &mut dyn Observer) -> FitOutcome {
         let cfg = TrainingSpec { lr: 0.3, batch_size: 8, steps, eval_every: 5, log_every: 5, ..Default::default() };
         let device = Device::flex().autodiff();
-        device.seed(3);
-        fit(LinearSpec {}.init(&data.info, &device), data, &cfg, &device, 0, select, obs)
+        // Zero weights, not the device's seed: tests share the process-wide generator.
+        let model = LinearSpec {}.init(&data.info, &device);
+        let model = burn::module::Module::map(model, &mut Zeros);
+        fit(model, data, &cfg, &device, 0, select, obs)
+    }
+
+    /// Sets every float parameter to zero (a deterministic start for a linear model).
+    struct Zeros;
+
+    impl burn::module::ModuleMapper for Zeros {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            param.map(|t| t.zeros_like().require_grad())
+        }
     }
 
     #[test]
@@ -499,7 +513,7 @@ mod tests {
         assert_eq!(seen.evals.iter().map(|e| e.0).collect::<Vec<_>>(), [5, 10, 15, 20]);
         for (step, m) in &seen.evals {
             let names: Vec<&str> = m.keys().map(String::as_str).collect();
-            assert_eq!(names, ["train.loss", "valid.accuracy", "valid.loss"], "step {step}");
+            assert_eq!(names, ["train.loss", "valid.accuracy", "valid.loss", "valid.macro_f1"], "step {step}");
             assert!(m.values().all(|v| v.is_finite()), "step {step}: {m:?}");
         }
         assert_eq!(seen.tests.len(), 1);

@@ -160,6 +160,10 @@ fn typed_models(
         variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
         variant.spec.check_training(training).map_err(|e| loc.field_error(&root.key("training"), e))?;
         check_watched_metric(training, &variant, loc)?;
+        if let Some(watch) = &training.early_stopping {
+            let has_validation = dataset.validation() > 0.0 || dataset.own_validation();
+            watch.check_split(has_validation).map_err(|e| loc.field_error(&root.key("training"), e))?;
+        }
         limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)?;
         if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
             return Err(UserError::new(format!("models[{j}] and models[{i}] are both labelled `{}`", variant.label))

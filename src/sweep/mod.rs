@@ -279,7 +279,10 @@ fn check_resolved(
                     format!("is not a metric `{}` records", model.name()),
                 ),
             )),
-            _ => Ok(()),
+            Some(w) => w
+                .check_split(dataset.validation() > 0.0 || dataset.own_validation())
+                .map_err(|e| field(limits::Section::Training, e)),
+            None => Ok(()),
         }
     })
     .map_err(|e| {

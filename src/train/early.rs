@@ -38,6 +38,28 @@ fn is_zero(x: &f64) -> bool {
 }
 
 impl EarlyStoppingSpec {
+    /// Checks that the watched metric's split is the one evaluated during training: `valid.*`
+    /// when the run has a validation split (`has_validation`), else `test.*` (the test split
+    /// is evaluated only once, after training, when there is a validation split).
+    ///
+    /// # Errors
+    /// `early_stopping.metric`, naming the split to watch instead.
+    pub fn check_split(&self, has_validation: bool) -> Result<(), FieldError> {
+        let split = self.metric.split_once('.').map_or("", |(s, _)| s);
+        let why = match split {
+            "test" if has_validation => {
+                "watches the test split, which is evaluated once, after training, when there is a \
+                 validation split: watch its `valid.` counterpart"
+            }
+            "valid" if !has_validation => {
+                "watches the validation split, but there is none (`dataset.validation = 0`): set \
+                 `dataset.validation` or watch a `test.` metric"
+            }
+            _ => return Ok(()),
+        };
+        Err(FieldError::new("early_stopping.metric", why))
+    }
+
     /// Checks `patience` and `min_delta` (the metric's name is checked against the families
     /// where the experiment is validated); keys are relative to `[training]`.
     pub fn validate(&self) -> Result<(), FieldError> {

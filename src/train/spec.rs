@@ -33,7 +33,7 @@ pub struct TrainingSpec {
     pub batch_size: usize,
     /// Number of optimizer steps (with `accumulate = k`, each of `k` batches).
     pub steps: usize,
-    /// Evaluate on the test split every this many steps (and at the end).
+    /// Evaluate every this many steps (and at the end): on the validation split when there is one, else on the test split.
     pub eval_every: usize,
     /// Weight decay (L2 for adam and sgd, decoupled for adamw).
     pub weight_decay: f64,
