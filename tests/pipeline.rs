@@ -47,12 +47,16 @@ fn a_tiny_sweep_writes_every_planned_trial_and_table() {
         let mut lines = metrics.lines();
         assert_eq!(lines.next(), Some("step,split,metric,value"));
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-        // train loss every 5 steps; test loss, accuracy, top-5 accuracy and macro-F1 every 10 steps.
+        // train loss every 5 steps; validation loss, accuracy, top-5 accuracy and macro-F1
+        // every 10 steps (mnist1d holds out 10% by default); the test split once, at the end.
         assert_eq!(rows.iter().filter(|r| r[1] == "train").count(), 6);
-        assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 12);
+        assert_eq!(rows.iter().filter(|r| r[1] == "valid").count(), 12);
         for metric in ["loss", "accuracy", "top5_accuracy", "macro_f1"] {
-            assert_eq!(rows.iter().filter(|r| r[1] == "test" && r[2] == metric).count(), 3, "{metric}");
+            assert_eq!(rows.iter().filter(|r| r[1] == "valid" && r[2] == metric).count(), 3, "{metric}");
+            let test: Vec<&str> = rows.iter().filter(|r| r[1] == "test" && r[2] == metric).map(|r| r[0]).collect();
+            assert_eq!(test, ["30"], "{metric}");
         }
+        assert_eq!(rows.iter().filter(|r| r[1] == "test").count(), 4);
         assert!(
             std::fs::read_dir(run_dir_of(d)).unwrap().any(|e| e
                 .unwrap()
@@ -118,8 +122,10 @@ fn event_files_are_read_back_by_tensorboard() {
             scalars[tag].as_array().unwrap().iter().map(|p| p[0].as_i64().unwrap()).collect()
         };
         assert_eq!(steps("train/loss"), vec![5, 10, 15, 20, 25, 30]);
-        assert_eq!(steps("test/accuracy"), vec![10, 20, 30]);
-        assert_eq!(steps("test/loss"), vec![10, 20, 30]);
+        assert_eq!(steps("valid/accuracy"), vec![10, 20, 30]);
+        assert_eq!(steps("valid/loss"), vec![10, 20, 30]);
+        assert_eq!(steps("test/accuracy"), vec![30], "the test split once, at the end");
+        assert_eq!(steps("test/loss"), vec![30]);
         // Weight histograms every second evaluation.
         let histograms = data["histograms"].as_object().unwrap();
         assert!(!histograms.is_empty() && histograms.keys().all(|k| k.starts_with("weights/")), "{histograms:?}");

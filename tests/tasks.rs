@@ -79,7 +79,7 @@ fn the_confusion_matrix_and_per_class_accuracy_of_the_last_evaluation() {
         assert_eq!(row[2], counts[c][c] as f64 / support as f64, "class {c}: its recall");
     }
     let metrics = metric_rows(dir);
-    let accuracy = metrics.iter().find(|r| r.0 == 60 && r.2 == "accuracy").unwrap().3;
+    let accuracy = metrics.iter().find(|r| r.0 == 60 && r.1 == "test" && r.2 == "accuracy").unwrap().3;
     assert_eq!(accuracy, (0..3).map(|c| counts[c][c]).sum::<u64>() as f64 / 60.0);
     assert!(metrics.iter().any(|r| r.0 == 60 && r.2 == "macro_f1"));
     assert!(metrics.iter().all(|r| r.2 != "top5_accuracy"), "3 classes: no top-5 accuracy");

@@ -114,7 +114,11 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
             ("test/loss", "DATASET_VALIDATION"),
             ("test/top5_accuracy", "DATASET_VALIDATION"),
             ("test/macro_f1", "DATASET_VALIDATION"),
-            ("train/loss", "DATASET_TRAINING")
+            ("train/loss", "DATASET_TRAINING"),
+            ("valid/accuracy", "DATASET_VALIDATION"),
+            ("valid/loss", "DATASET_VALIDATION"),
+            ("valid/top5_accuracy", "DATASET_VALIDATION"),
+            ("valid/macro_f1", "DATASET_VALIDATION")
         ]
     );
     let table = std::fs::read_to_string(exp.join("table.md")).unwrap();
@@ -147,16 +151,18 @@ fn tensorboard_reads_the_hparams_text_and_scalars_of_a_sweep() {
         let config = std::fs::read_to_string(d.join("config.toml")).unwrap();
         assert_eq!(run["text"]["config"], json!([[0, format!("```toml\n{config}```\n")]]));
 
-        let acc: Vec<(u64, f64)> = run["scalars"]["test/accuracy"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
-            .collect();
-        let csv = csv_metric(d, "test", "accuracy");
+        let points = |tag: &str| -> Vec<(u64, f64)> {
+            let series = run["scalars"][tag].as_array().unwrap().iter();
+            series.map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap())).collect()
+        };
+        // The validation split at every evaluation; the test split once, at the end.
+        let (acc, csv) = (points("valid/accuracy"), csv_metric(d, "valid", "accuracy"));
         assert_eq!(acc.iter().map(|p| p.0).collect::<Vec<_>>(), [10, 20, 30]);
         assert!(acc.iter().zip(&csv).all(|(a, c)| a.0 == c.0 && close(a.1, c.1)), "{acc:?} vs {csv:?}");
-        assert!(close(acc[2].1, sum["final_metrics"]["test.accuracy"].as_f64().unwrap()));
+        assert!(close(acc[2].1, sum["final_metrics"]["valid.accuracy"].as_f64().unwrap()));
+        let test = points("test/accuracy");
+        assert_eq!(test.iter().map(|p| p.0).collect::<Vec<_>>(), [30]);
+        assert!(close(test[0].1, sum["final_metrics"]["test.accuracy"].as_f64().unwrap()));
         assert_eq!(run["scalars"]["train/loss"].as_array().unwrap().len(), 6);
         // The confusion heat map of the last evaluation: 10 classes, 16-pixel cells.
         let img = &run["images"]["confusion/test"];
@@ -518,13 +524,13 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
         if listed == runs { Ok(()) } else { Err(format!("runs so far: {listed:?}")) }
     });
 
-    // Scalars: every evaluation's test accuracy, as in metrics.csv.
+    // Scalars: every evaluation's validation accuracy, as in metrics.csv.
     for d in &dirs {
-        let path = format!("/data/plugin/scalars/scalars?run={}&tag=test/accuracy", run_of(d).replace('=', "%3D"));
+        let path = format!("/data/plugin/scalars/scalars?run={}&tag=valid/accuracy", run_of(d).replace('=', "%3D"));
         let points = tb.wait_for(timeout, |tb| tb.json("GET", &path, ""));
         let got: Vec<(u64, f64)> =
             points.as_array().unwrap().iter().map(|p| (p[1].as_u64().unwrap(), p[2].as_f64().unwrap())).collect();
-        let want = csv_metric(d, "test", "accuracy");
+        let want = csv_metric(d, "valid", "accuracy");
         assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
         assert!(got.iter().zip(&want).all(|(g, w)| g.0 == w.0 && close(g.1, w.1)), "{got:?} vs {want:?}");
     }
@@ -535,7 +541,9 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
     assert_eq!(names, ["model", "seed", "training.lr"], "{e}");
     let metrics: Vec<&str> =
         e["metricInfos"].as_array().unwrap().iter().map(|m| m["name"]["tag"].as_str().unwrap()).collect();
-    assert_eq!(metrics, ["test/accuracy", "test/loss", "test/top5_accuracy", "test/macro_f1", "train/loss"], "{e}");
+    let expected = ["test/accuracy", "test/loss", "test/top5_accuracy", "test/macro_f1", "train/loss"];
+    let valid = ["valid/accuracy", "valid/loss", "valid/top5_accuracy", "valid/macro_f1"];
+    assert_eq!(metrics, [&expected[..], &valid[..]].concat(), "{e}");
 
     // Session groups: every trial, with its values, status and final metrics.
     let request =
@@ -544,7 +552,7 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
         let v = tb.json("POST", "/data/plugin/hparams/session_groups", &request)?;
         let complete = v["sessionGroups"].as_array().is_some_and(|gs| {
             gs.len() == dirs.len()
-                && gs.iter().all(|g| g["sessions"][0]["metricValues"].as_array().is_some_and(|m| m.len() == 5))
+                && gs.iter().all(|g| g["sessions"][0]["metricValues"].as_array().is_some_and(|m| m.len() == 9))
         });
         if complete { Ok(v) } else { Err(format!("incomplete: {v}")) }
     });

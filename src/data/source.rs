@@ -43,9 +43,10 @@ pub trait DatasetSource: Erased {
         None
     }
     /// The `validation` of an experiment file whose `[dataset]` does not set it: the fraction
-    /// of the training split carved out as the validation split (0: none). Default 0.1.
+    /// of the training split carved out as the validation split (0: none). Default 0.1, and
+    /// 0 for a dataset with its own validation split ([`DatasetSource::own_validation`]).
     fn default_validation(&self) -> f64 {
-        0.1
+        if self.own_validation() { 0.0 } else { 0.1 }
     }
     /// Seeds the carve of the validation split (`src/data/validation.rs`), so that every trial
     /// sees the same split: a synthetic dataset's `seed` option, a `table`'s `split_seed`.

@@ -73,6 +73,9 @@ impl DatasetSource for BlobsOptions {
     fn train_examples(&self) -> Option<usize> {
         Some(self.n_train)
     }
+    fn own_validation(&self) -> bool {
+        self.n_valid > 0
+    }
     fn load(&self) -> burnlab::error::Result<Dataset> {
         let data = Dataset::new(self.info(), self.split(0, self.n_train), self.split(1, self.n_test));
         Ok(if self.n_valid > 0 { data.with_valid(self.split(2, self.n_valid)) } else { data })

@@ -128,12 +128,14 @@ fn a_validation_split_is_evaluated_during_training_and_the_test_split_once() {
     let at = |split: &str| -> Vec<&str> {
         rows.iter().filter(|(_, r)| r.starts_with(&format!("{split},"))).map(|(s, _)| *s).collect()
     };
-    assert_eq!(at("valid"), ["10", "10", "20", "20"], "{metrics}");
-    assert_eq!(at("test"), ["20", "20"], "test values only at the end: {metrics}");
+    // accuracy, loss and macro-F1 (2 classes: no top-5 accuracy).
+    assert_eq!(at("valid"), ["10", "10", "10", "20", "20", "20"], "{metrics}");
+    assert_eq!(at("test"), ["20", "20", "20"], "test values only at the end: {metrics}");
     let sum = summary(&dirs[0]);
     assert_eq!(sum["status"], "completed", "{sum}");
     let names: Vec<&str> = sum["final_metrics"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(names, ["test.accuracy", "test.loss", "train.loss", "valid.accuracy", "valid.loss"], "{sum}");
+    let expected = ["test.accuracy", "test.loss", "test.macro_f1", "train.loss", "valid.accuracy", "valid.loss"];
+    assert_eq!(names, [&expected[..], &["valid.macro_f1"]].concat(), "{sum}");
     assert!(sum["selected_step"] == 10 || sum["selected_step"] == 20, "{sum}");
     let config = std::fs::read_to_string(dirs[0].join("config.toml")).unwrap();
     assert!(config.contains("[select_best]") && config.contains("metric = \"test.accuracy\""), "{config}");
