@@ -87,6 +87,12 @@ impl DatasetSpec {
         self.validation
     }
 
+    /// Whether trials have a validation split: a carved one (`validation > 0`) or the dataset's
+    /// own ([`DatasetSource::own_validation`]). Trainers then evaluate `valid.*` during training.
+    pub fn has_validation(&self) -> bool {
+        self.validation > 0.0 || self.source.own_validation()
+    }
+
     /// The dataset and its options, without `validation`.
     pub fn source(&self) -> &Open<Datasets> {
         &self.source

@@ -176,7 +176,7 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
 /// Whether the experiment's trials evaluate a validation split (a positive
 /// `dataset.validation`), so that the HParams experiment lists the `valid.*` metrics.
 fn has_validation(plan: &Plan) -> bool {
-    plan.trials.iter().any(|t| t.config.dataset.validation() > 0.0 || t.config.dataset.own_validation())
+    plan.trials.iter().any(|t| t.config.dataset.has_validation())
 }
 
 /// A trial's HParams values: its swept values, model label and seed; the seed and the

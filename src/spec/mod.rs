@@ -161,7 +161,7 @@ fn typed_models(
         variant.spec.check_training(training).map_err(|e| loc.field_error(&root.key("training"), e))?;
         check_watched_metric(training, &variant, loc)?;
         if let Some(watch) = &training.early_stopping {
-            let has_validation = dataset.validation() > 0.0 || dataset.own_validation();
+            let has_validation = dataset.has_validation();
             watch.check_split(has_validation).map_err(|e| loc.field_error(&root.key("training"), e))?;
         }
         limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)?;

@@ -279,9 +279,7 @@ fn check_resolved(
                     format!("is not a metric `{}` records", model.name()),
                 ),
             )),
-            Some(w) => w
-                .check_split(dataset.validation() > 0.0 || dataset.own_validation())
-                .map_err(|e| field(limits::Section::Training, e)),
+            Some(w) => w.check_split(dataset.has_validation()).map_err(|e| field(limits::Section::Training, e)),
             None => Ok(()),
         }
     })
