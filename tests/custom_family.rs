@@ -123,8 +123,8 @@ fn bad_gated_mlp_parameters_are_errors_at_their_place_in_the_file() {
             "gate = \"tanh\"",
             "`models[1].gate`: unknown value `tanh`, expected one of: sigmoid, gelu, silu, relu",
         ),
-        ("width = 64", "widht = 64", "did you mean `width`?"),
-        ("hidden = 128", "hidden = 0", "`models[1].hidden` must be at least 1"),
+        ("width = 32", "widht = 32", "did you mean `width`?"),
+        ("hidden = 64", "hidden = 0", "`models[1].hidden` must be at least 1"),
     ] {
         let file = s.file("bad.toml", &exp.replace(from, to));
         let out = custom(&s, &["validate", file.to_str().unwrap()]);
