@@ -27,7 +27,6 @@ Linear weights in PyTorch layout [out, in]; LayerNorm's are `weight` (Burn's gam
 `bias` (beta).
 """
 
-import argparse
 import os
 import sys
 
@@ -36,10 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import dump, tensor_json  # noqa: E402
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_OUT_DIR = os.path.join(REPO_ROOT, "tests", "fixtures", "torch")
+from make_fixtures import tensor_json, write_fixtures  # noqa: E402
 
 TIME, CHANNELS, WIDTH, HIDDEN, DEPTH, CLASSES, BATCH = 6, 2, 8, 12, 2, 4, 3
 TARGETS = [1, 3, 0]
@@ -108,16 +104,8 @@ def fixture(act):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out-dir", default=DEFAULT_OUT_DIR)
-    args = p.parse_args()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(args.out_dir, exist_ok=True)
-    for act in ACTS:
-        path = os.path.join(args.out_dir, f"gated_mlp_{act}.json")
-        dump(fixture(act), path)
-        print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
+    fixtures = [(f"gated_mlp_{act}", lambda a=act: fixture(a)) for act in ACTS]
+    write_fixtures(__doc__.split("\n")[0], fixtures)
 
 
 if __name__ == "__main__":
