@@ -194,6 +194,22 @@ def attention_fixture():
     }
 
 
+def write_fixtures(description, fixtures):
+    """The command line of a fixture script: `--out-dir DIR` (default tests/fixtures/torch),
+    PyTorch on one thread with deterministic algorithms, then each (file stem, make) of
+    `fixtures` written as DIR/STEM.json."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out-dir", default=DEFAULT_OUT_DIR)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(args.out_dir, exist_ok=True)
+    for stem, make in fixtures:
+        path = os.path.join(args.out_dir, f"{stem}.json")
+        dump(make(), path)
+        print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out-dir", default=DEFAULT_OUT_DIR)

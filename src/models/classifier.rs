@@ -202,7 +202,7 @@ fn host_floats(t: Tensor<1>) -> Vec<f32> {
 /// Writes a classifier's final confusion matrix on `split_name`: `confusion.csv` and
 /// `per_class.csv` in the trial directory ([`Confusion::to_csv`],
 /// [`Confusion::per_class_csv`]), and its row-normalised heat map as the TensorBoard image
-/// `{split_name}/confusion` (grayscale, [`CONFUSION_CELL`] pixels a cell, at `step`).
+/// `{split_name}/confusion` (grayscale, `CONFUSION_CELL` pixels a cell, at `step`).
 pub fn emit_confusion(obs: &mut dyn Observer, step: usize, confusion: &Confusion, split_name: &str) {
     obs.on_file("confusion.csv", confusion.to_csv().as_bytes());
     obs.on_file("per_class.csv", confusion.per_class_csv().as_bytes());

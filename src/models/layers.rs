@@ -21,7 +21,7 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// A dropout layer zeroing elements with probability `prob` (checked by [`probability`]).
+    /// A dropout layer zeroing elements with probability `prob` (checked by [`crate::check::probability`]).
     pub fn new(prob: f64) -> Self {
         Dropout { prob }
     }

@@ -1,4 +1,4 @@
-//! Model families: one file each, registered once in [`families!`] below.
+//! Model families: one file each, registered once in `families!` below.
 //!
 //! A family is one type implementing [`FamilySpec`] (its TOML parameters, with defaults, and
 //! all its behaviour: validation, size, metrics, training). Classifier families implement the
@@ -61,7 +61,10 @@ impl Inputs {
 
 /// A trainable classifier: inputs to logits `[batch, classes]`.
 pub trait Classifier: Module + 'static {
-    /// Computes the logits.
+    /// Computes the logits `[batch, num_classes]` (one prediction `[batch, 1]` for a regression
+    /// dataset) from one `[batch, time, channels]` tensor per modality. The trainer calls it on
+    /// the autodiff device while training and on its inner device (`model.valid()`) to
+    /// evaluate: dropout and the like must be active on the former only.
     fn forward(&self, inputs: &Inputs) -> Tensor<2>;
 }
 

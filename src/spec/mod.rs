@@ -1,7 +1,7 @@
 //! Experiment files: TOML text → validated, typed [`Experiment`].
 //!
 //! Parsing runs in two stages. [`raw`] deserialises the document (with `--set` overrides
-//! applied) into plain data, rejecting unknown keys and wrong types; [`Experiment::from_raw`]
+//! applied) into plain data, rejecting unknown keys and wrong types; `Experiment::from_raw`
 //! then checks ranges and cross-references and builds the typed plan. Every error names the
 //! file, line and column (or the `--set` at fault), the key, what was expected, and a
 //! suggestion for near-miss names.

@@ -8,7 +8,7 @@
 //! ([`Decision::Stop`], recorded as `pruned`). Grid and random search ([`super::grid`],
 //! [`super::random`]) fix their whole plan up front and stop nothing; an adaptive strategy
 //! (successive halving, TPE) is one file implementing this trait, plus its
-//! `kind` in the `[sweep]` section (`spec/sweep.rs`) and one arm in [`super::strategy`].
+//! `kind` in the `[sweep]` section (`spec/sweep.rs`) and one arm in `super::strategy`.
 //!
 //! The decision is [`crate::train::Decision`], the one the training loop's evaluation hook
 //! returns: there a trial stops itself (early stopping, recorded `completed` with the step it

@@ -7,8 +7,7 @@
 //! training split, 1 for the test split, 2 for the validation split of `n_valid` examples,
 //! which a dataset of its own has: none by default).
 
-use burnlab::check::FieldError;
-use burnlab::data::{DataInfo, Dataset, DatasetSource, Split};
+use burnlab::plugin::{DataInfo, Dataset, DatasetSource, FieldError, Split};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -63,7 +62,7 @@ impl DatasetSource for BlobsOptions {
     }
     fn validate(&self) -> Result<(), FieldError> {
         for (key, n) in [("length", self.length), ("n_train", self.n_train), ("n_test", self.n_test)] {
-            burnlab::check::at_least_one(key, n)?;
+            burnlab::plugin::at_least_one(key, n)?;
         }
         Ok(())
     }
@@ -76,7 +75,7 @@ impl DatasetSource for BlobsOptions {
     fn own_validation(&self) -> bool {
         self.n_valid > 0
     }
-    fn load(&self) -> burnlab::error::Result<Dataset> {
+    fn load(&self) -> burnlab::plugin::Result<Dataset> {
         let data = Dataset::new(self.info(), self.split(0, self.n_train), self.split(1, self.n_test));
         Ok(if self.n_valid > 0 { data.with_valid(self.split(2, self.n_valid)) } else { data })
     }

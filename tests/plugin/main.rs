@@ -1,7 +1,7 @@
 //! Adding a model family or a dataset takes one file and one registry line: `tiny`
 //! (tests/plugin/tiny.rs) and `blobs` (tests/plugin/blobs.rs), compiled only for this test, are
 //! added to burnlab's CLI below, the way a user's crate would add its own
-//! (`burnlab::cli::main_with`), and driven through that binary: `list`, `validate`, `plan`, `run`
+//! (`burnlab::plugin`), and driven through that binary: `list`, `validate`, `plan`, `run`
 //! (worker processes included) and the did-you-mean of a misspelt name.
 //!
 //! This test target is its own binary (`harness = false` in Cargo.toml): with
@@ -13,7 +13,7 @@ mod blobs;
 mod common;
 mod tiny;
 
-use burnlab::registry::Registry;
+use burnlab::plugin::Registry;
 use common::{Scratch, stderr, stdout, summary, trial_dirs};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -172,7 +172,7 @@ fn misspelt_plugin_names_get_a_did_you_mean() {
 
 fn main() {
     if std::env::var_os(CLI).is_some() {
-        std::process::exit(burnlab::cli::main_with(registry()));
+        std::process::exit(burnlab::plugin::main_with(registry()));
     }
     let tests: [(&str, fn()); 3] = [
         ("plugins_are_planned_and_trained_through_the_binary", plugins_are_planned_and_trained_through_the_binary),

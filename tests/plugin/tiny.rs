@@ -7,9 +7,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use burnlab::check::{FieldError, at_least_one};
-use burnlab::data::DataInfo;
-use burnlab::models::{Classifier, Family, Footprint, Inputs};
+use burnlab::plugin::{Classifier, DataInfo, Family, FieldError, Footprint, Inputs, at_least_one};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of the `tiny` family.

@@ -8,7 +8,7 @@
 //! `eval_every`, `log_every`, `lr_schedule` (one factor on both learning rates),
 //! `clip_grad` (applied to G's and D's gradients, each network's on its own) and
 //! `early_stopping`; its optimizer settings do not apply, and `accumulate > 1` is rejected
-//! at validation ([`GanSpec::check_training`]).
+//! at validation (`FamilySpec::check_training`).
 //!
 //! Every evaluation draws `eval_samples` samples from one fixed noise batch (drawn once from
 //! the trial seed, so samples are comparable across steps) with G in evaluation mode (batch
