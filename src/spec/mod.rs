@@ -179,7 +179,7 @@ fn typed_models(
 fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &Locator<'_>) -> Result<(), UserError> {
     let Some(watch) = &training.early_stopping else { return Ok(()) };
     let known = variant.spec.metrics();
-    if known.contains(&watch.metric.as_str()) {
+    if known.contains(&watch.metric) {
         return Ok(());
     }
     let path = KeyPath::dotted("training.early_stopping.metric");
@@ -190,7 +190,7 @@ fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &L
         known.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
     ))
     .at(loc.locate(&path, false));
-    if let Some(s) = crate::error::did_you_mean(&watch.metric, known.iter().copied()) {
+    if let Some(s) = crate::error::did_you_mean(&watch.metric, known.iter().map(String::as_str)) {
         e = e.help(format!("did you mean `{s}`?"));
     }
     Err(e)
@@ -280,7 +280,13 @@ impl Experiment {
         }
         let mut warnings = Vec::new();
         let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
-        raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
+        let mut recorded = crate::models::metrics();
+        for m in models.iter().flat_map(|m| m.spec.metrics()) {
+            if !recorded.contains(&m) {
+                recorded.push(m);
+            }
+        }
+        raw.report.validate(&recorded).map_err(|e| loc.field_error(&root.key("report"), e))?;
         if models.iter().any(|m| m.spec.metrics() == crate::models::classifier::METRICS) {
             raw.report.validate_task(&dataset.info()).map_err(|e| loc.field_error(&root.key("report"), e))?;
         }
