@@ -47,18 +47,6 @@ fn seen(trial: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(trial.join("seen.json")).unwrap()).unwrap()
 }
 
-/// `(step, value)` rows of `split/metric` in a trial's metrics.csv.
-fn csv_metric(trial: &Path, split: &str, metric: &str) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(trial.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|r| r[1] == split && r[2] == metric)
-        .map(|r| (r[0].parse().unwrap(), r[3].parse().unwrap()))
-        .collect()
-}
-
 fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -138,21 +126,32 @@ fn metrics_and_swept_free_keys_reach_every_output() {
 }
 
 #[test]
-fn tensorboard_reads_the_programs_scalars() {
+fn tensorboard_reads_the_programs_scalars_and_custom_metrics() {
     let s = Scratch::new();
-    let file = s.file("e.toml", &experiment("mode = \"ok\"\nmetrics = [\"train.loss\", \"valid.accuracy\", \"valid.loss\", \"test.accuracy\", \"test.loss\"]", "\n[report]\nmetric = \"test.accuracy\"\n"));
+    let model = "mode = \"ok\"\nmetrics = [\"train.loss\", \"valid.accuracy\", \"valid.loss\", \"test.accuracy\", \"test.loss\", \"valid.f1\"]";
+    let file =
+        s.file("e.toml", &experiment(model, "\n[report]\nmetric = \"test.accuracy\"\ncolumns = [\"valid.f1\"]\n"));
     let out = s.run(&file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_events.py");
     let trial = trial_dirs(&s.results(), "cmd").pop().unwrap();
-    let run = std::fs::read_dir(dir(&s).join("runs")).unwrap().next().unwrap().unwrap().path();
-    let out = std::process::Command::new(tensorboard_python()).arg(script).arg(&run).output().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_events.py");
+    let out = std::process::Command::new(tensorboard_python()).arg(script).arg(dir(&s)).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    for tag in ["train/loss", "valid/accuracy", "test/accuracy"] {
-        assert!(text.contains(tag), "{tag} missing from {text}");
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, run) = runs["runs"].as_object().unwrap().iter().find(|(k, _)| k.starts_with("runs/")).unwrap();
+    for (split, metric) in [("train", "loss"), ("valid", "accuracy"), ("test", "accuracy")] {
+        let points: Vec<(u64, f64)> = run["scalars"][format!("{split}/{metric}")]
+            .as_array()
+            .unwrap_or_else(|| panic!("{split}/{metric} missing: {run}"))
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        let csv = csv_metric(&trial, split, metric);
+        assert_eq!(points.len(), csv.len(), "{split}/{metric}");
+        for ((s1, a), (s2, b)) in points.iter().zip(&csv) {
+            assert!(s1 == s2 && (a - b).abs() < 1e-6, "{split}/{metric}: {points:?} vs {csv:?}");
+        }
     }
-    assert!(trial.join("metrics.csv").is_file());
 }
 
 #[test]
