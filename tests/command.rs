@@ -324,8 +324,30 @@ fn bad_keys_are_located_errors() {
     let text = experiment("mode = \"ok\"", "").replace("command = [\"python3\", ", "comand = [\"python3\", ");
     let out = s.burnlab(&["validate", s.file("bad.toml", &text).to_str().unwrap()]);
     assert!(stderr(&out).contains("`models[0].command` is missing"), "{}", stderr(&out));
-    // A sweep over a key the variant does not have is refused; one over a free key it has is not.
+    // The primary metric must be one a variant records.
+    let text = experiment("metrics = [\"valid.perplexity\", \"test.perplexity\"]", "");
+    let out = s.burnlab(&["validate", s.file("bad.toml", &text).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`report.metric` is `test.accuracy`, which no [[models]] variant records"),
+        "{}",
+        stderr(&out)
+    );
+    // Free-form integers are the program's: burnlab does not bound them as sizes.
+    let out = s.burnlab(&["validate", s.file("ok.toml", &experiment("max_tokens = 100000000", "")).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A sweep over a key the variant does not have is refused, with a did-you-mean; keys
+    // inside a free-form table are swept like any other.
     let sweep = "\n[sweep.params]\n\"model.hiden\" = [1, 2]\n";
     let out = s.burnlab(&["plan", s.file("bad.toml", &(experiment("hidden = 3", "") + sweep)).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("did you mean `model.hidden`?"), "{}", stderr(&out));
+    let sweep = "\n[sweep.params]\n\"model.opt.momentum\" = [0.9, 0.99]\n";
+    let text = experiment("opt = { kind = \"sgd\", momentum = 0.5 }", "") + sweep;
+    let out = s.burnlab(&["plan", s.file("ok.toml", &text).to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let momenta: Vec<&Value> =
+        plan["trials"].as_array().unwrap().iter().map(|t| &t["swept"]["model.opt.momentum"]).collect();
+    assert_eq!(momenta, [0.9, 0.99], "{plan}");
 }

@@ -176,6 +176,10 @@ impl FamilySpec for CommandSpec {
         }
         Ok(())
     }
+    /// The free-form keys are the program's: burnlab bounds none of them.
+    fn bounded_sizes(&self) -> bool {
+        false
+    }
     /// Nothing burnlab allocates: the program's memory is its own.
     fn footprint(&self, _data: &DataInfo) -> Footprint {
         Footprint::default()

@@ -101,6 +101,12 @@ pub trait FamilySpec: Erased {
     fn footprint(&self, data: &DataInfo) -> Footprint;
     /// The number of trainable parameters for this dataset (builds the model on `device`).
     fn num_params(&self, data: &DataInfo, device: &Device) -> usize;
+    /// Whether burnlab builds the model from these parameters, so that their integers are
+    /// sizes it bounds (at most 2^24, `spec/limits.rs`); `false` for parameters passed through
+    /// to a program (the `command` family's free-form keys).
+    fn bounded_sizes(&self) -> bool {
+        true
+    }
     /// Examples the trainer generates and holds for its evaluation, for the memory estimate.
     fn eval_examples(&self) -> usize {
         0

@@ -196,6 +196,33 @@ fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &L
     Err(e)
 }
 
+/// The metrics the variants record, each once, in order.
+fn variant_metrics(models: &[ModelVariant]) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for m in models.iter().flat_map(|m| m.spec.metrics()) {
+        if !all.contains(&m) {
+            all.push(m);
+        }
+    }
+    all
+}
+
+/// Checks that some variant records `[report] metric` (a `command` variant records only the
+/// `metrics` it lists).
+fn check_primary_recorded(report: &ReportSpec, models: &[ModelVariant], loc: &Locator<'_>) -> Result<(), UserError> {
+    if models.iter().any(|m| m.spec.metrics().contains(&report.metric)) {
+        return Ok(());
+    }
+    let recorded = variant_metrics(models);
+    Err(UserError::new(format!(
+        "`report.metric` is `{}`, which no [[models]] variant records; they record {}",
+        report.metric,
+        recorded.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    ))
+    .at(loc.locate(&KeyPath::dotted("report.metric"), false))
+    .help("set [report] metric to one of them"))
+}
+
 impl Experiment {
     /// Reads, parses and validates an experiment file with `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, UserError> {
@@ -280,13 +307,12 @@ impl Experiment {
         }
         let mut warnings = Vec::new();
         let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
-        let mut recorded = crate::models::metrics();
-        for m in models.iter().flat_map(|m| m.spec.metrics()) {
-            if !recorded.contains(&m) {
-                recorded.push(m);
-            }
-        }
+        // Any family's metric (as before), and those a `command` variant lists.
+        let (builtin, ours) = (crate::models::metrics(), variant_metrics(&models));
+        let recorded: Vec<String> =
+            builtin.iter().chain(ours.iter().filter(|m| !builtin.contains(m))).cloned().collect();
         raw.report.validate(&recorded).map_err(|e| loc.field_error(&root.key("report"), e))?;
+        check_primary_recorded(&raw.report, &models, loc)?;
         if models.iter().any(|m| m.spec.metrics() == crate::models::classifier::METRICS) {
             raw.report.validate_task(&dataset.info()).map_err(|e| loc.field_error(&root.key("report"), e))?;
         }
