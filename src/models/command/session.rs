@@ -179,7 +179,18 @@ impl Session {
             }
         }
         self.flush(obs);
-        End::Exited(child.wait().ok())
+        // The output is closed; the program may still be running.
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return End::Exited(Some(status)),
+                Ok(None) if obs.should_stop() => {
+                    process::stop(child, self.grace_s);
+                    return End::Stopped;
+                }
+                Ok(None) => std::thread::sleep(POLL),
+                Err(_) => return End::Exited(None),
+            }
+        }
     }
 
     /// Takes one parsed line.
