@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -70,16 +69,15 @@ pub fn stop(child: &mut Child, grace_s: f64) -> Option<ExitStatus> {
 }
 
 /// Kills whatever is left in the group of a program that has exited (children still holding
-/// its standard output open).
+/// its output open).
 pub fn kill_leftovers(child: &Child) {
     signal_group(child, libc::SIGKILL);
 }
 
 /// Copies the program's standard error into `log` (the trial's `stderr.log`) on a thread, line
 /// by line; the thread returns the last [`STDERR_TAIL`] lines.
-pub fn tee_stderr(stderr: ChildStderr, log: &Path) -> std::io::Result<JoinHandle<Vec<String>>> {
-    let mut file = std::fs::File::create(log)?;
-    Ok(std::thread::spawn(move || {
+pub fn tee_stderr(stderr: ChildStderr, mut file: std::fs::File) -> JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
         let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL + 1);
         let mut reader = BufReader::new(stderr);
         let mut buf = Vec::new();
@@ -93,7 +91,7 @@ pub fn tee_stderr(stderr: ChildStderr, log: &Path) -> std::io::Result<JoinHandle
             buf.clear();
         }
         tail.into()
-    }))
+    })
 }
 
 /// A failed program's exit, in words (`exited with status 3`, `was killed by signal 9`).

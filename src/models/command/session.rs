@@ -58,15 +58,19 @@ pub fn run(spec: &CommandSpec, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> Res
     let args = launch::arguments(spec, &subs, &config_path);
     let env = environment(&config_path, &place, ctx.seed, data_dir.as_deref());
     let mut cmd = launch::command(spec, &args, &env, place.threads);
-    let name = args.join(" ");
+    let name = spec.command.join(" ");
+    let log_path = place.dir.join(STDERR_LOG);
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let mut child = process::spawn(&mut cmd).map_err(|e| {
         anyhow::anyhow!("could not start `{name}` (in {}): {e}", cmd.get_current_dir().unwrap_or(".".as_ref()).display())
     })?;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let tail = process::tee_stderr(stderr, &place.dir.join(STDERR_LOG)).map_err(|e| Error::io(place.dir, e))?;
+    let tail = process::tee_stderr(child.stderr.take().expect("stderr is piped"), log);
     let lines = read_lines(child.stdout.take().expect("stdout is piped"));
     let mut session = Session::new(spec, ctx.data.valid.is_some());
     let end = session.follow(&mut child, &lines, obs);
+    // The program has ended: whatever it left running in its group (holding its standard
+    // error open) goes with it.
+    process::kill_leftovers(&child);
     let tail = tail.join().unwrap_or_default();
     session.finish(end, &name, &tail, obs)
 }
