@@ -273,3 +273,80 @@ impl Session {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    /// Records the observer calls as text.
+    #[derive(Default)]
+    struct Calls(Vec<String>);
+
+    impl Observer for Calls {
+        fn on_train_loss(&mut self, step: usize, loss: f64) {
+            self.0.push(format!("loss {step} {loss}"));
+        }
+        fn on_eval(&mut self, step: usize, m: &Metrics) {
+            self.0.push(format!("eval {step} {:?}", m.keys().collect::<Vec<_>>()));
+        }
+        fn on_test(&mut self, step: usize, m: &Metrics) {
+            self.0.push(format!("test {step} {:?}", m.keys().collect::<Vec<_>>()));
+        }
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    fn metric(step: usize, split: &str, metric: &str, value: f64) -> Line {
+        Line::Metric { step, split: split.into(), metric: metric.into(), value }
+    }
+
+    #[test]
+    fn lines_of_one_step_and_split_are_one_evaluation() {
+        for has_valid in [true, false] {
+            let held = if has_valid { "valid" } else { "test" };
+            let mut session = Session::new(&CommandSpec::default(), has_valid);
+            let mut obs = Calls::default();
+            for line in [
+                metric(5, "train", "loss", 1.0),
+                metric(10, held, "accuracy", 0.5),
+                metric(10, held, "loss", 0.4),
+                metric(10, "train", "loss", 0.5),
+                Line::Params(7),
+                Line::Empty,
+                metric(10, "test", "accuracy", 0.75),
+            ] {
+                session.take(line, &mut obs);
+            }
+            session.flush(&mut obs);
+            let last = if has_valid { "test 10 [\"test.accuracy\"]" } else { "eval 10 [\"test.accuracy\"]" };
+            let eval = format!("eval 10 [\"{held}.accuracy\", \"{held}.loss\"]");
+            assert_eq!(obs.0, ["loss 5 1", eval.as_str(), "loss 10 0.5", last]);
+            let done = End::Exited(Some(std::process::ExitStatus::from_raw(0)));
+            let out = session.finish(done, "prog", &[], &mut obs).unwrap();
+            assert_eq!((out.status, out.steps, out.num_params, out.selected_step), (FitStatus::Completed, 10, 7, Some(10)));
+            assert_eq!(out.final_metrics["test.accuracy"], 0.75);
+            assert_eq!(out.final_metrics["train.loss"], 0.5);
+        }
+    }
+
+    #[test]
+    fn a_non_finite_value_is_a_divergence_and_a_failure_quotes_stderr() {
+        let mut session = Session::new(&CommandSpec::default(), true);
+        let mut obs = Calls::default();
+        session.take(metric(3, "train", "loss", 0.5), &mut obs);
+        session.take(metric(4, "train", "loss", f64::INFINITY), &mut obs);
+        assert_eq!(session.diverged_at, Some(4));
+        let out = session.finish(End::Stopped, "prog", &[], &mut obs).unwrap();
+        assert_eq!((out.status, out.final_metrics["train.loss"]), (FitStatus::Diverged(4), 0.5));
+        let failed = Session::new(&CommandSpec::default(), true);
+        let status = std::process::ExitStatus::from_raw(3 << 8);
+        let tail = ["Traceback".to_string(), "ValueError: bad".to_string()];
+        let e = failed.finish(End::Exited(Some(status)), "python3 t.py", &tail, &mut obs).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "`python3 t.py` exited with status 3; the last lines of its standard error:\n  | Traceback\n  | ValueError: bad"
+        );
+    }
+}
