@@ -324,6 +324,17 @@ fn bad_keys_are_located_errors() {
     let text = experiment("mode = \"ok\"", "").replace("command = [\"python3\", ", "comand = [\"python3\", ");
     let out = s.burnlab(&["validate", s.file("bad.toml", &text).to_str().unwrap()]);
     assert!(stderr(&out).contains("`models[0].command` is missing"), "{}", stderr(&out));
+    // A multimodal dataset cannot be exported; the program may read it itself.
+    let text = experiment("data = \"npy\"", "").replace("name = \"mnist1d\"", "name = \"xor-modal\"");
+    let out = s.burnlab(&["validate", s.file("bad.toml", &text).to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`models[0].data` is \"npy\", but this dataset has the modalities"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.burnlab(&["validate", s.file("ok.toml", &text.replace("data = \"npy\"", "")).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
     // The primary metric must be one a variant records.
     let text = experiment("metrics = [\"valid.perplexity\", \"test.perplexity\"]", "");
     let out = s.burnlab(&["validate", s.file("bad.toml", &text).to_str().unwrap()]);
