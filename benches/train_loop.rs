@@ -58,8 +58,9 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        let ctx = TrainCtx { data: &data, training: &cfg, device: &device, seed: 0, select_best: None };
-        let outcome = Backend::run_on_cpu_pool(threads, || spec.train(ctx, &mut train::NullObserver));
+        let ctx = TrainCtx { data: &data, training: &cfg, device: &device, seed: 0, select_best: None, trial: None };
+        let outcome = Backend::run_on_cpu_pool(threads, || spec.train(ctx, &mut train::NullObserver))
+            .expect("built-in trainers do not fail");
         let seconds = start.elapsed().as_secs_f64();
         println!(
             "{}",

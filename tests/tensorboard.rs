@@ -25,18 +25,6 @@ fn inspect(logdir: &Path) -> Value {
     v["runs"].clone()
 }
 
-/// `(step, value)` rows of `split/metric` in a trial's metrics.csv.
-fn csv_metric(dir: &Path, split: &str, metric: &str) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(dir.join("metrics.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|r| r[1] == split && r[2] == metric)
-        .map(|r| (r[0].parse().unwrap(), r[3].parse().unwrap()))
-        .collect()
-}
-
 fn id_of(dir: &Path) -> String {
     dir.file_name().unwrap().to_string_lossy().into_owned()
 }

@@ -8,7 +8,8 @@
 
 use super::{Classifier, Footprint};
 use crate::check::FieldError;
-use crate::data::{DataInfo, Dataset};
+use crate::data::{DataInfo, Dataset, DatasetSpec};
+use crate::error::Result as TrialResult;
 use crate::open::{Erased, Upcast};
 use crate::train::{FitOutcome, Observer, Selection, TrainingSpec};
 use burn::module::Module;
@@ -16,6 +17,7 @@ use burn::tensor::Device;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
+use std::path::Path;
 use std::sync::Arc;
 
 /// A classifier family's typed parameters, which build its module.
@@ -57,6 +59,26 @@ pub struct TrainCtx<'a> {
     /// `Some`: test the weights of the best evaluation by this selection (`[report] select =
     /// "best"`); `None`: the last weights.
     pub select_best: Option<&'a Selection>,
+    /// Where the trial runs (its id and directory); `None` outside a worker (benchmarks, unit
+    /// tests). Built-in trainers ignore it; the `command` family needs it.
+    pub trial: Option<TrialPlace<'a>>,
+}
+
+/// The trial a trainer runs, as the worker knows it (plain data, set by `runner::worker`).
+#[derive(Clone, Copy, Debug)]
+pub struct TrialPlace<'a> {
+    /// The trial id (12 hex digits).
+    pub id: &'a str,
+    /// The experiment's `name`.
+    pub experiment: &'a str,
+    /// The results directory (`results/NAME`).
+    pub results: &'a Path,
+    /// The trial's directory (`results/NAME/trials/<id>`), emptied before the trial starts.
+    pub dir: &'a Path,
+    /// The resolved `[dataset]` (`ctx.data` is what it loaded).
+    pub dataset: &'a DatasetSpec,
+    /// The worker's share of the CPU cores.
+    pub threads: usize,
 }
 
 /// A model family as the rest of burnlab sees it (object-safe): one registered type per family.
@@ -79,19 +101,29 @@ pub trait FamilySpec: Erased {
     fn footprint(&self, data: &DataInfo) -> Footprint;
     /// The number of trainable parameters for this dataset (builds the model on `device`).
     fn num_params(&self, data: &DataInfo, device: &Device) -> usize;
+    /// Whether burnlab builds the model from these parameters, so that their integers are
+    /// sizes it bounds (at most 2^24, `spec/limits.rs`); `false` for parameters passed through
+    /// to a program (the `command` family's free-form keys).
+    fn bounded_sizes(&self) -> bool {
+        true
+    }
     /// Examples the trainer generates and holds for its evaluation, for the memory estimate.
     fn eval_examples(&self) -> usize {
         0
     }
-    /// The metrics its trainer records, as `split.name`.
-    fn metrics(&self) -> &'static [&'static str];
+    /// The metrics its trainer records, as `split.name` (each once).
+    fn metrics(&self) -> Vec<String>;
     /// Checks the `[training]` keys against what its trainer supports (the error's key is
     /// relative to `[training]`); the classifier trainer supports them all.
     fn check_training(&self, _training: &TrainingSpec) -> Result<(), FieldError> {
         Ok(())
     }
     /// Trains a fresh model on `ctx.data`, reporting to `obs`.
-    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome;
+    ///
+    /// # Errors
+    /// A run that failed (the trial is recorded as `failed` with the error's text); built-in
+    /// trainers never fail (a diverged or interrupted run is an outcome).
+    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome>;
 }
 
 impl<F: Family> FamilySpec for F {
@@ -113,13 +145,13 @@ impl<F: Family> FamilySpec for F {
     fn num_params(&self, data: &DataInfo, device: &Device) -> usize {
         self.init(data, device).num_params()
     }
-    fn metrics(&self) -> &'static [&'static str] {
-        super::classifier::METRICS
+    fn metrics(&self) -> Vec<String> {
+        super::classifier::METRICS.iter().map(|m| m.to_string()).collect()
     }
     /// The classifier trainer ([`super::classifier::fit`]).
-    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> FitOutcome {
+    fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome> {
         let model = self.init(&ctx.data.info, ctx.device);
-        super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, ctx.select_best, obs)
+        Ok(super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, ctx.select_best, obs))
     }
 }
 

@@ -715,13 +715,17 @@ impl super::FamilySpec for GanSpec {
     fn eval_examples(&self) -> usize {
         self.eval_samples
     }
-    fn metrics(&self) -> &'static [&'static str] {
-        self::train::METRICS
+    fn metrics(&self) -> Vec<String> {
+        self::train::METRICS.iter().map(|m| m.to_string()).collect()
     }
     /// The adversarial trainer, with the mixture's modes when the dataset has them.
-    fn train(&self, ctx: super::TrainCtx<'_>, obs: &mut dyn crate::train::Observer) -> crate::train::FitOutcome {
+    fn train(
+        &self,
+        ctx: super::TrainCtx<'_>,
+        obs: &mut dyn crate::train::Observer,
+    ) -> crate::error::Result<crate::train::FitOutcome> {
         let modes = ctx.data.modes.as_ref();
-        self::train::fit_gan(self, ctx, modes, obs)
+        Ok(self::train::fit_gan(self, ctx, modes, obs))
     }
 }
 

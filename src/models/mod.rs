@@ -34,9 +34,10 @@ families! {
     attention: AttentionSpec;
     fusion: FusionSpec;
     gan: GanSpec;
+    command: CommandSpec;
 }
 
-pub use family::{Family, FamilySpec, TrainCtx};
+pub use family::{Family, FamilySpec, TrainCtx, TrialPlace};
 
 use crate::check::FieldError;
 use crate::data::DataInfo;
@@ -145,11 +146,11 @@ pub fn install_families(entries: Entries<Families>) -> Result<(), String> {
 
 /// Every metric the registered families' trainers record (`split.name`), each once, in
 /// registry order.
-pub fn metrics() -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = Vec::new();
+pub fn metrics() -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
     for entry in families().iter() {
         for m in entry.default_value().metrics() {
-            if !all.contains(m) {
+            if !all.contains(&m) {
                 all.push(m);
             }
         }

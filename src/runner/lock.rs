@@ -178,6 +178,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn command_programs_do_not_see_the_lock_descriptor() {
+        assert_eq!(LOCK_FD_ENV, crate::models::command::LOCK_FD_ENV);
+    }
+
+    #[test]
     fn a_second_lock_is_refused_with_the_holders_pid() {
         let dir = tempfile::tempdir().unwrap();
         let mut lock = ResultsLock::acquire(dir.path()).unwrap();

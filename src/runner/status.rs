@@ -270,7 +270,8 @@ pub fn render(s: &Status) -> String {
     for t in s.trials.iter().filter(|t| matches!(t.state, TrialState::Failed | TrialState::Interrupted)) {
         out.push_str(&format!("\n{} {} (index {}) {}\n", t.state.name(), t.id, t.index, t.name));
         if let Some(e) = &t.error {
-            out.push_str(&format!("  error: {e}\n"));
+            // A multi-line error (a `command` program's quoted standard error) stays indented.
+            out.push_str(&format!("  error: {}\n", e.trim_end().replace('\n', "\n    ")));
         }
         if let Some(log) = &t.log {
             out.push_str(&format!("  last lines of {}:\n", log.display()));

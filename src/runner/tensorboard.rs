@@ -157,13 +157,21 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
         },
     }));
     let valid = has_validation(plan);
-    let metrics = crate::models::metrics()
-        .into_iter()
-        .filter(|m| exp.models.iter().any(|v| v.spec.metrics().contains(m)))
-        .filter(|m| valid || !m.starts_with("valid."))
-        .filter(|m| crate::models::classifier::records(m, &info))
-        .map(|m| MetricDef { tag: metric_tag(m), training: m.starts_with("train.") })
-        .collect();
+    // The registry's order first, then metrics only a variant names (a `command` family's).
+    let mut names = crate::models::metrics();
+    names.extend(exp.models.iter().flat_map(|v| v.spec.metrics()));
+    let mut metrics: Vec<MetricDef> = Vec::new();
+    for m in names {
+        let recorded = exp.models.iter().any(|v| v.spec.metrics().contains(&m));
+        let tag = metric_tag(&m);
+        if recorded
+            && (valid || !m.starts_with("valid."))
+            && crate::models::classifier::records(&m, &info)
+            && !metrics.iter().any(|d| d.tag == tag)
+        {
+            metrics.push(MetricDef { tag, training: m.starts_with("train.") });
+        }
+    }
     ExperimentDef {
         name: exp.name.clone(),
         description: exp.description.clone(),

@@ -139,12 +139,21 @@ fn train_trial(
             device: &device,
             seed: cfg.seed,
             select_best,
+            trial: Some(crate::models::TrialPlace {
+                id: &trial.id,
+                experiment: &plan.experiment,
+                results,
+                dir,
+                dataset: &cfg.dataset,
+                threads,
+            }),
         };
         cfg.model.spec.train(ctx, &mut obs)
     });
-    if let Some(e) = obs.error.take() {
-        return Err(e);
-    }
+    let outcome = match (outcome, obs.error.take()) {
+        (Ok(outcome), None) => outcome,
+        (Err(e), _) | (Ok(_), Some(e)) => return Err(e),
+    };
     // TensorBoard: the HParams session end with the trial's status.
     tb::write_trial_end(&mut obs.events, tb::session_status(&outcome.status), outcome.steps)
         .map_err(|e| Error::io(obs.events.path(), e))?;

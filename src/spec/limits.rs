@@ -156,7 +156,9 @@ fn check_sizes<T: serde::Serialize>(section: Section, spec: &T) -> Result<(), Li
 /// whose arithmetic these bounds keep from overflowing) and of training.
 pub fn check_sizes_first(dataset: &DatasetSpec, training: &TrainingSpec, model: &ModelSpec) -> Result<(), LimitError> {
     check_sizes(Section::Dataset, dataset)?;
-    check_sizes(Section::Model, model)?;
+    if model.bounded_sizes() {
+        check_sizes(Section::Model, model)?;
+    }
     check_training(dataset, training)
 }
 

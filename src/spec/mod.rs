@@ -179,7 +179,7 @@ fn typed_models(
 fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &Locator<'_>) -> Result<(), UserError> {
     let Some(watch) = &training.early_stopping else { return Ok(()) };
     let known = variant.spec.metrics();
-    if known.contains(&watch.metric.as_str()) {
+    if known.contains(&watch.metric) {
         return Ok(());
     }
     let path = KeyPath::dotted("training.early_stopping.metric");
@@ -190,10 +190,37 @@ fn check_watched_metric(training: &TrainingSpec, variant: &ModelVariant, loc: &L
         known.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
     ))
     .at(loc.locate(&path, false));
-    if let Some(s) = crate::error::did_you_mean(&watch.metric, known.iter().copied()) {
+    if let Some(s) = crate::error::did_you_mean(&watch.metric, known.iter().map(String::as_str)) {
         e = e.help(format!("did you mean `{s}`?"));
     }
     Err(e)
+}
+
+/// The metrics the variants record, each once, in order.
+fn variant_metrics(models: &[ModelVariant]) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for m in models.iter().flat_map(|m| m.spec.metrics()) {
+        if !all.contains(&m) {
+            all.push(m);
+        }
+    }
+    all
+}
+
+/// Checks that some variant records `[report] metric` (a `command` variant records only the
+/// `metrics` it lists).
+fn check_primary_recorded(report: &ReportSpec, models: &[ModelVariant], loc: &Locator<'_>) -> Result<(), UserError> {
+    if models.iter().any(|m| m.spec.metrics().contains(&report.metric)) {
+        return Ok(());
+    }
+    let recorded = variant_metrics(models);
+    Err(UserError::new(format!(
+        "`report.metric` is `{}`, which no [[models]] variant records; they record {}",
+        report.metric,
+        recorded.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    ))
+    .at(loc.locate(&KeyPath::dotted("report.metric"), false))
+    .help("set [report] metric to one of them"))
 }
 
 impl Experiment {
@@ -280,7 +307,12 @@ impl Experiment {
         }
         let mut warnings = Vec::new();
         let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
-        raw.report.validate().map_err(|e| loc.field_error(&root.key("report"), e))?;
+        // Any family's metric (as before), and those a `command` variant lists.
+        let (builtin, ours) = (crate::models::metrics(), variant_metrics(&models));
+        let recorded: Vec<String> =
+            builtin.iter().chain(ours.iter().filter(|m| !builtin.contains(m))).cloned().collect();
+        raw.report.validate(&recorded).map_err(|e| loc.field_error(&root.key("report"), e))?;
+        check_primary_recorded(&raw.report, &models, loc)?;
         if models.iter().any(|m| m.spec.metrics() == crate::models::classifier::METRICS) {
             raw.report.validate_task(&dataset.info()).map_err(|e| loc.field_error(&root.key("report"), e))?;
         }

@@ -92,13 +92,12 @@ impl ReportSpec {
         out
     }
 
-    /// Checks metric names against those the trainer records.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        let known = crate::models::metrics();
+    /// Checks metric names against `known`, those the trainers record (`split.name`).
+    pub fn validate(&self, known: &[String]) -> Result<(), FieldError> {
         for (key, m) in std::iter::once(("metric", &self.metric)).chain(self.columns.iter().map(|c| ("columns", c))) {
-            if !known.contains(&m.as_str()) {
+            if !known.contains(m) {
                 let mut msg = format!("names unknown metric `{m}`, expected one of: {}", known.join(", "));
-                if let Some(s) = crate::error::did_you_mean(m, known.iter().copied()) {
+                if let Some(s) = crate::error::did_you_mean(m, known.iter().map(String::as_str)) {
                     msg.push_str(&format!(" (did you mean `{s}`?)"));
                 }
                 return Err(FieldError::new(key, msg));

@@ -272,7 +272,7 @@ fn check_resolved(
         model.validate(info).map_err(|e| field(limits::Section::Model, e))?;
         model.check_training(training).map_err(|e| field(limits::Section::Training, e))?;
         match &training.early_stopping {
-            Some(w) if !model.metrics().contains(&w.metric.as_str()) => Err(field(
+            Some(w) if !model.metrics().contains(&w.metric) => Err(field(
                 limits::Section::Training,
                 crate::check::FieldError::new(
                     "early_stopping.metric",

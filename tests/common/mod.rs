@@ -115,6 +115,18 @@ pub fn trial_dirs(results: &Path, name: &str) -> Vec<PathBuf> {
     v
 }
 
+/// `(step, value)` rows of `split/metric` in a trial's metrics.csv.
+pub fn csv_metric(dir: &Path, split: &str, metric: &str) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[1] == split && r[2] == metric)
+        .map(|r| (r[0].parse().unwrap(), r[3].parse().unwrap()))
+        .collect()
+}
+
 /// The python of the test venv with `tensorboard` (installed on first use).
 pub fn tensorboard_python() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-test-venv");

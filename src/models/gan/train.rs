@@ -359,7 +359,7 @@ mod tests {
     use crate::train::FitStatus;
 
     fn ctx<'a>(data: &'a Dataset, cfg: &'a TrainingSpec, device: &'a Device) -> TrainCtx<'a> {
-        TrainCtx { data, training: cfg, device, seed: 0, select_best: None }
+        TrainCtx { data, training: cfg, device, seed: 0, select_best: None, trial: None }
     }
 
     fn mean_distance(g: &Generator, noise: &Tensor<2>, modes: &Modes) -> f64 {
@@ -513,7 +513,7 @@ mod tests {
         let known = crate::models::metrics();
         for family in crate::models::families().iter() {
             for m in family.default_value().metrics() {
-                assert!(known.contains(m), "{}: {m}", family.name);
+                assert!(known.contains(&m), "{}: {m}", family.name);
             }
         }
         let mut unique = known.clone();
