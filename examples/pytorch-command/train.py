@@ -130,7 +130,9 @@ def evaluate(model, split_name, x, y, step):
 
 
 def main():
-    config_path = sys.argv[-1] if len(sys.argv) > 1 else os.environ["BURNLAB_CONFIG"]
+    config_path = sys.argv[-1] if len(sys.argv) > 1 else os.environ.get("BURNLAB_CONFIG")
+    if not config_path:
+        sys.exit("usage: train.py CONFIG.json (burnlab passes the trial's configuration)")
     with open(config_path) as f:
         config = json.load(f)
     m, t = config["model"], config["training"]
@@ -161,14 +163,15 @@ def main():
             sys.exit(128 + signal.SIGTERM)
         idx = next(draw)
         loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-        if not math.isfinite(loss.item()):
-            emit(step=step, split="train", metric="loss", value=loss.item())
+        value = loss.item()
+        if not math.isfinite(value):
+            emit(step=step, split="train", metric="loss", value=value)
             log(f"diverged at step {step}")
             return  # a non-finite value ends the run as diverged
         opt.zero_grad()
         loss.backward()
         opt.step()
-        window.append(loss.item())
+        window.append(value)
         if step % t["log_every"] == 0:
             emit(step=step, split="train", metric="loss", value=sum(window) / len(window))
             window = []
@@ -177,9 +180,9 @@ def main():
             log(f"step {step}: {watched} {metrics}")
             if not all(math.isfinite(v) for v in metrics.values()):
                 return
-            value = metrics.get(select["metric"].split(".")[-1]) if select else None
-            if value is not None and (best is None or better(value, best[0], select["maximize"])):
-                best = (value, copy.deepcopy(model.state_dict()))  # ties keep the earlier one
+            score = metrics.get(select["metric"].split(".")[-1]) if select else None
+            if score is not None and (best is None or better(score, best[0], select["maximize"])):
+                best = (score, copy.deepcopy(model.state_dict()))  # ties keep the earlier one
     if watched == "valid":
         if best is not None:
             model.load_state_dict(best[1])
