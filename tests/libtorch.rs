@@ -48,9 +48,10 @@ struct Case {
     data: Dataset,
 }
 
-/// The classifier families (`gan` trains adversarially and has no logits to compare).
+/// The classifier families: not `gan` (it trains adversarially and has no logits to compare)
+/// and not `command` (the user's program, which runs on no backend of ours).
 fn classifier_families() -> impl Iterator<Item = &'static Entry<Families>> {
-    families().iter().filter(|f| f.name != "gan")
+    families().iter().filter(|f| !matches!(f.name, "gan" | "command"))
 }
 
 /// One case per classifier family: its defaults on the first dataset that loads and fits them.
