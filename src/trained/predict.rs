@@ -134,7 +134,7 @@ fn read_npy(path: &Path, info: &DataInfo) -> Result<(Vec<f32>, usize)> {
     }
     let width = shape[1..].iter().product::<u64>() as usize;
     let dtype = npy.dtype().descr();
-    let values = match dtype.trim_start_matches(['<', '|', '=']) {
+    let values = match dtype.trim_matches('\'').trim_start_matches(['<', '|', '=']) {
         "f4" => npy.into_vec::<f32>().map_err(|e| bad(e.to_string()))?,
         "f8" => npy.into_vec::<f64>().map_err(|e| bad(e.to_string()))?.into_iter().map(|v| v as f32).collect(),
         _ => return Err(bad(format!("has dtype {dtype}; expected float32 or float64"))),
