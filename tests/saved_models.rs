@@ -240,3 +240,64 @@ fn best_names_the_median_seed_of_the_best_row_and_exports_it() {
     let text = stdout(&s.burnlab(&["best", "results/e"]));
     assert!(text.contains("median seed") && text.contains(choice["trial"].as_str().unwrap()), "{text}");
 }
+
+#[test]
+fn predict_prepares_a_tables_columns_as_the_table_and_names_its_classes() {
+    let s = Scratch::new();
+    // Two features on very different scales (standardised by the table), string labels, a
+    // split column; the file to predict holds the test rows' features in another order.
+    let (mut table, mut test) = (String::from("a,b,kind,fold\n"), String::from("id,b,a\n"));
+    for i in 0..240 {
+        let (a, b) = ((i * 37 % 101) as f64 / 10.0, 100.0 + (i * 53 % 97) as f64 * 3.0);
+        let kind = if a * 30.0 + b > 400.0 {
+            "big, one"
+        } else if a > 5.0 {
+            "mid"
+        } else {
+            "small"
+        };
+        let fold = if i % 5 == 0 { "test" } else { "train" };
+        table.push_str(&format!("{a},{b},\"{kind}\",{fold}\n"));
+        if fold == "test" {
+            test.push_str(&format!("{i},{b},{a}\n"));
+        }
+    }
+    s.file("t.csv", &table);
+    let input = s.file("new.csv", &test);
+    let file = s.file(
+        "t.toml",
+        "name = \"t\"\nseeds = [0]\n[dataset]\nname = \"table\"\npath = \"t.csv\"\nlabel = \"kind\"\n\
+         features = [\"a\", \"b\"]\nsplit = \"fold\"\n[training]\nlr = 0.05\nsteps = 60\neval_every = 20\n\
+         [[models]]\nfamily = \"mlp\"\nhidden = 16\n",
+    );
+    assert!(s.run(&file, &[]).status.success());
+    let dir = &trial_dirs(&s.results(), "t")[0];
+    let reported = summary(dir)["final_metrics"]["test.accuracy"].as_f64().unwrap();
+    let out = s.burnlab(&["predict", arg(dir), "--input", arg(&input), "--output", "p.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(s.path().join("p.csv")).unwrap();
+    assert!(text.starts_with("row,predicted,\"p_big, one\",p_mid,p_small\n"), "{text}");
+    let truth: Vec<&str> =
+        table.lines().skip(1).filter(|l| l.ends_with(",test")).map(|l| l.split('"').nth(1).unwrap()).collect();
+    let predicted: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.splitn(2, ',').collect();
+            let rest = cells[1];
+            if let Some(quoted) = rest.strip_prefix('"') {
+                quoted.split('"').next().unwrap().to_string()
+            } else {
+                rest.split(',').next().unwrap().to_string()
+            }
+        })
+        .collect();
+    assert_eq!(predicted.len(), 48);
+    let correct = predicted.iter().zip(&truth).filter(|(p, t)| p == *t).count();
+    assert_eq!(correct as f64 / 48.0, reported);
+    // A file without the table's feature columns: named.
+    let bad = s.file("bad.csv", "x,y\n1,2\n");
+    let out = s.burnlab(&["predict", arg(dir), "--input", arg(&bad), "--output", "q.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.csv") && stderr(&out).contains("`a`"), "{}", stderr(&out));
+}

@@ -1,18 +1,18 @@
 //! `burnlab predict TRIAL_DIR --input FILE --output predictions.csv`: a saved model's outputs
 //! on new inputs, one row per input row.
 //!
-//! Inputs are the model's inputs in burnlab's layout: each example's `time steps × channels`
-//! values, row-major (MNIST-1D: its 40 values; an 8×8 `digits` image: its 64 pixels row by
-//! row; a `table` of `features`: those columns in order).
+//! A model trained on a `table` reads a file like its table ([`crate::data::DatasetSource::
+//! prepare_inputs`]): the same input columns, by name, prepared as the table's own test rows
+//! (standardisation, length and vocabulary of its training rows). Other models read their
+//! inputs in burnlab's layout: each example's `time steps × channels` values, row-major
+//! (MNIST-1D: its 40 values; an 8×8 `digits` image: its 64 pixels row by row):
 //! - `.npy`: float32 or float64, C order, shape `[n, time steps, channels]`, or `[n, values]`
 //!   with the values flattened (`[n, time steps]` for one channel).
-//! - `.csv` / `.tsv` / `.parquet`: one column per value, in order, with a header row; columns
-//!   of a `table` dataset's `features` are picked by name, so the file may hold others too
-//!   (its label column, ids).
+//! - `.csv` / `.tsv` / `.parquet`: one column per value, in order, with a header row.
 
 use super::{SavedModel, Weights};
 use crate::backend::Backend;
-use crate::data::{DataInfo, Split, TableOptions, Task};
+use crate::data::{DataInfo, Split, Task};
 use crate::error::{Error, Result, UserError};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -50,43 +50,52 @@ pub fn predict(dir: &Path, input: &Path, output: &Path, weights: Option<Weights>
             .at(input.display().to_string())
             .into());
     }
-    let columns = saved.card.dataset.downcast_ref::<TableOptions>().and_then(table_columns);
-    let x = read_inputs(input, &info, columns.as_deref())?;
-    let n = x.len() / info.features().max(1);
-    let rows = Split::new(x, vec![0; n]);
+    let source = saved.card.dataset.source();
+    let rows = match source.prepare_inputs(input) {
+        Some(prepared) => prepared?,
+        None => {
+            let x = read_inputs(input, &info)?;
+            let n = x.len() / info.features().max(1);
+            Split::new(x, vec![0; n])
+        }
+    };
+    if rows.x.len() != rows.len() * info.features() {
+        let msg =
+            format!("gives {} values per row; the model reads {}", rows.x.len() / rows.len().max(1), info.features());
+        return Err(UserError::new(msg).at(input.display().to_string()).into());
+    }
     let device = saved.device()?;
     let family = &saved.card.model.spec;
     let outputs = Backend::run_on_cpu_pool(saved.card.threads, || family.predict_saved(&path, &info, &rows, &device))?;
-    let text = predictions_csv(&outputs, info.task);
+    let text = predictions_csv(&outputs, info.task, source.class_names());
     crate::fsutil::write_atomic(output, text.as_bytes())?;
     Ok(Written { rows: outputs.len(), output: output.display().to_string() })
 }
 
-/// The feature columns of a `table` dataset whose values the model sees as written
-/// (`features` with `standardize = false`); `None` otherwise.
-fn table_columns(t: &TableOptions) -> Option<Vec<String>> {
-    t.features.clone().filter(|_| t.standardize == Some(false))
-}
-
-/// The predictions CSV of `outputs` (`[n][classes]` probabilities, or `[n][1]` values).
-fn predictions_csv(outputs: &[Vec<f32>], task: Task) -> String {
+/// The predictions CSV of `outputs` (`[n][classes]` probabilities, or `[n][1]` values), the
+/// classes by `names` where given (else by id).
+fn predictions_csv(outputs: &[Vec<f32>], task: Task, names: Option<Vec<String>>) -> String {
     let width = outputs.first().map_or(0, Vec::len);
+    let names: Vec<String> = match names.filter(|n| n.len() == width) {
+        Some(names) => names,
+        None => (0..width).map(|c| c.to_string()).collect(),
+    };
     let mut text = String::from("row,predicted");
     if task == Task::Classification {
-        (0..width).for_each(|c| {
-            let _ = write!(text, ",p_{c}");
+        names.iter().for_each(|c| {
+            let _ = write!(text, ",{}", csv_cell(&format!("p_{c}")));
         });
     }
     text.push('\n');
     for (i, row) in outputs.iter().enumerate() {
         let _ = write!(text, "{i}");
         if task == Task::Regression {
-            let _ = write!(text, ",{}", row.first().copied().unwrap_or(f32::NAN));
+            let _ = write!(text, ",{}", number(row.first().copied().unwrap_or(f32::NAN)));
         } else {
             let best = row.iter().enumerate().fold(0, |b, (c, p)| if *p > row[b] { c } else { b });
-            let _ = write!(text, ",{best}");
+            let _ = write!(text, ",{}", csv_cell(&names[best]));
             row.iter().for_each(|p| {
-                let _ = write!(text, ",{p}");
+                let _ = write!(text, ",{}", number(*p));
             });
         }
         text.push('\n');
@@ -94,13 +103,25 @@ fn predictions_csv(outputs: &[Vec<f32>], task: Task) -> String {
     text
 }
 
+/// A value in full (the shortest text that reads back as the same `f32`), in exponent notation
+/// below 1e-4 (`6.842876e-34`, not 33 zeros).
+fn number(v: f32) -> String {
+    if v != 0.0 && v.abs() < 1e-4 { format!("{v:e}") } else { format!("{v}") }
+}
+
+/// `text` as a CSV cell: quoted (with quotes doubled) when it holds a comma, a quote or a line
+/// break.
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
 /// The values of every row of `path`, row-major, checked against the model's shape.
-fn read_inputs(path: &Path, info: &DataInfo, columns: Option<&[String]>) -> Result<Vec<f32>> {
+fn read_inputs(path: &Path, info: &DataInfo) -> Result<Vec<f32>> {
     let at = path.display().to_string();
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let (values, width) = match ext.as_str() {
         "npy" => read_npy(path, info)?,
-        "csv" | "tsv" | "parquet" | "pq" => read_table(path, &ext, columns)?,
+        "csv" | "tsv" | "parquet" | "pq" => read_table(path, &ext)?,
         _ => return Err(UserError::new("unknown input type: use a .npy, .csv, .tsv or .parquet file").at(at).into()),
     };
     let expected = info.features();
@@ -142,8 +163,8 @@ fn read_npy(path: &Path, info: &DataInfo) -> Result<(Vec<f32>, usize)> {
     Ok((values, width))
 }
 
-/// A CSV/TSV/Parquet file's values (all columns, or `columns` by name) and columns per row.
-fn read_table(path: &Path, ext: &str, columns: Option<&[String]>) -> Result<(Vec<f32>, usize)> {
+/// A CSV/TSV/Parquet file's values (every column, in order) and columns per row.
+fn read_table(path: &Path, ext: &str) -> Result<(Vec<f32>, usize)> {
     use polars::prelude::*;
     let at = path.display().to_string();
     let bad = |m: String| Error::from(UserError::new(m).at(at.clone()));
@@ -159,13 +180,10 @@ fn read_table(path: &Path, ext: &str, columns: Option<&[String]>) -> Result<(Vec
             .and_then(|r| r.finish())
             .map_err(|e| bad(format!("cannot be read as CSV: {e}")))?
     };
-    let names: Vec<String> = match columns {
-        Some(c) => c.to_vec(),
-        None => df.get_column_names().iter().map(|s| s.to_string()).collect(),
-    };
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let mut cols = Vec::with_capacity(names.len());
     for name in &names {
-        let col = df.column(name).map_err(|_| bad(format!("has no column `{name}` (the model's feature)")))?;
+        let col = df.column(name).map_err(|e| bad(format!("column `{name}`: {e}")))?;
         let values = col
             .cast(&DataType::Float64)
             .ok()
