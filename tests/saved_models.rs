@@ -93,6 +93,27 @@ fn eval_in_a_new_process_gives_exactly_the_reported_test_metrics() {
     for (dir, sum) in run_with(&s, "blowup", "best", "[0]", &["--set", "training.lr=1e30"]) {
         assert_eq!(sum["status"], "diverged");
         assert!(!dir.join("model").exists() && !dir.join(".model-partial").exists());
+        let out = s.burnlab(&["eval", arg(&dir)]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("no saved model: this trial is diverged"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn families_without_a_classifier_head_save_nothing_and_say_so() {
+    let s = Scratch::new();
+    let file = s.file(
+        "g.toml",
+        "name = \"g\"\nseeds = [0]\n[dataset]\nname = \"ring\"\n[training]\nsteps = 5\neval_every = 5\n\
+         batch_size = 50\n[[models]]\nfamily = \"gan\"\n[report]\nmetric = \"test.modes\"\n",
+    );
+    assert!(s.run(&file, &[]).status.success());
+    let dir = &trial_dirs(&s.results(), "g")[0];
+    assert!(!dir.join("model").exists());
+    for args in [vec!["eval", arg(dir)], vec!["predict", arg(dir), "--input", "x.npy", "--output", "p.csv"]] {
+        let out = s.burnlab(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("the `gan` family saves no model"), "{}", stderr(&out));
     }
 }
 

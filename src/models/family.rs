@@ -124,6 +124,12 @@ pub trait FamilySpec: Erased {
     /// A run that failed (the trial is recorded as `failed` with the error's text); built-in
     /// trainers never fail (a diverged or interrupted run is an outcome).
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome>;
+    /// Whether its finished trials save their model (`trials/<id>/model/`, read by
+    /// [`FamilySpec::evaluate_saved`] and [`FamilySpec::predict_saved`]): every [`Family`];
+    /// `false` by default (`gan`, `command`).
+    fn saves_model(&self) -> bool {
+        false
+    }
     /// The metrics (named `{split_name}.{name}`, as its trainer records them) of the saved
     /// weights `weights` (a record file of a trial's `model/`, `results::model`) on `split`
     /// of a dataset shaped `data`, the model built on `device` (`burnlab eval`).
@@ -193,6 +199,9 @@ impl<F: Family> FamilySpec for F {
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome> {
         let model = self.init(&ctx.data.info, ctx.device);
         Ok(super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, ctx.select_best, obs))
+    }
+    fn saves_model(&self) -> bool {
+        true
     }
     fn evaluate_saved(
         &self,

@@ -11,8 +11,9 @@ pub mod eval;
 pub mod predict;
 
 use crate::data::{DataInfo, DatasetSpec};
-use crate::error::{Result, UserError};
+use crate::error::{Error, Result, UserError};
 use crate::results::model::{self, ModelCard};
+use crate::results::{TrialStatus, TrialSummary, paths};
 use crate::spec::Override;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,11 @@ impl SavedModel {
     /// # Errors
     /// A user error naming the file when it is missing or unreadable ([`model::read_card`]).
     pub fn open(dir: &Path) -> Result<SavedModel> {
-        Ok(SavedModel { dir: dir.to_path_buf(), card: model::read_card(dir)? })
+        match model::read_card(dir) {
+            Ok(card) => Ok(SavedModel { dir: dir.to_path_buf(), card }),
+            Err(e) if !model::model_dir(dir).exists() => Err(why_no_model(dir).map_or(e, Error::from)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The weights file to load: `which`, else those the trial's test metrics were measured
@@ -113,6 +118,33 @@ impl SavedModel {
     pub fn device(&self) -> Result<burn::tensor::Device> {
         Ok(self.card.backend().training_device()?)
     }
+}
+
+/// Why the trial directory `dir` has no `model/`, when its `config.toml` says: a family that
+/// saves none, or a trial that did not finish.
+fn why_no_model(dir: &Path) -> Option<UserError> {
+    let config: toml::Table = std::fs::read_to_string(dir.join(paths::CONFIG_FILE)).ok()?.parse().ok()?;
+    let family = config.get("model")?.get("family")?.as_str()?;
+    let at = model::model_dir(dir).display().to_string();
+    if !crate::models::families().default_of(family)?.saves_model() {
+        return Some(
+            UserError::new(format!(
+                "the `{family}` family saves no model: `burnlab eval` and `predict` work with the families \
+                 trained by the classifier trainer"
+            ))
+            .at(at),
+        );
+    }
+    let status = match TrialSummary::read(dir).ok().flatten() {
+        Some(s) if s.status == TrialStatus::Completed => return None,
+        Some(s) => format!("{:?}", s.status).to_lowercase(),
+        None => "not finished".to_string(),
+    };
+    Some(
+        UserError::new(format!("no saved model: this trial is {status}"))
+            .at(at)
+            .help("only trials that completed (or were stopped by early stopping) save their model"),
+    )
 }
 
 /// Parses one `--set` of `eval`, which may set `dataset.KEY` only.
