@@ -86,12 +86,7 @@ impl ModelCard {
             weights,
             tested: if best { BEST } else { FINAL }.to_string(),
             selected_step: outcome.selected_step,
-            test_metrics: outcome
-                .final_metrics
-                .iter()
-                .filter(|(k, _)| k.starts_with("test."))
-                .map(|(k, v)| (k.clone(), *v))
-                .collect(),
+            test_metrics: test_metrics(&outcome.final_metrics),
             num_params: outcome.num_params,
         }
     }
@@ -100,6 +95,11 @@ impl ModelCard {
     pub fn backend(&self) -> crate::backend::Backend {
         crate::backend::Backend { kind: self.backend, device: self.device }
     }
+}
+
+/// The `test.*` metrics of `metrics` (a trial's final metrics).
+pub fn test_metrics(metrics: &Metrics) -> Metrics {
+    metrics.iter().filter(|(k, _)| k.starts_with("test.")).map(|(k, v)| (k.clone(), *v)).collect()
 }
 
 /// `trial_dir/model/`.

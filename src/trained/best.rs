@@ -133,12 +133,7 @@ fn median_trial(
         ranked_on: metric.to_string(),
         value,
         candidates: ranked.len(),
-        test_metrics: summary
-            .final_metrics
-            .iter()
-            .filter(|(k, _)| k.starts_with("test."))
-            .map(|(k, v)| (k.clone(), *v))
-            .collect(),
+        test_metrics: model::test_metrics(&summary.final_metrics),
         exported: None,
     })
 }
