@@ -9,7 +9,7 @@
 //! precision.
 
 use crate::backend::{BackendKind, DeviceSel};
-use crate::data::DatasetSpec;
+use crate::data::{DataInfo, DatasetSpec};
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::{write_atomic, write_json_atomic};
 use crate::models::ModelVariant;
@@ -50,6 +50,9 @@ pub struct ModelCard {
     pub model: ModelVariant,
     /// The dataset and its options, with its validation fraction.
     pub dataset: DatasetSpec,
+    /// The shape of the examples the model was built for (time steps, channels, classes,
+    /// task, image, vocabulary, modalities): what rebuilds it, whatever the dataset's files.
+    pub input: DataInfo,
     /// `[training]`.
     pub training: TrainingSpec,
     /// `[report] select = "best"`: the selection metric; `None` for `select = "final"`.
@@ -68,7 +71,14 @@ pub struct ModelCard {
 
 impl ModelCard {
     /// The card of `trial` of `plan` after `outcome`, with the weights `weights` saved.
-    pub fn new(plan: &Plan, trial: &Trial, outcome: &FitOutcome, threads: usize, weights: Vec<String>) -> Self {
+    pub fn new(
+        plan: &Plan,
+        trial: &Trial,
+        input: &DataInfo,
+        outcome: &FitOutcome,
+        threads: usize,
+        weights: Vec<String>,
+    ) -> Self {
         let cfg = &trial.config;
         let best = cfg.select_best.is_some() && weights.iter().any(|w| w == BEST);
         ModelCard {
@@ -81,6 +91,7 @@ impl ModelCard {
             threads,
             model: cfg.model.clone(),
             dataset: cfg.dataset.clone(),
+            input: input.clone(),
             training: cfg.training.clone(),
             selection: cfg.select_best.clone(),
             weights,

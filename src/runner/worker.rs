@@ -163,7 +163,7 @@ fn train_trial(
     obs.events.flush().map_err(|e| Error::io(obs.events.path(), e))?;
     if matches!(outcome.status, FitStatus::Completed | FitStatus::Stopped(_)) && !obs.weights.is_empty() {
         let names = obs.weights.iter().map(|(name, _)| name.clone()).collect();
-        let card = ModelCard::new(plan, trial, &outcome, threads, names);
+        let card = ModelCard::new(plan, trial, &data.info, &outcome, threads, names);
         crate::results::model::write_model(dir, &card, &obs.weights)?;
     }
     Ok(outcome)

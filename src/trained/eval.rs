@@ -82,10 +82,10 @@ pub fn eval(dir: &Path, sets: &[String], split: SplitChoice, weights: Option<Wei
     let device = saved.device()?;
     let data = spec.load()?;
     let rows = split.of(&data)?;
-    let trained = saved.card.dataset.info();
+    let trained = &saved.card.input;
     let family = &saved.card.model.spec;
     let metrics = Backend::run_on_cpu_pool(saved.card.threads, || {
-        family.evaluate_saved(&path, &trained, rows, split.name(), &device)
+        family.evaluate_saved(&path, trained, rows, split.name(), &device)
     })?;
     let weights = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Evaluation {

@@ -107,7 +107,7 @@ impl SavedModel {
             spec = spec.with_validation(default);
         }
         spec.validate().map_err(|e| UserError::new(format!("`dataset.{}` {}", e.key, e.message)).at(at()))?;
-        check_compatible(&trained.info(), &spec)?;
+        check_compatible(&self.card.input, &spec)?;
         Ok(spec)
     }
 

@@ -44,7 +44,7 @@ impl std::fmt::Display for Written {
 pub fn predict(dir: &Path, input: &Path, output: &Path, weights: Option<Weights>) -> Result<Written> {
     let saved = SavedModel::open(dir)?;
     let path = saved.weights(weights)?;
-    let info = saved.card.dataset.info();
+    let info = saved.card.input.clone();
     if info.is_multimodal() {
         return Err(UserError::new("predict reads one input per row; this model reads several modalities")
             .at(input.display().to_string())
