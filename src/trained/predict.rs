@@ -1,11 +1,12 @@
 //! `burnlab predict TRIAL_DIR --input FILE --output predictions.csv`: a saved model's outputs
 //! on new inputs, one row per input row.
 //!
-//! A model trained on a `table` reads a file like its table ([`crate::data::DatasetSource::
-//! prepare_inputs`]): the same input columns, by name, prepared as the table's own test rows
-//! (standardisation, length and vocabulary of its training rows). Other models read their
-//! inputs in burnlab's layout: each example's `time steps × channels` values, row-major
-//! (MNIST-1D: its 40 values; an 8×8 `digits` image: its 64 pixels row by row):
+//! A model trained on a `table` reads a CSV/TSV/Parquet file like its table
+//! ([`crate::data::DatasetSource::prepare_inputs`]): the same input columns, by name, prepared
+//! as the table's own test rows (standardisation, length and vocabulary of its training rows).
+//! Other inputs are in burnlab's layout, as the model reads them: each example's `time steps ×
+//! channels` values, row-major (MNIST-1D: its 40 values; an 8×8 `digits` image: its 64 pixels
+//! row by row):
 //! - `.npy`: float32 or float64, C order, shape `[n, time steps, channels]`, or `[n, values]`
 //!   with the values flattened (`[n, time steps]` for one channel).
 //! - `.csv` / `.tsv` / `.parquet`: one column per value, in order, with a header row.
@@ -51,7 +52,9 @@ pub fn predict(dir: &Path, input: &Path, output: &Path, weights: Option<Weights>
             .into());
     }
     let source = saved.card.dataset.source();
-    let rows = match source.prepare_inputs(input) {
+    // An .npy holds values in the model's layout, prepared already.
+    let npy = input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let rows = match source.prepare_inputs(input).filter(|_| !npy) {
         Some(prepared) => prepared?,
         None => {
             let x = read_inputs(input, &info)?;
