@@ -89,6 +89,13 @@ fn eval_in_a_new_process_gives_exactly_the_reported_test_metrics() {
         }
         assert_eq!(evaluated, 2, "{select}: the mlp and the cnn");
     }
+    // Trials stopped by early stopping save theirs.
+    let stop = "training.early_stopping={ metric = \"valid.loss\", patience = 1, min_delta = 100.0 }";
+    for (dir, sum) in run_with(&s, "stopped", "final", "[0]", &["--set", stop]) {
+        assert_eq!((sum["status"].as_str(), sum["stopped_at"].as_u64()), (Some("completed"), Some(20)));
+        let eval = json(&s.burnlab(&["eval", arg(&dir), "--json"]));
+        assert_eq!(test_metrics(&eval["metrics"]), test_metrics(&sum["final_metrics"]));
+    }
     // Diverged trials save no model.
     for (dir, sum) in run_with(&s, "blowup", "best", "[0]", &["--set", "training.lr=1e30"]) {
         assert_eq!(sum["status"], "diverged");
