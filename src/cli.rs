@@ -6,6 +6,7 @@ use crate::results::TrialStatus;
 use crate::runner::{self, RunOptions};
 use crate::spec::Experiment;
 use crate::sweep;
+use crate::trained::{self, Weights, eval::SplitChoice};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -160,6 +161,48 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A finished trial's saved model: its metrics on a split of its dataset or of a compatible one.
+    Eval {
+        /// The trial directory (`results/NAME/trials/<id>`).
+        trial_dir: PathBuf,
+        /// Change a dataset option: --set dataset.validation=0.2, --set dataset.name=NAME
+        #[arg(long = "set", value_name = "dataset.KEY=VALUE")]
+        sets: Vec<String>,
+        /// The split to measure.
+        #[arg(long, value_enum, default_value_t = SplitChoice::Test)]
+        split: SplitChoice,
+        /// The weights [default: those the trial's test metrics were measured on].
+        #[arg(long, value_enum)]
+        weights: Option<Weights>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A finished trial's saved model on new inputs: the predicted class and class probabilities per row.
+    Predict {
+        /// The trial directory (`results/NAME/trials/<id>`).
+        trial_dir: PathBuf,
+        /// The inputs: a .csv, .tsv or .parquet table, or a .npy array [n, time steps, channels].
+        #[arg(long)]
+        input: PathBuf,
+        /// The CSV file to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// The weights [default: those the trial's test metrics were measured on].
+        #[arg(long, value_enum)]
+        weights: Option<Weights>,
+    },
+    /// Name the best trial of a results directory by the report's rule; copy its model with --export.
+    Best {
+        /// `results/<experiment name>`.
+        dir: PathBuf,
+        /// Copy the trial's model/ and configuration into this folder.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one trial of a planned results directory (used by `run` and by Slurm array tasks).
     #[command(hide = true)]
     Trial {
@@ -196,7 +239,30 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Status { dir, json } => status(&dir, json),
         Command::List { json } => list(json).map(|_| 0),
         Command::Trial { dir, index, progress } => trial(&dir, index, progress),
+        Command::Eval { trial_dir, sets, split, weights, json } => {
+            let evaluation = trained::eval::eval(&trial_dir, &sets, split, weights)?;
+            print_either(&evaluation, json, || evaluation.text())
+        }
+        Command::Predict { trial_dir, input, output, weights } => {
+            let written = trained::predict::predict(&trial_dir, &input, &output, weights)?;
+            eprintln!("{written}");
+            Ok(0)
+        }
+        Command::Best { dir, export, json } => {
+            let best = trained::best::best(&dir, export.as_deref())?;
+            print_either(&best, json, || best.text())
+        }
     }
+}
+
+/// Prints `value` as pretty JSON, or `text()`.
+fn print_either<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce() -> String) -> Result<i32> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?);
+    } else {
+        print!("{}", text());
+    }
+    Ok(0)
 }
 
 /// `run --executor slurm`: submits the unfinished trials as one job array.

@@ -46,6 +46,8 @@ pub mod sweep;
 pub mod tensorboard;
 #[doc(hidden)]
 pub mod train;
+#[doc(hidden)]
+pub mod trained;
 
 /// The burnlab version recorded in every trial summary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

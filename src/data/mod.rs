@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 ///
 /// The top-level fields describe the first (usually only) modality, so single-modality
 /// families read them unchanged; a multimodal dataset also lists all its modalities.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DataInfo {
     /// Time steps (sequence length; image rows).
     pub seq_len: usize,
@@ -69,7 +69,7 @@ pub struct DataInfo {
 }
 
 /// One input modality of a multimodal dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Modality {
     /// Its name in experiment files (`image`, `signal`).
     pub name: String,

@@ -3,10 +3,11 @@
 //! user's crate, with `Registry::with_dataset` (src/registry.rs).
 
 use super::mixture::Modes;
-use super::{DataInfo, Dataset};
+use super::{DataInfo, Dataset, Split};
 use crate::check::FieldError;
 use crate::error::Result;
 use crate::open::{Erased, Upcast};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A dataset as the rest of burnlab sees it (object-safe): its options type, whose `Default`
@@ -59,6 +60,23 @@ pub trait DatasetSource: Erased {
     /// column). Default `false`.
     fn own_validation(&self) -> bool {
         false
+    }
+    /// The class names in class-id order, where the dataset has them (a `table`'s label
+    /// values); `None` (the default): classes are known by their ids. `burnlab predict` names
+    /// its predicted classes with them.
+    fn class_names(&self) -> Option<Vec<String>> {
+        None
+    }
+    /// The examples of another file laid out like this dataset's own data (`path`: a table
+    /// with the same input columns; labels not needed), prepared as [`DatasetSource::load`]
+    /// prepares its own (statistics, length, vocabulary of its training rows): `burnlab
+    /// predict`'s inputs. `None` (the default): the dataset reads no such files, and inputs are
+    /// given in burnlab's layout (docs/models.md).
+    ///
+    /// # Errors
+    /// (Inside the `Some`) an unreadable file, a missing column, a bad value; naming the file.
+    fn prepare_inputs(&self, _path: &Path) -> Option<Result<Split>> {
+        None
     }
 }
 

@@ -147,6 +147,7 @@ impl Default for TableOptions {
 }
 
 mod csv;
+mod inputs;
 
 /// The test fraction used when neither `split` nor `test_fraction` is given.
 pub const DEFAULT_TEST_FRACTION: f64 = 0.2;
@@ -525,20 +526,22 @@ fn read_frame(o: &TableOptions) -> Checked<Frame> {
     }
 }
 
-/// Class ids `0..K` of the label column, by sorted distinct value; and `K`.
-fn labels(f: &Frame, name: &str) -> Checked<(Vec<i64>, usize)> {
+/// Class ids `0..K` of the label column, by sorted distinct value; `K`; and the values as text
+/// (the class names, in id order).
+fn labels(f: &Frame, name: &str) -> Checked<(Vec<i64>, usize, Vec<String>)> {
     const KEY: &str = "label";
     let s = f.column(KEY, name)?;
     let not_cat = |what: String| {
         TableError::new(KEY, format!("column `{name}` is not categorical: {what}; use a column of strings or integers"))
     };
-    fn ids<T: Ord + Clone>(values: Vec<T>) -> (Vec<i64>, usize) {
+    fn ids<T: Ord + Clone + ToString>(values: Vec<T>) -> (Vec<i64>, usize, Vec<String>) {
         let classes: BTreeMap<T, i64> = values.iter().cloned().collect::<BTreeSet<_>>().into_iter().zip(0..).collect();
-        (values.iter().map(|v| classes[v]).collect(), classes.len())
+        let names = classes.keys().map(T::to_string).collect();
+        (values.iter().map(|v| classes[v]).collect(), classes.len(), names)
     }
     let dtype = s.dtype().clone();
     let cast = |to: &DataType| s.cast(to).map_err(|e| not_cat(format!("it has type {dtype} ({e})")));
-    let (y, k) = if dtype.is_string() || matches!(dtype, DataType::Categorical(..)) {
+    let (y, k, names) = if dtype.is_string() || matches!(dtype, DataType::Categorical(..)) {
         let s = cast(&DataType::String)?;
         let ca = s.str().map_err(|e| not_cat(e.to_string()))?;
         if let Some(row) = ca.iter().position(|c| c.is_none_or(is_missing)) {
@@ -569,7 +572,7 @@ fn labels(f: &Frame, name: &str) -> Checked<(Vec<i64>, usize)> {
     if k > MAX_CLASSES {
         return Err(not_cat(format!("it has {k} distinct values (at most {MAX_CLASSES} classes)")));
     }
-    Ok((y, k))
+    Ok((y, k, names))
 }
 
 /// The split a row belongs to.
@@ -820,6 +823,29 @@ fn text_rows(f: &Frame, o: &TableOptions, name: &str, is_test: &[bool]) -> Check
     Ok((rows, len, known.len() + 2))
 }
 
+/// Every row's input values (flattened `[seq_len, channels]`), `seq_len`, `channels` and the
+/// vocabulary size of `text`.
+type InputRows = (Vec<Vec<f32>>, usize, usize, Option<usize>);
+
+/// The [`InputRows`] of `f`; statistics, length and vocabulary come from the rows not
+/// `held_out`.
+fn input_rows(f: &Frame, o: &TableOptions, inputs: &Inputs, held_out: &[bool]) -> Checked<InputRows> {
+    Ok(match inputs {
+        Inputs::Features(names) => {
+            let (rows, t, c) = feature_rows(f, o, names, held_out)?;
+            (rows, t, c, None)
+        }
+        Inputs::Sequence(name) => {
+            let (rows, t, c) = sequence_rows(f, o, name, held_out)?;
+            (rows, t, c, None)
+        }
+        Inputs::Text(name) => {
+            let (rows, len, v) = text_rows(f, o, name, held_out)?;
+            (rows, len, 1, Some(v))
+        }
+    })
+}
+
 /// Reads the file and builds the dataset.
 pub fn build(o: &TableOptions) -> Checked<Dataset> {
     let inputs = inputs(o)?;
@@ -838,22 +864,13 @@ pub fn build(o: &TableOptions) -> Checked<Dataset> {
         let target = f.numbers("label", &o.label)?;
         (vec![0; target.len()], 1, target)
     } else {
-        let (y, k) = labels(&f, &o.label)?;
+        let (y, k, _) = labels(&f, &o.label)?;
         (y, k, Vec::new())
     };
     let roles = row_roles(&f, o)?;
     // Statistics and the vocabulary come from the training rows alone.
     let held_out: Vec<bool> = roles.iter().map(|&r| r != Role::Train).collect();
-    let mut vocab = None;
-    let (rows, seq_len, channels) = match inputs {
-        Inputs::Features(names) => feature_rows(&f, o, names, &held_out)?,
-        Inputs::Sequence(name) => sequence_rows(&f, o, name, &held_out)?,
-        Inputs::Text(name) => {
-            let (rows, len, v) = text_rows(&f, o, name, &held_out)?;
-            vocab = Some(v);
-            (rows, len, 1)
-        }
-    };
+    let (rows, seq_len, channels, vocab) = input_rows(&f, o, &inputs, &held_out)?;
     let split = |role: Role| {
         let mut s = Split::default();
         for (i, ((row, &label), &r)) in rows.iter().zip(&y).zip(&roles).enumerate() {
@@ -902,6 +919,15 @@ impl super::DatasetSource for TableOptions {
     /// With a `split` column: its `valid` rows are the validation split (none without them).
     fn own_validation(&self) -> bool {
         self.split.is_some()
+    }
+    /// The label values, sorted (classification; `None` for regression or an unusable file).
+    fn class_names(&self) -> Option<Vec<String>> {
+        inputs::class_names(self)
+    }
+    /// Another file with this table's input columns, prepared with the training rows'
+    /// statistics, length and vocabulary (`src/data/table/inputs.rs`).
+    fn prepare_inputs(&self, path: &Path) -> Option<crate::error::Result<Split>> {
+        Some(inputs::prepare_inputs(self, path).map_err(|e| UserError::from(e).into()))
     }
 }
 

@@ -10,8 +10,8 @@ use crate::data::batches::Batches;
 use crate::data::{DataInfo, Dataset, DeviceSplit, Labels, Task};
 use crate::tensorboard::image::Channels;
 use crate::train::{
-    self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep, TrainingSpec,
-    build_optimizer, seeds,
+    self, ClipGradSpec, FitOutcome, FitStatus, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep,
+    TrainingSpec, build_optimizer, seeds,
 };
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
@@ -69,7 +69,9 @@ pub fn records(metric: &str, info: &DataInfo) -> bool {
 /// `[training]` asks for ([`Hooks::from_training`]: schedule, early stopping).
 ///
 /// Batches come from the trial's [`seeds::CLASSIFIER_BATCHES`] stream of `seed`; `device` must
-/// be an autodiff device; evaluation runs on `model.valid()`.
+/// be an autodiff device; evaluation runs on `model.valid()`. A run that completed or was
+/// stopped hands its weights to [`Observer::on_model`] (`final`, and `best` with
+/// `select_best`; [`super::saved::emit_weights`]).
 pub fn fit<M: Classifier>(
     model: M,
     data: &Dataset,
@@ -87,7 +89,12 @@ pub fn fit<M: Classifier>(
         step = step.with_valid(DeviceSplit::new(valid, &data.info, device));
     }
     let mut hooks = Hooks { select_best: select_best.cloned(), ..Hooks::from_training(cfg) };
-    train::run_loop(&mut step, cfg, &mut hooks, obs)
+    let outcome = train::run_loop(&mut step, cfg, &mut hooks, obs);
+    if matches!(outcome.status, FitStatus::Completed | FitStatus::Stopped(_)) {
+        let best = select_best.map(|_| step.best.as_ref().unwrap_or_else(|| step.model()));
+        super::saved::emit_weights(obs, step.model(), best);
+    }
+    outcome
 }
 
 /// The metrics of `model` (in validation mode) on `split`, named `{split_name}.{name}`
@@ -394,7 +401,7 @@ mod tests {
     use crate::models::Family;
     use crate::models::linear::LinearSpec;
     use crate::models::mlp::MlpSpec;
-    use crate::train::{Batching, EarlyStoppingSpec, FitStatus, NullObserver, OptimizerKind};
+    use crate::train::{Batching, EarlyStoppingSpec, NullObserver, OptimizerKind};
 
     /// 24 examples of 8 values in 3 classes (a fixed pattern; no randomness).
     fn data() -> Dataset {

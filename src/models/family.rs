@@ -8,10 +8,10 @@
 
 use super::{Classifier, Footprint};
 use crate::check::FieldError;
-use crate::data::{DataInfo, Dataset, DatasetSpec};
+use crate::data::{DataInfo, Dataset, DatasetSpec, DeviceSplit, Split};
 use crate::error::Result as TrialResult;
 use crate::open::{Erased, Upcast};
-use crate::train::{FitOutcome, Observer, Selection, TrainingSpec};
+use crate::train::{FitOutcome, Metrics, Observer, Selection, TrainingSpec};
 use burn::module::Module;
 use burn::tensor::Device;
 use serde::Serialize;
@@ -124,6 +124,53 @@ pub trait FamilySpec: Erased {
     /// A run that failed (the trial is recorded as `failed` with the error's text); built-in
     /// trainers never fail (a diverged or interrupted run is an outcome).
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome>;
+    /// Whether its finished trials save their model (`trials/<id>/model/`, read by
+    /// [`FamilySpec::evaluate_saved`] and [`FamilySpec::predict_saved`]): every [`Family`];
+    /// `false` by default (`gan`, `command`).
+    fn saves_model(&self) -> bool {
+        false
+    }
+    /// The metrics (named `{split_name}.{name}`, as its trainer records them) of the saved
+    /// weights `weights` (a record file of a trial's `model/`, `results::model`) on `split`
+    /// of a dataset shaped `data`, the model built on `device` (`burnlab eval`).
+    ///
+    /// # Errors
+    /// A user error: the weights cannot be loaded into the model (naming the file), or the
+    /// family has no classifier head (the default: `gan`, `command`).
+    fn evaluate_saved(
+        &self,
+        _weights: &Path,
+        _data: &DataInfo,
+        _split: &Split,
+        _split_name: &str,
+        _device: &Device,
+    ) -> TrialResult<Metrics> {
+        Err(no_saved_classifier(self.name()))
+    }
+    /// The outputs of the saved weights `weights` for each row of `inputs` (shaped `data`;
+    /// labels ignored): the class probabilities, `[n][classes]`, or the one predicted value of
+    /// a regression, `[n][1]` (`burnlab predict`).
+    ///
+    /// # Errors
+    /// As [`FamilySpec::evaluate_saved`].
+    fn predict_saved(
+        &self,
+        _weights: &Path,
+        _data: &DataInfo,
+        _inputs: &Split,
+        _device: &Device,
+    ) -> TrialResult<Vec<Vec<f32>>> {
+        Err(no_saved_classifier(self.name()))
+    }
+}
+
+/// The error of `eval` and `predict` for a family without a classifier head.
+fn no_saved_classifier(family: &str) -> crate::error::Error {
+    crate::error::UserError::new(format!(
+        "the `{family}` family saves no classifier: `burnlab eval` and `predict` work with the families \
+         trained by the classifier trainer (`burnlab list`: every family but `gan` and `command`)"
+    ))
+    .into()
 }
 
 impl<F: Family> FamilySpec for F {
@@ -152,6 +199,30 @@ impl<F: Family> FamilySpec for F {
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome> {
         let model = self.init(&ctx.data.info, ctx.device);
         Ok(super::classifier::fit(model, ctx.data, ctx.training, ctx.device, ctx.seed, ctx.select_best, obs))
+    }
+    fn saves_model(&self) -> bool {
+        true
+    }
+    fn evaluate_saved(
+        &self,
+        weights: &Path,
+        data: &DataInfo,
+        split: &Split,
+        split_name: &str,
+        device: &Device,
+    ) -> TrialResult<Metrics> {
+        let model = super::saved::load_weights(self.init(data, device), weights)?;
+        Ok(super::classifier::evaluate(&model, &DeviceSplit::new(split, data, device), split_name))
+    }
+    fn predict_saved(
+        &self,
+        weights: &Path,
+        data: &DataInfo,
+        inputs: &Split,
+        device: &Device,
+    ) -> TrialResult<Vec<Vec<f32>>> {
+        let model = super::saved::load_weights(self.init(data, device), weights)?;
+        Ok(super::saved::predict(&model, &DeviceSplit::new(inputs, data, device), data.task))
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod classifier;
 pub mod family;
 pub mod layers;
+pub mod saved;
 pub mod scores;
 
 /// Declares each family's module and registers its types, in display order: adding a family

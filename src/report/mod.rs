@@ -106,7 +106,9 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
     }
 }
 
-fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Value>) -> Vec<String> {
+/// A trial's swept values as its group's key ([`Group::swept`]): in `Plan::swept_keys` order,
+/// empty where a key does not apply.
+pub fn swept_values(plan: &Plan, swept: &std::collections::BTreeMap<String, toml::Value>) -> Vec<String> {
     plan.swept_keys.iter().map(|k| swept.get(k).map(crate::sweep::value_text).unwrap_or_default()).collect()
 }
 

@@ -1,12 +1,13 @@
 //! The results directory `results/<experiment name>/`: its layout and its records.
 //!
 //! This module is the one owner of what lies where (`plan.json`, `experiment.toml`,
-//! `trials/<id>/{config.toml,summary.json,metrics.csv,worker.log}`, `runs/`, `slurm/`) and of
-//! the records read back from there ([`TrialSummary`], [`MetricsLog`]). The runner, the
+//! `trials/<id>/{config.toml,summary.json,metrics.csv,worker.log,model/}`, `runs/`, `slurm/`) and of
+//! the records read back from there ([`TrialSummary`], [`MetricsLog`], the saved model's [`model::ModelCard`]). The runner, the
 //! worker and the Slurm executor write through it; `report` and `status` read through it, so
 //! a reader never imports a writer.
 
 pub mod metrics;
+pub mod model;
 pub mod summary;
 
 pub use metrics::{MetricRow, MetricsLog};

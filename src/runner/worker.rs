@@ -8,6 +8,7 @@ use super::Progress;
 use super::tensorboard as tb;
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::write_atomic;
+use crate::results::model::ModelCard;
 use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
@@ -130,6 +131,7 @@ fn train_trial(
         progress,
         stop: stop.clone(),
         error: None,
+        weights: Vec::new(),
     };
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let select_best = cfg.select_best.as_ref();
@@ -159,6 +161,11 @@ fn train_trial(
         .map_err(|e| Error::io(obs.events.path(), e))?;
     obs.write_metrics()?;
     obs.events.flush().map_err(|e| Error::io(obs.events.path(), e))?;
+    if matches!(outcome.status, FitStatus::Completed | FitStatus::Stopped(_)) && !obs.weights.is_empty() {
+        let names = obs.weights.iter().map(|(name, _)| name.clone()).collect();
+        let card = ModelCard::new(plan, trial, &data.info, &outcome, threads, names);
+        crate::results::model::write_model(dir, &card, &obs.weights)?;
+    }
     Ok(outcome)
 }
 
@@ -170,6 +177,9 @@ struct TrialObserver {
     progress: bool,
     stop: Arc<AtomicBool>,
     error: Option<Error>,
+    /// The trained weights the trainer handed over (`final`, `best`), saved in `model/` if
+    /// the run completed.
+    weights: Vec<(String, Vec<u8>)>,
 }
 
 impl TrialObserver {
@@ -263,6 +273,11 @@ impl Observer for TrialObserver {
         {
             self.error = Some(e);
         }
+    }
+
+    fn on_model(&mut self, name: &str, bytes: &[u8]) {
+        self.weights.retain(|(n, _)| n != name);
+        self.weights.push((name.to_string(), bytes.to_vec()));
     }
 
     fn should_stop(&self) -> bool {

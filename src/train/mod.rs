@@ -62,6 +62,10 @@ pub trait Observer {
     fn on_image(&mut self, _step: usize, _tag: &str, _pixels: &[u8], _size: [usize; 2], _channels: Channels) {}
     /// A file for the trial directory (a GAN's `samples.csv`), replacing any earlier one.
     fn on_file(&mut self, _name: &str, _bytes: &[u8]) {}
+    /// The trained weights `name` (`final`, `best`) as a Burn module record
+    /// (`Module::into_record().into_bytes()`), handed over once when a run completed or was
+    /// stopped by its [`EvalHook`]; the worker saves them in the trial's `model/`.
+    fn on_model(&mut self, _name: &str, _bytes: &[u8]) {}
 }
 
 /// An observer that records nothing and never stops a run (benchmarks, tests).
