@@ -2,6 +2,8 @@
 //! `table.md`/`table.csv`/`table.tex` (one row per model variant and swept setting, over seeds)
 //! and the learning curves `curves.svg`.
 
+pub mod aggregate;
+pub mod claims;
 pub mod curves;
 pub mod latex;
 pub mod markdown;
@@ -37,15 +39,33 @@ pub struct Group {
     pub metrics: Vec<Option<Stats>>,
     /// The primary metric's value per completed trial.
     pub primary: Vec<f64>,
+    /// The seed of each value of `primary` (same order).
+    pub seeds: Vec<u64>,
+    /// Percentile-bootstrap 95% interval of the primary metric's mean ([`stats::bootstrap`]).
+    pub boot_ci: Option<(f64, f64)>,
     /// Statistics of the primary metric's validation counterpart (`valid.accuracy` for
     /// `test.accuracy`), when the group's completed trials recorded it: what ranks the groups.
     pub valid: Option<Stats>,
     /// The published value and tolerance, when `[reference]` has a row for this group.
     pub published: Option<(f64, f64)>,
+    /// The published standard deviation and number of runs, when the `[reference]` row gives
+    /// them.
+    pub published_spread: Option<(f64, usize)>,
+    /// Welch's two-sided p-value of the published mean ± std over n against this group's
+    /// values (rows with a published spread).
+    pub reference_p: Option<f64>,
     /// Whether the published value was reproduced.
     pub verdict: Verdict,
     /// Welch's t-test p-value against the best group (`None` for the best and for n < 2).
     pub p_vs_best: Option<f64>,
+    /// `p_vs_best` Holm–Bonferroni-adjusted over every comparison of the table.
+    pub p_holm: Option<f64>,
+    /// Paired t-test p-value against the best group, when both ran the same seeds.
+    pub p_paired: Option<f64>,
+    /// Wilcoxon signed-rank p-value against the best group, when both ran the same seeds.
+    pub p_wilcoxon: Option<f64>,
+    /// Hedges' g of this group against the best (positive: larger mean than the best).
+    pub effect: Option<f64>,
     /// Whether this is the best group (of its dataset, when the sweep varies the dataset).
     pub best: bool,
 }
@@ -83,12 +103,18 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
     let (diverged, pruned) = (count(TrialStatus::Diverged), count(TrialStatus::Pruned));
     let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
     let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
-    let published = plan
-        .reference
-        .as_ref()
-        .and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (row.value, r.tolerance_of(row))));
-    let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
+    let row = plan.reference.as_ref().and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (r, row)));
+    let published = row.map(|(r, row)| (row.value, r.tolerance_of(row)));
+    let published_spread = row.and_then(|(_, row)| row.std.zip(row.n));
+    let (verdict, reference_p) = match (published, published_spread) {
+        (Some((value, _)), Some((std, n))) => {
+            Verdict::decide_summary(stats[0].as_ref(), stats::Summary { mean: value, std, n })
+        }
+        _ => (Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1)), None),
+    };
     let valid = plan.report.validation_metric().and_then(|m| Stats::of(&values(&m)));
+    let seeds = completed.iter().filter(|s| s.final_metrics.contains_key(&metrics[0])).map(|s| s.seed).collect();
+    let primary = values(&metrics[0]);
     Group {
         label: first.label.clone(),
         swept: swept_values(plan, &first.swept),
@@ -96,12 +122,20 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
         diverged,
         pruned,
         missing: members.len() - completed.len() - diverged - pruned,
-        primary: values(&metrics[0]),
+        boot_ci: stats::bootstrap::mean_ci(&primary, stats::bootstrap::RESAMPLES, stats::bootstrap::SEED),
+        primary,
+        seeds,
         valid,
         metrics: stats,
         published,
+        published_spread,
+        reference_p,
         verdict,
         p_vs_best: None,
+        p_holm: None,
+        p_paired: None,
+        p_wilcoxon: None,
+        effect: None,
         best: false,
     }
 }
@@ -139,13 +173,9 @@ fn is_dataset_key(key: &str) -> bool {
     matches!(key, "dataset" | "dataset.name" | "dataset.path")
 }
 
-/// Marks the best group, chosen on the validation counterpart of the primary metric when every
-/// group recorded it ([`ranks_on_valid`]) and else on the primary metric, and sets every other
-/// group's Welch p-value against it on the primary (test) metric. Results on different
-/// datasets are not comparable, so a sweep over `dataset` (or `dataset.name`) is ranked per
-/// dataset.
-pub fn rank(plan: &Plan, groups: &mut [Group]) {
-    let on_valid = ranks_on_valid(groups);
+/// The groups by dataset: `(the dataset's swept values, group indices)`, in order of first
+/// appearance; one partition when the sweep does not vary the dataset.
+pub fn partitions(plan: &Plan, groups: &[Group]) -> Vec<(Vec<String>, Vec<usize>)> {
     let dataset: Vec<usize> = (0..plan.swept_keys.len()).filter(|&i| is_dataset_key(&plan.swept_keys[i])).collect();
     let mut partitions: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
@@ -155,13 +185,36 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
             None => partitions.push((key, vec![i])),
         }
     }
-    for (_, members) in partitions {
+    partitions
+}
+
+/// Marks the best group, chosen on the validation counterpart of the primary metric when every
+/// group recorded it ([`ranks_on_valid`]) and else on the primary metric, and sets every other
+/// group's comparisons against it on the primary (test) metric: Welch's p-value, Holm-adjusted
+/// over the table; paired t and Wilcoxon p-values where both ran the same seeds; Hedges' g.
+/// Results on different datasets are not comparable, so a sweep over `dataset` (or
+/// `dataset.name`) is ranked per dataset.
+pub fn rank(plan: &Plan, groups: &mut [Group]) {
+    let on_valid = ranks_on_valid(groups);
+    for (_, members) in partitions(plan, groups) {
         let Some(b) = best_of(plan, groups, &members, on_valid) else { continue };
         groups[b].best = true;
         let best_values = groups[b].primary.clone();
+        let best_seeded: Vec<(u64, f64)> = groups[b].seeds.iter().copied().zip(best_values.iter().copied()).collect();
         for i in members.into_iter().filter(|&i| i != b) {
-            groups[i].p_vs_best = welch_p(&best_values, &groups[i].primary);
+            let g = &mut groups[i];
+            g.p_vs_best = welch_p(&best_values, &g.primary);
+            g.effect = stats::effect::hedges_g(&g.primary, &best_values);
+            let seeded: Vec<(u64, f64)> = g.seeds.iter().copied().zip(g.primary.iter().copied()).collect();
+            if let Some((x, y)) = stats::paired::pair_by_seed(&best_seeded, &seeded) {
+                g.p_paired = stats::paired::paired_t_p(&x, &y);
+                g.p_wilcoxon = stats::paired::wilcoxon_p(&x, &y);
+            }
         }
+    }
+    let adjusted = stats::holm::holm(&groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>());
+    for (g, p) in groups.iter_mut().zip(adjusted) {
+        g.p_holm = p;
     }
 }
 
@@ -192,7 +245,11 @@ pub fn build(dir: &Path) -> Result<Built> {
     let mut table = group_frame(&plan, &groups)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
     let md_path = dir.join("table.md");
-    let table_md = markdown(&plan, &groups);
+    let claims = claims::check(&plan, &groups, &claims::read(dir));
+    let aggregates = aggregate::aggregates(&plan, &groups);
+    let mut table_md = markdown(&plan, &groups);
+    table_md.push_str(&claims::markdown(&claims));
+    table_md.push_str(&aggregate::markdown(&plan, &aggregates));
     write_atomic(&md_path, table_md.as_bytes())?;
     written.push(md_path);
     let tex_path = dir.join("table.tex");
@@ -301,7 +358,17 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
         groups.iter().map(|g| g.published.zip(g.metrics[0]).map(|(p, s)| s.mean - p.0)).collect::<Vec<_>>(),
     ));
     cols.push(Column::new("verdict".into(), groups.iter().map(|g| g.verdict.text().to_string()).collect::<Vec<_>>()));
+    let boot = |f: fn((f64, f64)) -> f64| groups.iter().map(|g| g.boot_ci.map(f)).collect::<Vec<Option<f64>>>();
+    cols.push(Column::new(format!("{}.boot95_low", plan.report.metric).into(), boot(|c| c.0)));
+    cols.push(Column::new(format!("{}.boot95_high", plan.report.metric).into(), boot(|c| c.1)));
+    if groups.iter().any(|g| g.published_spread.is_some()) {
+        cols.push(Column::new("reference_p".into(), groups.iter().map(|g| g.reference_p).collect::<Vec<_>>()));
+    }
     cols.push(Column::new("p_vs_best".into(), groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>()));
+    cols.push(Column::new("p_vs_best_holm".into(), groups.iter().map(|g| g.p_holm).collect::<Vec<_>>()));
+    cols.push(Column::new("p_paired_t".into(), groups.iter().map(|g| g.p_paired).collect::<Vec<_>>()));
+    cols.push(Column::new("p_wilcoxon".into(), groups.iter().map(|g| g.p_wilcoxon).collect::<Vec<_>>()));
+    cols.push(Column::new("hedges_g_vs_best".into(), groups.iter().map(|g| g.effect).collect::<Vec<_>>()));
     cols.push(Column::new("best".into(), groups.iter().map(|g| g.best).collect::<Vec<_>>()));
     frame(cols)
 }
@@ -334,10 +401,18 @@ mod tests {
             missing: 0,
             metrics: vec![Stats::of(values), None, None],
             primary: values.to_vec(),
+            seeds: (0..values.len() as u64).collect(),
+            boot_ci: None,
             valid: None,
             published: None,
+            published_spread: None,
+            reference_p: None,
             verdict: Verdict::NoReference,
             p_vs_best: None,
+            p_holm: None,
+            p_paired: None,
+            p_wilcoxon: None,
+            effect: None,
             best: false,
         }
     }
