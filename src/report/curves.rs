@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One curve: mean and std over seeds at each step.
-type Curve = (String, Vec<(f64, f64, f64)>);
+pub(super) type Curve = (String, Vec<(f64, f64, f64)>);
 
 /// The curves of `metric` (`None` when no completed trial recorded it).
-fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>], metric: &str) -> Option<Vec<Curve>> {
+pub(super) fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>], metric: &str) -> Option<Vec<Curve>> {
     let mut recorded = false;
     let mut groups: Vec<(String, BTreeMap<usize, Vec<f64>>)> = Vec::new();
     for (t, s) in plan.trials.iter().zip(summaries) {

@@ -38,13 +38,13 @@ pub fn escape(s: &str) -> String {
 
 /// Which optional columns the table shows: the published spread's test, the paired tests.
 #[derive(Debug, Clone, Copy)]
-struct Optional {
+pub(super) struct Optional {
     spread: bool,
     paired: bool,
 }
 
 impl Optional {
-    fn of(groups: &[Group]) -> Optional {
+    pub(super) fn of(groups: &[Group]) -> Optional {
         Optional {
             spread: groups.iter().any(|g| g.published_spread.is_some()),
             paired: groups.iter().any(|g| g.p_paired.is_some() || g.p_wilcoxon.is_some()),
@@ -53,7 +53,7 @@ impl Optional {
 }
 
 /// The header cells (unescaped); `valid` names the validation metric the rows are ranked on.
-fn header(plan: &Plan, metrics: &[String], valid: Option<&String>, opt: Optional) -> Vec<String> {
+pub(super) fn header(plan: &Plan, metrics: &[String], valid: Option<&String>, opt: Optional) -> Vec<String> {
     let mut header = vec!["variant".to_string()];
     header.extend(plan.swept_keys.iter().cloned());
     header.push("n".into());
@@ -77,7 +77,7 @@ fn header(plan: &Plan, metrics: &[String], valid: Option<&String>, opt: Optional
 
 /// The text above the table: the title, what the numbers are, on which split the best row is
 /// chosen, and the reference's source.
-fn preamble(plan: &Plan, valid: Option<&String>, comparisons: usize) -> String {
+pub(super) fn preamble(plan: &Plan, valid: Option<&String>, comparisons: usize) -> String {
     let mut out = format!("# {}\n\n", plan.experiment);
     out.push_str(&format!(
         "`{}` ({}): mean ± sample std over seeds of the final evaluation; 95% CI: Student t; \
@@ -142,7 +142,7 @@ fn p_text(p: Option<f64>) -> String {
 }
 
 /// One group's cells (unescaped); with `valid`, its validation mean ± std after `n`.
-fn row(plan: &Plan, g: &Group, valid: bool, opt: Optional) -> Vec<String> {
+pub(super) fn row(plan: &Plan, g: &Group, valid: bool, opt: Optional) -> Vec<String> {
     let mut row = vec![g.label.clone()];
     row.extend(g.swept.iter().cloned());
     let primary = g.metrics[0];

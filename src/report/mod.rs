@@ -5,8 +5,11 @@
 pub mod aggregate;
 pub mod claims;
 pub mod curves;
+pub mod html;
+pub mod importance;
 pub mod latex;
 pub mod markdown;
+pub mod page;
 pub mod stats;
 
 use crate::error::{Error, Result};
@@ -222,7 +225,7 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
 #[derive(Debug, Clone)]
 pub struct Built {
     /// The files written, in order: `summary.csv`, `summary.parquet`, `table.csv`, `table.md`,
-    /// `table.tex`, `curves.svg`.
+    /// `table.tex`, `curves.svg`, `report.html`.
     pub files: Vec<PathBuf>,
     /// The text written to `table.md` (for the terminal and TensorBoard's text tab).
     pub table_md: String,
@@ -258,6 +261,19 @@ pub fn build(dir: &Path) -> Result<Built> {
     let svg_path = dir.join("curves.svg");
     write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
     written.push(svg_path);
+    let importance = importance::importance(&plan, &summaries);
+    let report = html::Report {
+        dir,
+        plan: &plan,
+        summaries: &summaries,
+        groups: &groups,
+        claims: &claims,
+        aggregates: &aggregates,
+        importance: &importance,
+    };
+    let html_path = dir.join("report.html");
+    write_atomic(&html_path, html::page(&report)?.as_bytes())?;
+    written.push(html_path);
     Ok(Built { files: written, table_md })
 }
 
