@@ -59,6 +59,21 @@ pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Resul
     Ok(svg)
 }
 
+/// Draws `curves` of `metric` as an SVG document (the learning-curve figures of
+/// [`super::figures`]).
+///
+/// # Errors
+/// A drawing error (not expected with the SVG backend).
+pub fn svg_of(plan: &Plan, metric: &str, curves: &[Curve]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        draw(&root, plan, metric, curves).map_err(|e| anyhow::anyhow!("drawing curves of {metric}: {e}"))?;
+        root.present().map_err(|e| anyhow::anyhow!("drawing curves of {metric}: {e}"))?;
+    }
+    Ok(svg)
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     plan: &Plan,

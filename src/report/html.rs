@@ -45,6 +45,12 @@ pub struct Report<'a> {
     pub aggregates: &'a [Aggregate],
     /// Hyperparameter importance: `(swept key, share of variance)`, largest first.
     pub importance: &'a [(String, f64)],
+    /// The learning curves ([`page::all_curves`]).
+    pub curves: &'a [page::Curves],
+    /// The parallel coordinates ([`page::parallel`]).
+    pub parallel: Option<&'a page::Parallel>,
+    /// The Pareto charts ([`page::paretos`]).
+    pub paretos: &'a [page::Pareto],
 }
 
 /// Escapes text for HTML.
@@ -243,9 +249,7 @@ fn chart_divs(curves: usize, parallel: bool, paretos: usize, importance: bool) -
 /// # Errors
 /// Serialising the data (not expected).
 pub fn page(r: &Report<'_>) -> Result<String> {
-    let curves = page::all_curves(r.dir, r.plan, r.summaries);
-    let parallel = page::parallel(r.plan, r.summaries).filter(|_| !r.plan.swept_keys.is_empty() || r.groups.len() > 1);
-    let paretos = page::paretos(r.plan, r.summaries);
+    let (curves, parallel, paretos) = (r.curves, r.parallel, r.paretos);
     let rows = page::trial_rows(r.plan, r.summaries);
     let importance: Vec<serde_json::Value> =
         r.importance.iter().map(|(k, v)| serde_json::json!({ "key": k, "value": v })).collect();

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod claims;
 pub mod curves;
+pub mod figures;
 pub mod html;
 pub mod importance;
 pub mod latex;
@@ -225,7 +226,7 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
 #[derive(Debug, Clone)]
 pub struct Built {
     /// The files written, in order: `summary.csv`, `summary.parquet`, `table.csv`, `table.md`,
-    /// `table.tex`, `curves.svg`, `report.html`.
+    /// `table.tex`, `curves.svg`, the figures (`figures/*.svg`), `report.html`.
     pub files: Vec<PathBuf>,
     /// The text written to `table.md` (for the terminal and TensorBoard's text tab).
     pub table_md: String,
@@ -262,6 +263,10 @@ pub fn build(dir: &Path) -> Result<Built> {
     write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
     written.push(svg_path);
     let importance = importance::importance(&plan, &summaries);
+    let curves = page::all_curves(dir, &plan, &summaries);
+    let parallel = page::parallel(&plan, &summaries).filter(|_| !plan.swept_keys.is_empty() || groups.len() > 1);
+    let paretos = page::paretos(&plan, &summaries);
+    written.extend(figures::write(dir, &plan, &curves, parallel.as_ref(), &paretos, &importance)?);
     let report = html::Report {
         dir,
         plan: &plan,
@@ -270,6 +275,9 @@ pub fn build(dir: &Path) -> Result<Built> {
         claims: &claims,
         aggregates: &aggregates,
         importance: &importance,
+        curves: &curves,
+        parallel: parallel.as_ref(),
+        paretos: &paretos,
     };
     let html_path = dir.join("report.html");
     write_atomic(&html_path, html::page(&report)?.as_bytes())?;
