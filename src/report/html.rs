@@ -51,6 +51,8 @@ pub struct Report<'a> {
     pub parallel: Option<&'a page::Parallel>,
     /// The Pareto charts ([`page::paretos`]).
     pub paretos: &'a [page::Pareto],
+    /// A note shown first (`None`: none).
+    pub note: Option<&'a str>,
 }
 
 /// Escapes text for HTML.
@@ -275,6 +277,10 @@ pub fn page(r: &Report<'_>) -> Result<String> {
         .map(|l| format!("<p class=\"note\">{}</p>", inline_md(l)))
         .collect();
     let title = escape(&r.plan.experiment);
+    let intro = match r.note {
+        Some(n) => format!("<p class=\"note\" id=\"note\"><b>{}</b></p>{intro}", escape(n)),
+        None => intro,
+    };
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}: burnlab report</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>\

@@ -4,7 +4,9 @@
 
 pub mod aggregate;
 pub mod claims;
+pub mod compare;
 pub mod curves;
+pub mod fallback;
 pub mod figures;
 pub mod html;
 pub mod importance;
@@ -171,10 +173,10 @@ fn best_of(plan: &Plan, groups: &[Group], members: &[usize], on_valid: bool) -> 
         .map(|(i, _)| i)
 }
 
-/// Whether a swept key chooses the dataset (`dataset`, its `name` or its file): results on
-/// different datasets are not comparable.
+/// Whether a swept key chooses the dataset (`dataset`, its `name` or its file), or, in a
+/// `compare` table, the experiment: results on different datasets are not comparable.
 fn is_dataset_key(key: &str) -> bool {
-    matches!(key, "dataset" | "dataset.name" | "dataset.path")
+    matches!(key, "dataset" | "dataset.name" | "dataset.path" | compare::EXPERIMENT_KEY)
 }
 
 /// The groups by dataset: `(the dataset's swept values, group indices)`, in order of first
@@ -233,35 +235,42 @@ pub struct Built {
 }
 
 /// Rebuilds every table of the results directory; returns the files written and the text of
-/// `table.md`.
+/// `table.md`. A directory without its `trials/` folder (committed results) is rebuilt from
+/// its `summary.csv` ([`fallback`]): `summary.csv`, `summary.parquet` and `curves.svg` are
+/// then left as they are, and the page has no learning curves.
 ///
 /// # Errors
 /// As [`load`]; an I/O error naming a file that cannot be written.
 pub fn build(dir: &Path) -> Result<Built> {
-    let (plan, summaries) = load(dir)?;
+    let (plan, mut summaries) = load(dir)?;
+    let from_csv = match fallback::summaries(dir, &plan)? {
+        Some(s) => {
+            summaries = s;
+            true
+        }
+        None => false,
+    };
     let mut groups = groups(&plan, &summaries);
     rank(&plan, &mut groups);
     let mut written = Vec::new();
 
-    let mut per_trial = trial_frame(&plan, &summaries)?;
-    written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
-    written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
+    if !from_csv {
+        let mut per_trial = trial_frame(&plan, &summaries)?;
+        written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
+        written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
+    }
     let mut table = group_frame(&plan, &groups)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
-    let md_path = dir.join("table.md");
     let claims = claims::check(&plan, &groups, &claims::read(dir));
     let aggregates = aggregate::aggregates(&plan, &groups);
     let mut table_md = markdown(&plan, &groups);
     table_md.push_str(&claims::markdown(&claims));
     table_md.push_str(&aggregate::markdown(&plan, &aggregates));
-    write_atomic(&md_path, table_md.as_bytes())?;
-    written.push(md_path);
-    let tex_path = dir.join("table.tex");
-    write_atomic(&tex_path, latex::table(&plan, &groups).as_bytes())?;
-    written.push(tex_path);
-    let svg_path = dir.join("curves.svg");
-    write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
-    written.push(svg_path);
+    written.push(write_text(&dir.join("table.md"), &table_md)?);
+    written.push(write_text(&dir.join("table.tex"), &latex::table(&plan, &groups))?);
+    if !from_csv {
+        written.push(write_text(&dir.join("curves.svg"), &curves::svg(dir, &plan, &summaries)?)?);
+    }
     let importance = importance::importance(&plan, &summaries);
     let curves = page::all_curves(dir, &plan, &summaries);
     let parallel = page::parallel(&plan, &summaries).filter(|_| !plan.swept_keys.is_empty() || groups.len() > 1);
@@ -278,11 +287,19 @@ pub fn build(dir: &Path) -> Result<Built> {
         curves: &curves,
         parallel: parallel.as_ref(),
         paretos: &paretos,
+        note: from_csv.then_some(FROM_CSV_NOTE),
     };
-    let html_path = dir.join("report.html");
-    write_atomic(&html_path, html::page(&report)?.as_bytes())?;
-    written.push(html_path);
+    written.push(write_text(&dir.join("report.html"), &html::page(&report)?)?);
     Ok(Built { files: written, table_md })
+}
+
+/// What the page says when it was rebuilt from `summary.csv`.
+pub const FROM_CSV_NOTE: &str = "Rebuilt from summary.csv: this directory has no per-trial folders (trials/ is not \
+    committed), so there are no learning curves; the tables and statistics are those of the trials' final metrics.";
+
+fn write_text(path: &Path, text: &str) -> Result<PathBuf> {
+    write_atomic(path, text.as_bytes())?;
+    Ok(path.to_path_buf())
 }
 
 fn polars_err(e: PolarsError) -> Error {
