@@ -17,7 +17,7 @@ pub struct Aggregate {
     pub iqm: f64,
     /// The stratified-bootstrap 95% interval.
     pub ci: Option<(f64, f64)>,
-    /// Datasets with runs.
+    /// Tasks (datasets; in a comparison, experiment and dataset) with runs.
     pub tasks: usize,
     /// Runs in all.
     pub runs: usize,
@@ -62,14 +62,15 @@ pub fn markdown(plan: &Plan, aggs: &[Aggregate]) -> String {
         return String::new();
     }
     let mut out = format!(
-        "\nAcross datasets: interquartile mean of `{}` over every run of every dataset, 95% stratified bootstrap CI \
-         ({RESAMPLES} resamples, runs resampled within each dataset; Agarwal et al. 2021):\n\n",
+        "\nAcross datasets: interquartile mean of `{}` over every run of every task (dataset; in a comparison, \
+         experiment and dataset), 95% stratified bootstrap CI ({RESAMPLES} resamples, runs resampled within each \
+         task; Agarwal et al. 2021):\n\n",
         plan.report.metric
     );
     for a in aggs {
         let ci = a.ci.map_or("–".into(), |c| format!("[{:.4}, {:.4}]", c.0, c.1));
         out.push_str(&format!(
-            "- {}: IQM {:.4}, {ci} ({} datasets, {} runs)\n",
+            "- {}: IQM {:.4}, {ci} ({} tasks, {} runs)\n",
             super::markdown::escape(&a.name),
             a.iqm,
             a.tasks,

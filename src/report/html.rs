@@ -147,10 +147,11 @@ fn aggregates(r: &Report<'_>) -> String {
         return String::new();
     }
     let mut out = format!(
-        "<h2>Across datasets</h2><p class=\"note\">Interquartile mean (IQM) of <code>{}</code> over every run of every dataset, \
-         95% stratified bootstrap CI ({} resamples, runs resampled within each dataset; Agarwal et al. 2021).</p>\
+        "<h2>Across datasets</h2><p class=\"note\">Interquartile mean (IQM) of <code>{}</code> over every run of every task \
+         (dataset; in a comparison, experiment and dataset), 95% stratified bootstrap CI ({} resamples, runs resampled \
+         within each task; Agarwal et al. 2021).</p>\
          <table id=\"aggregates\" class=\"sortable\"><thead><tr><th class=\"text\">variant</th><th>IQM</th>\
-         <th>95% CI</th><th>datasets</th><th>runs</th></tr></thead><tbody>",
+         <th>95% CI</th><th>tasks</th><th>runs</th></tr></thead><tbody>",
         escape(&r.plan.report.metric),
         super::stats::bootstrap::RESAMPLES
     );
