@@ -33,6 +33,38 @@ fn file_part(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || "._".contains(c) { c } else { '-' }).collect()
 }
 
+/// Where values fall on a parallel-coordinates axis, from 0 to 1.
+struct AxisScale {
+    /// The categories of a category axis, evenly spaced.
+    cats: Option<Vec<String>>,
+    /// The smallest value of a value axis.
+    lo: f64,
+    /// The largest.
+    hi: f64,
+}
+
+impl AxisScale {
+    /// The scale of axis `i` of `p`.
+    fn of(p: &Parallel, i: usize) -> AxisScale {
+        let xs = p.lines.iter().filter_map(|l| l[i].as_f64());
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+        AxisScale { cats: p.axes[i].data.clone(), lo, hi }
+    }
+
+    /// The position of `v`.
+    fn pos(&self, v: &serde_json::Value) -> f64 {
+        match &self.cats {
+            Some(cats) => {
+                let k = (cats.len().max(2) - 1) as f64;
+                cats.iter().position(|c| v.as_str() == Some(c)).unwrap_or(0) as f64 / k
+            }
+            None => {
+                v.as_f64().map_or(0.0, |x| if self.hi > self.lo { (x - self.lo) / (self.hi - self.lo) } else { 0.5 })
+            }
+        }
+    }
+}
+
 /// Parallel coordinates: each axis scaled to its own range (categories evenly spaced), lines
 /// coloured from red (worst) to green (best) by the primary metric.
 fn parallel(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, p: &Parallel, maximize: bool) -> Drawn {
@@ -41,28 +73,12 @@ fn parallel(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, p: &Para
         .caption("parameters and the primary metric", ("sans-serif", 18))
         .margin(30)
         .build_cartesian_2d(-0.1f64..(n as f64 - 0.9), -0.08f64..1.08)?;
-    let scale: Vec<Box<dyn Fn(&serde_json::Value) -> f64>> = (0..n)
-        .map(|i| -> Box<dyn Fn(&serde_json::Value) -> f64> {
-            match &p.axes[i].data {
-                Some(cats) => {
-                    let cats = cats.clone();
-                    let k = (cats.len().max(2) - 1) as f64;
-                    Box::new(move |v| cats.iter().position(|c| v.as_str() == Some(c)).unwrap_or(0) as f64 / k)
-                }
-                None => {
-                    let xs: Vec<f64> = p.lines.iter().filter_map(|l| l[i].as_f64()).collect();
-                    let (lo, hi) =
-                        xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
-                    Box::new(move |v| v.as_f64().map_or(0.0, |x| if hi > lo { (x - lo) / (hi - lo) } else { 0.5 }))
-                }
-            }
-        })
-        .collect();
+    let scale: Vec<AxisScale> = (0..n).map(|i| AxisScale::of(p, i)).collect();
     for line in &p.lines {
-        let t = scale[n - 1](&line[n - 1]);
+        let t = scale[n - 1].pos(&line[n - 1]);
         let t = if maximize { t } else { 1.0 - t };
         let color = RGBColor((215.0 * (1.0 - t) + 26.0 * t) as u8, (48.0 * (1.0 - t) + 152.0 * t) as u8, 60);
-        let pts: Vec<(f64, f64)> = (0..n).map(|i| (i as f64, scale[i](&line[i]))).collect();
+        let pts: Vec<(f64, f64)> = (0..n).map(|i| (i as f64, scale[i].pos(&line[i]))).collect();
         chart.draw_series(std::iter::once(PathElement::new(pts, color.mix(0.6).stroke_width(1))))?;
     }
     for (i, a) in p.axes.iter().enumerate() {

@@ -203,6 +203,9 @@ pub fn pareto_front(points: &[(f64, f64)], maximize: bool) -> Vec<(f64, f64)> {
     front
 }
 
+/// A trial's cost on a Pareto chart.
+type Cost = fn(&TrialSummary) -> f64;
+
 /// The two Pareto charts: against the parameter count and against the training time.
 pub fn paretos(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Pareto> {
     let trials = scored(plan, summaries);
@@ -210,8 +213,7 @@ pub fn paretos(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Pareto> {
         return Vec::new();
     }
     let maximize = plan.report.direction() == Direction::Max;
-    let costs: [(&str, fn(&TrialSummary) -> f64); 2] =
-        [("num_params", |s| s.num_params as f64), ("wall_time_s", |s| s.wall_time_s)];
+    let costs: [(&str, Cost); 2] = [("num_params", |s| s.num_params as f64), ("wall_time_s", |s| s.wall_time_s)];
     costs
         .iter()
         .map(|(name, cost)| {
