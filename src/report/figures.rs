@@ -123,7 +123,9 @@ fn pareto(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, p: &Pareto
                     .label(v.name.clone())
                     .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
             }
-            chart.draw_series(LineSeries::new(p.front.iter().copied(), BLACK.stroke_width(1)))?.label("Pareto front");
+            for (_, front) in &p.fronts {
+                chart.draw_series(LineSeries::new(front.iter().copied(), BLACK.stroke_width(1)))?;
+            }
             chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
         }};
     }

@@ -238,7 +238,7 @@ fn chart_divs(curves: usize, parallel: bool, paretos: usize, importance: bool) -
         out.push_str("</p><div class=\"chart\" id=\"importance\" style=\"height:260px\"></div>");
     }
     if paretos > 0 {
-        out.push_str("<h2>Pareto fronts</h2><p class=\"note\">Each completed trial; the dashed line joins the trials no other beats on both cost (lower) and the metric.</p><div class=\"grid\">");
+        out.push_str("<h2>Pareto fronts</h2><p class=\"note\">Each completed trial; the dashed line joins the trials no other beats on both cost (lower) and the metric (one front per dataset).</p><div class=\"grid\">");
         for k in 0..paretos {
             let _ = write!(out, "<div class=\"chart\" id=\"pareto-{k}\"></div>");
         }

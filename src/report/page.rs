@@ -175,8 +175,10 @@ pub struct Pareto {
     pub step: &'static str,
     /// Per variant: `[cost, metric, trial name]`.
     pub variants: Vec<ParetoVariant>,
-    /// The front: the trials no other trial beats on both the cost (lower) and the metric.
-    pub front: Vec<(f64, f64)>,
+    /// The fronts, one per dataset (results on different datasets are not comparable; one
+    /// front, named "", without a dataset sweep): `(dataset, points)`, the points being the
+    /// trials no other trial of the dataset beats on both the cost (lower) and the metric.
+    pub fronts: Vec<(String, Vec<(f64, f64)>)>,
 }
 
 /// One variant's trials on a Pareto chart.
@@ -226,13 +228,27 @@ pub fn paretos(plan: &Plan, summaries: &[Option<TrialSummary>]) -> Vec<Pareto> {
                 }
             }
             let all: Vec<(f64, f64)> = trials.iter().map(|(_, s, v)| (cost(s), *v)).collect();
+            let mut by_dataset: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            for ((t, _, _), point) in trials.iter().zip(&all) {
+                let key: Vec<String> = plan
+                    .swept_keys
+                    .iter()
+                    .filter(|k| super::is_dataset_key(k))
+                    .map(|k| t.swept.get(k).map(crate::sweep::value_text).unwrap_or_default())
+                    .collect();
+                let key = key.join(", ");
+                match by_dataset.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, pts)) => pts.push(*point),
+                    None => by_dataset.push((key, vec![*point])),
+                }
+            }
             let (lo, hi) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
             Pareto {
                 x: name.to_string(),
                 log: lo > 0.0 && hi / lo > 100.0,
                 step: "end",
                 variants,
-                front: pareto_front(&all, maximize),
+                fronts: by_dataset.into_iter().map(|(k, pts)| (k, pareto_front(&pts, maximize))).collect(),
             }
         })
         .collect()
@@ -304,4 +320,18 @@ pub fn samples(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> R
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pareto_front;
+
+    #[test]
+    fn the_front_keeps_the_trials_nothing_beats_on_both_axes() {
+        let pts = [(10.0, 0.5), (20.0, 0.7), (15.0, 0.4), (30.0, 0.65), (5.0, 0.2), (20.0, 0.6)];
+        assert_eq!(pareto_front(&pts, true), vec![(5.0, 0.2), (10.0, 0.5), (20.0, 0.7)]);
+        // Lower is better: the cheapest point is also the best here.
+        assert_eq!(pareto_front(&pts, false), vec![(5.0, 0.2)]);
+        assert!(pareto_front(&[(f64::NAN, 1.0)], true).is_empty());
+    }
 }

@@ -102,8 +102,10 @@
     var series = p.variants.map(function (v) {
       return { name: v.name, type: 'scatter', symbolSize: 9, data: v.points };
     });
-    series.push({ name: 'Pareto front', type: 'line', step: p.step, color: '#000000', showSymbol: false,
-      lineStyle: { type: 'dashed' }, data: p.front });
+    p.fronts.forEach(function (f) {
+      series.push({ name: f[0] ? 'Pareto front (' + f[0] + ')' : 'Pareto front', type: 'line', step: p.step,
+        color: '#000000', showSymbol: false, lineStyle: { type: 'dashed' }, data: f[1] });
+    });
     chart('pareto-' + k, {
       title: { text: data.metric + ' vs ' + p.x, textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'item', formatter: function (q) {
