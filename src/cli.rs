@@ -155,6 +155,19 @@ pub enum Command {
         /// `results/<experiment name>`.
         dir: PathBuf,
     },
+    /// One table and report across results directories (same statistics as `report`).
+    Compare {
+        /// Two results directories or more (`results/mnist1d results/architectures`).
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// The metric to compare (default: the first directory's primary metric).
+        #[arg(long)]
+        metric: Option<String>,
+        /// Where to write table.md, table.csv, report.html and figures/ (default:
+        /// `compare-NAME1-NAME2...` beside the first directory).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// List model families, datasets and backends with their parameters and defaults.
     List {
         /// Print JSON.
@@ -236,6 +249,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Plan { file, json } => plan(&file, json),
         Command::Validate { file } => validate(&file),
         Command::Report { dir } => report(&dir),
+        Command::Compare { dirs, metric, output } => compare(&dirs, metric.as_deref(), output),
         Command::Status { dir, json } => status(&dir, json),
         Command::List { json } => list(json).map(|_| 0),
         Command::Trial { dir, index, progress } => trial(&dir, index, progress),
@@ -314,6 +328,22 @@ fn validate(file: &FileArgs) -> Result<i32> {
 /// `report`: rebuilds the tables and prints the files written.
 fn report(dir: &Path) -> Result<i32> {
     for p in crate::report::build(dir)?.files {
+        println!("{}", p.display());
+    }
+    Ok(0)
+}
+
+/// `compare`: the table across directories, printed, and the files written.
+fn compare(dirs: &[PathBuf], metric: Option<&str>, output: Option<PathBuf>) -> Result<i32> {
+    let output = output.unwrap_or_else(|| {
+        let names: Vec<String> =
+            dirs.iter().map(|d| d.file_name().map_or("x".into(), |n| n.to_string_lossy().into_owned())).collect();
+        let parent = dirs[0].parent().unwrap_or(Path::new("."));
+        parent.join(format!("compare-{}", names.join("-")))
+    });
+    let built = crate::report::compare::compare(dirs, metric, &output)?;
+    println!("{}", built.table_md);
+    for p in built.files {
         println!("{}", p.display());
     }
     Ok(0)

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One curve: mean and std over seeds at each step.
-type Curve = (String, Vec<(f64, f64, f64)>);
+pub(super) type Curve = (String, Vec<(f64, f64, f64)>);
 
 /// The curves of `metric` (`None` when no completed trial recorded it).
-fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>], metric: &str) -> Option<Vec<Curve>> {
+pub(super) fn curves(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>], metric: &str) -> Option<Vec<Curve>> {
     let mut recorded = false;
     let mut groups: Vec<(String, BTreeMap<usize, Vec<f64>>)> = Vec::new();
     for (t, s) in plan.trials.iter().zip(summaries) {
@@ -55,6 +55,21 @@ pub fn svg(dir: &Path, plan: &Plan, summaries: &[Option<TrialSummary>]) -> Resul
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
         draw(&root, plan, &metric, &curves).map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
         root.present().map_err(|e| anyhow::anyhow!("drawing curves.svg: {e}"))?;
+    }
+    Ok(svg)
+}
+
+/// Draws `curves` of `metric` as an SVG document (the learning-curve figures of
+/// [`super::figures`]).
+///
+/// # Errors
+/// A drawing error (not expected with the SVG backend).
+pub fn svg_of(plan: &Plan, metric: &str, curves: &[Curve]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        draw(&root, plan, metric, curves).map_err(|e| anyhow::anyhow!("drawing curves of {metric}: {e}"))?;
+        root.present().map_err(|e| anyhow::anyhow!("drawing curves of {metric}: {e}"))?;
     }
     Ok(svg)
 }

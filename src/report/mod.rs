@@ -2,9 +2,17 @@
 //! `table.md`/`table.csv`/`table.tex` (one row per model variant and swept setting, over seeds)
 //! and the learning curves `curves.svg`.
 
+pub mod aggregate;
+pub mod claims;
+pub mod compare;
 pub mod curves;
+pub mod fallback;
+pub mod figures;
+pub mod html;
+pub mod importance;
 pub mod latex;
 pub mod markdown;
+pub mod page;
 pub mod stats;
 
 use crate::error::{Error, Result};
@@ -37,15 +45,33 @@ pub struct Group {
     pub metrics: Vec<Option<Stats>>,
     /// The primary metric's value per completed trial.
     pub primary: Vec<f64>,
+    /// The seed of each value of `primary` (same order).
+    pub seeds: Vec<u64>,
+    /// Percentile-bootstrap 95% interval of the primary metric's mean ([`stats::bootstrap`]).
+    pub boot_ci: Option<(f64, f64)>,
     /// Statistics of the primary metric's validation counterpart (`valid.accuracy` for
     /// `test.accuracy`), when the group's completed trials recorded it: what ranks the groups.
     pub valid: Option<Stats>,
     /// The published value and tolerance, when `[reference]` has a row for this group.
     pub published: Option<(f64, f64)>,
+    /// The published standard deviation and number of runs, when the `[reference]` row gives
+    /// them.
+    pub published_spread: Option<(f64, usize)>,
+    /// Welch's two-sided p-value of the published mean ± std over n against this group's
+    /// values (rows with a published spread).
+    pub reference_p: Option<f64>,
     /// Whether the published value was reproduced.
     pub verdict: Verdict,
     /// Welch's t-test p-value against the best group (`None` for the best and for n < 2).
     pub p_vs_best: Option<f64>,
+    /// `p_vs_best` Holm–Bonferroni-adjusted over every comparison of the table.
+    pub p_holm: Option<f64>,
+    /// Paired t-test p-value against the best group, when both ran the same seeds.
+    pub p_paired: Option<f64>,
+    /// Wilcoxon signed-rank p-value against the best group, when both ran the same seeds.
+    pub p_wilcoxon: Option<f64>,
+    /// Hedges' g of this group against the best (positive: larger mean than the best).
+    pub effect: Option<f64>,
     /// Whether this is the best group (of its dataset, when the sweep varies the dataset).
     pub best: bool,
 }
@@ -83,12 +109,18 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
     let (diverged, pruned) = (count(TrialStatus::Diverged), count(TrialStatus::Pruned));
     let values = |m: &String| completed.iter().filter_map(|s| s.final_metrics.get(m).copied()).collect::<Vec<_>>();
     let stats: Vec<Option<Stats>> = metrics.iter().map(|m| Stats::of(&values(m))).collect();
-    let published = plan
-        .reference
-        .as_ref()
-        .and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (row.value, r.tolerance_of(row))));
-    let verdict = Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1));
+    let row = plan.reference.as_ref().and_then(|r| r.row_for(&first.label, &first.swept).map(|row| (r, row)));
+    let published = row.map(|(r, row)| (row.value, r.tolerance_of(row)));
+    let published_spread = row.and_then(|(_, row)| row.std.zip(row.n));
+    let (verdict, reference_p) = match (published, published_spread) {
+        (Some((value, _)), Some((std, n))) => {
+            Verdict::decide_summary(stats[0].as_ref(), stats::Summary { mean: value, std, n })
+        }
+        _ => (Verdict::decide(stats[0].as_ref(), published.map(|p| p.0), published.map_or(0.0, |p| p.1)), None),
+    };
     let valid = plan.report.validation_metric().and_then(|m| Stats::of(&values(&m)));
+    let seeds = completed.iter().filter(|s| s.final_metrics.contains_key(&metrics[0])).map(|s| s.seed).collect();
+    let primary = values(&metrics[0]);
     Group {
         label: first.label.clone(),
         swept: swept_values(plan, &first.swept),
@@ -96,12 +128,20 @@ fn group(plan: &Plan, metrics: &[String], first: &crate::sweep::Trial, members: 
         diverged,
         pruned,
         missing: members.len() - completed.len() - diverged - pruned,
-        primary: values(&metrics[0]),
+        boot_ci: stats::bootstrap::mean_ci(&primary, stats::bootstrap::RESAMPLES, stats::bootstrap::SEED),
+        primary,
+        seeds,
         valid,
         metrics: stats,
         published,
+        published_spread,
+        reference_p,
         verdict,
         p_vs_best: None,
+        p_holm: None,
+        p_paired: None,
+        p_wilcoxon: None,
+        effect: None,
         best: false,
     }
 }
@@ -135,19 +175,15 @@ fn best_of(plan: &Plan, groups: &[Group], members: &[usize], on_valid: bool) -> 
         .map(|(i, _)| i)
 }
 
-/// Whether a swept key chooses the dataset (`dataset`, its `name` or its file): results on
-/// different datasets are not comparable.
+/// Whether a swept key chooses the dataset (`dataset`, its `name` or its file), or, in a
+/// `compare` table, the experiment: results on different datasets are not comparable.
 fn is_dataset_key(key: &str) -> bool {
-    matches!(key, "dataset" | "dataset.name" | "dataset.path")
+    matches!(key, "dataset" | "dataset.name" | "dataset.path" | compare::EXPERIMENT_KEY)
 }
 
-/// Marks the best group, chosen on the validation counterpart of the primary metric when every
-/// group recorded it ([`ranks_on_valid`]) and else on the primary metric, and sets every other
-/// group's Welch p-value against it on the primary (test) metric. Results on different
-/// datasets are not comparable, so a sweep over `dataset` (or `dataset.name`) is ranked per
-/// dataset.
-pub fn rank(plan: &Plan, groups: &mut [Group]) {
-    let on_valid = ranks_on_valid(groups);
+/// The groups by dataset: `(the dataset's swept values, group indices)`, in order of first
+/// appearance; one partition when the sweep does not vary the dataset.
+pub fn partitions(plan: &Plan, groups: &[Group]) -> Vec<(Vec<String>, Vec<usize>)> {
     let dataset: Vec<usize> = (0..plan.swept_keys.len()).filter(|&i| is_dataset_key(&plan.swept_keys[i])).collect();
     let mut partitions: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
@@ -157,13 +193,36 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
             None => partitions.push((key, vec![i])),
         }
     }
-    for (_, members) in partitions {
+    partitions
+}
+
+/// Marks the best group, chosen on the validation counterpart of the primary metric when every
+/// group recorded it ([`ranks_on_valid`]) and else on the primary metric, and sets every other
+/// group's comparisons against it on the primary (test) metric: Welch's p-value, Holm-adjusted
+/// over the table; paired t and Wilcoxon p-values where both ran the same seeds; Hedges' g.
+/// Results on different datasets are not comparable, so a sweep over `dataset` (or
+/// `dataset.name`) is ranked per dataset.
+pub fn rank(plan: &Plan, groups: &mut [Group]) {
+    let on_valid = ranks_on_valid(groups);
+    for (_, members) in partitions(plan, groups) {
         let Some(b) = best_of(plan, groups, &members, on_valid) else { continue };
         groups[b].best = true;
         let best_values = groups[b].primary.clone();
+        let best_seeded: Vec<(u64, f64)> = groups[b].seeds.iter().copied().zip(best_values.iter().copied()).collect();
         for i in members.into_iter().filter(|&i| i != b) {
-            groups[i].p_vs_best = welch_p(&best_values, &groups[i].primary);
+            let g = &mut groups[i];
+            g.p_vs_best = welch_p(&best_values, &g.primary);
+            g.effect = stats::effect::hedges_g(&g.primary, &best_values);
+            let seeded: Vec<(u64, f64)> = g.seeds.iter().copied().zip(g.primary.iter().copied()).collect();
+            if let Some((x, y)) = stats::paired::pair_by_seed(&best_seeded, &seeded) {
+                g.p_paired = stats::paired::paired_t_p(&x, &y);
+                g.p_wilcoxon = stats::paired::wilcoxon_p(&x, &y);
+            }
         }
+    }
+    let adjusted = stats::holm::holm(&groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>());
+    for (g, p) in groups.iter_mut().zip(adjusted) {
+        g.p_holm = p;
     }
 }
 
@@ -171,39 +230,78 @@ pub fn rank(plan: &Plan, groups: &mut [Group]) {
 #[derive(Debug, Clone)]
 pub struct Built {
     /// The files written, in order: `summary.csv`, `summary.parquet`, `table.csv`, `table.md`,
-    /// `table.tex`, `curves.svg`.
+    /// `table.tex`, `curves.svg`, the figures (`figures/*.svg`), `report.html`.
     pub files: Vec<PathBuf>,
     /// The text written to `table.md` (for the terminal and TensorBoard's text tab).
     pub table_md: String,
 }
 
 /// Rebuilds every table of the results directory; returns the files written and the text of
-/// `table.md`.
+/// `table.md`. A directory without its `trials/` folder (committed results) is rebuilt from
+/// its `summary.csv` ([`fallback`]): `summary.csv`, `summary.parquet` and `curves.svg` are
+/// then left as they are, and the page has no learning curves.
 ///
 /// # Errors
 /// As [`load`]; an I/O error naming a file that cannot be written.
 pub fn build(dir: &Path) -> Result<Built> {
-    let (plan, summaries) = load(dir)?;
+    let (plan, mut summaries) = load(dir)?;
+    let from_csv = match fallback::summaries(dir, &plan)? {
+        Some(s) => {
+            summaries = s;
+            true
+        }
+        None => false,
+    };
     let mut groups = groups(&plan, &summaries);
     rank(&plan, &mut groups);
     let mut written = Vec::new();
 
-    let mut per_trial = trial_frame(&plan, &summaries)?;
-    written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
-    written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
+    if !from_csv {
+        let mut per_trial = trial_frame(&plan, &summaries)?;
+        written.push(write_csv(&dir.join("summary.csv"), &mut per_trial)?);
+        written.push(write_parquet(&dir.join("summary.parquet"), &mut per_trial)?);
+    }
     let mut table = group_frame(&plan, &groups)?;
     written.push(write_csv(&dir.join("table.csv"), &mut table)?);
-    let md_path = dir.join("table.md");
-    let table_md = markdown(&plan, &groups);
-    write_atomic(&md_path, table_md.as_bytes())?;
-    written.push(md_path);
-    let tex_path = dir.join("table.tex");
-    write_atomic(&tex_path, latex::table(&plan, &groups).as_bytes())?;
-    written.push(tex_path);
-    let svg_path = dir.join("curves.svg");
-    write_atomic(&svg_path, curves::svg(dir, &plan, &summaries)?.as_bytes())?;
-    written.push(svg_path);
+    let claims = claims::check(&plan, &groups, &claims::read(dir));
+    let aggregates = aggregate::aggregates(&plan, &groups);
+    let mut table_md = markdown(&plan, &groups);
+    table_md.push_str(&claims::markdown(&claims));
+    table_md.push_str(&aggregate::markdown(&plan, &aggregates));
+    written.push(write_text(&dir.join("table.md"), &table_md)?);
+    written.push(write_text(&dir.join("table.tex"), &latex::table(&plan, &groups))?);
+    if !from_csv {
+        written.push(write_text(&dir.join("curves.svg"), &curves::svg(dir, &plan, &summaries)?)?);
+    }
+    let importance = importance::importance(&plan, &summaries);
+    let curves = page::all_curves(dir, &plan, &summaries);
+    let parallel = page::parallel(&plan, &summaries).filter(|_| !plan.swept_keys.is_empty() || groups.len() > 1);
+    let paretos = page::paretos(&plan, &summaries);
+    written.extend(figures::write(dir, &plan, &curves, parallel.as_ref(), &paretos, &importance)?);
+    let report = html::Report {
+        dir,
+        plan: &plan,
+        summaries: &summaries,
+        groups: &groups,
+        claims: &claims,
+        aggregates: &aggregates,
+        importance: &importance,
+        curves: &curves,
+        parallel: parallel.as_ref(),
+        paretos: &paretos,
+        note: from_csv.then_some(FROM_CSV_NOTE),
+    };
+    written.push(write_text(&dir.join("report.html"), &html::page(&report)?)?);
     Ok(Built { files: written, table_md })
+}
+
+/// What the page says when it was rebuilt from `summary.csv`.
+pub const FROM_CSV_NOTE: &str = "Rebuilt from summary.csv: this directory has no per-trial folders (trials/ is not \
+    committed), so there are no learning curves; the tables and statistics are those of the trials' final metrics.";
+
+fn write_text(path: &Path, text: &str) -> Result<PathBuf> {
+    write_atomic(path, text.as_bytes())?;
+    Ok(path.to_path_buf())
 }
 
 fn polars_err(e: PolarsError) -> Error {
@@ -303,7 +401,17 @@ fn group_frame(plan: &Plan, groups: &[Group]) -> Result<DataFrame> {
         groups.iter().map(|g| g.published.zip(g.metrics[0]).map(|(p, s)| s.mean - p.0)).collect::<Vec<_>>(),
     ));
     cols.push(Column::new("verdict".into(), groups.iter().map(|g| g.verdict.text().to_string()).collect::<Vec<_>>()));
+    let boot = |f: fn((f64, f64)) -> f64| groups.iter().map(|g| g.boot_ci.map(f)).collect::<Vec<Option<f64>>>();
+    cols.push(Column::new(format!("{}.boot95_low", plan.report.metric).into(), boot(|c| c.0)));
+    cols.push(Column::new(format!("{}.boot95_high", plan.report.metric).into(), boot(|c| c.1)));
+    if groups.iter().any(|g| g.published_spread.is_some()) {
+        cols.push(Column::new("reference_p".into(), groups.iter().map(|g| g.reference_p).collect::<Vec<_>>()));
+    }
     cols.push(Column::new("p_vs_best".into(), groups.iter().map(|g| g.p_vs_best).collect::<Vec<_>>()));
+    cols.push(Column::new("p_vs_best_holm".into(), groups.iter().map(|g| g.p_holm).collect::<Vec<_>>()));
+    cols.push(Column::new("p_paired_t".into(), groups.iter().map(|g| g.p_paired).collect::<Vec<_>>()));
+    cols.push(Column::new("p_wilcoxon".into(), groups.iter().map(|g| g.p_wilcoxon).collect::<Vec<_>>()));
+    cols.push(Column::new("hedges_g_vs_best".into(), groups.iter().map(|g| g.effect).collect::<Vec<_>>()));
     cols.push(Column::new("best".into(), groups.iter().map(|g| g.best).collect::<Vec<_>>()));
     frame(cols)
 }
@@ -336,10 +444,18 @@ mod tests {
             missing: 0,
             metrics: vec![Stats::of(values), None, None],
             primary: values.to_vec(),
+            seeds: (0..values.len() as u64).collect(),
+            boot_ci: None,
             valid: None,
             published: None,
+            published_spread: None,
+            reference_p: None,
             verdict: Verdict::NoReference,
             p_vs_best: None,
+            p_holm: None,
+            p_paired: None,
+            p_wilcoxon: None,
+            effect: None,
             best: false,
         }
     }

@@ -1,4 +1,13 @@
-//! Summary statistics over seeds.
+//! Summary statistics over seeds: the mean, sample std and Student t interval of a group
+//! ([`Stats`]), Welch's t-test, and the verdict against a published value. The other tests
+//! live in one module each: paired tests ([`paired`]), the Holm–Bonferroni correction
+//! ([`holm`]), bootstrap intervals and the interquartile mean ([`bootstrap`]), effect sizes
+//! ([`effect`]).
+
+pub mod bootstrap;
+pub mod effect;
+pub mod holm;
+pub mod paired;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -63,24 +72,71 @@ mod tests {
     }
 }
 
+/// A sample's summary for Welch's test: mean, sample standard deviation, size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (n - 1).
+    pub std: f64,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl From<Stats> for Summary {
+    fn from(s: Stats) -> Summary {
+        Summary { mean: s.mean, std: s.std, n: s.n }
+    }
+}
+
+/// Welch's t statistic of `a - b` and its Welch–Satterthwaite degrees of freedom; `Err` with
+/// the p-value to report when both variances are zero (two-sided: 1 for equal means, else 0).
+fn welch_t(a: Summary, b: Summary) -> Result<(f64, f64), f64> {
+    let (va, vb) = (a.std.powi(2) / a.n as f64, b.std.powi(2) / b.n as f64);
+    if va + vb == 0.0 {
+        return Err(if a.mean == b.mean { 1.0 } else { 0.0 });
+    }
+    let t = (a.mean - b.mean) / (va + vb).sqrt();
+    let df = (va + vb).powi(2) / (va.powi(2) / (a.n - 1) as f64 + vb.powi(2) / (b.n - 1) as f64);
+    Ok((t, df))
+}
+
+/// Two-sided p-value of Welch's test from two samples' summaries (`scipy.stats.
+/// ttest_ind_from_stats(..., equal_var=False)`); `None` when either has fewer than two values.
+pub fn welch_p_summary(a: Summary, b: Summary) -> Option<f64> {
+    if a.n < 2 || b.n < 2 {
+        return None;
+    }
+    match welch_t(a, b) {
+        Err(p) => Some(p),
+        Ok((t, df)) => Some((2.0 * StudentsT::new(0.0, 1.0, df).ok()?.cdf(-t.abs())).clamp(0.0, 1.0)),
+    }
+}
+
 /// Two-sided p-value of Welch's unequal-variance t-test for the means of `a` and `b`.
 ///
 /// `None` when either sample has fewer than two values. When both variances are zero the
 /// p-value is 1 for equal means and 0 otherwise.
 pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
+    welch_p_summary(Stats::of(a)?.into(), Stats::of(b)?.into())
+}
+
+/// One-sided p-value of Welch's test for "the mean of `a` is larger than that of `b`"
+/// (`scipy.stats.ttest_ind(a, b, equal_var=False, alternative="greater")`); `None` when either
+/// sample has fewer than two values. Both variances zero: 0 when `a`'s mean is larger, else 1.
+pub fn welch_greater_p(a: &[f64], b: &[f64]) -> Option<f64> {
     let (sa, sb) = (Stats::of(a)?, Stats::of(b)?);
     if sa.n < 2 || sb.n < 2 {
         return None;
     }
-    let (va, vb) = (sa.std.powi(2) / sa.n as f64, sb.std.powi(2) / sb.n as f64);
-    if va + vb == 0.0 {
-        return Some(if sa.mean == sb.mean { 1.0 } else { 0.0 });
+    match welch_t(sa.into(), sb.into()) {
+        Err(_) => Some(if sa.mean > sb.mean { 0.0 } else { 1.0 }),
+        Ok((t, df)) => Some(StudentsT::new(0.0, 1.0, df).ok()?.cdf(-t).clamp(0.0, 1.0)),
     }
-    let t = (sa.mean - sb.mean) / (va + vb).sqrt();
-    let df = (va + vb).powi(2) / (va.powi(2) / (sa.n - 1) as f64 + vb.powi(2) / (sb.n - 1) as f64);
-    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
-    Some((2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0))
 }
+
+/// The significance level of the verdicts and claims unless a claim sets its own.
+pub const ALPHA: f64 = 0.05;
 
 /// Whether a published value was reproduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +151,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Decides the verdict for a published mean ± std over `n` runs (`[reference]` rows with
+    /// `std` and `n`): reproduced when Welch's two-sided test from the two summaries does not
+    /// reject equal means at [`ALPHA`]. Returns the verdict and the test's p-value (`None`,
+    /// and not reproduced, for fewer than two seeds).
+    pub fn decide_summary(stats: Option<&Stats>, published: Summary) -> (Verdict, Option<f64>) {
+        let p = stats.and_then(|s| welch_p_summary((*s).into(), published));
+        (if p.is_some_and(|p| p >= ALPHA) { Verdict::Reproduced } else { Verdict::NotReproduced }, p)
+    }
+
     /// Decides the verdict for a published value against the group's statistics.
     pub fn decide(stats: Option<&Stats>, published: Option<f64>, tolerance: f64) -> Verdict {
         match (stats, published) {
@@ -158,3 +223,6 @@ mod welch_tests {
         assert_eq!(Verdict::decide(Some(&one), Some(0.53), 0.02), Verdict::NotReproduced);
     }
 }
+
+#[cfg(test)]
+mod reference_tests;

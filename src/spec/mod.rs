@@ -6,6 +6,7 @@
 //! file, line and column (or the `--set` at fault), the key, what was expected, and a
 //! suggestion for near-miss names.
 
+pub mod claims;
 pub mod dist;
 pub mod limits;
 pub mod overrides;
@@ -16,6 +17,7 @@ pub mod source;
 pub mod sweep;
 pub mod value;
 
+pub use claims::ClaimSpec;
 pub use overrides::Override;
 pub use reference::{ReferenceRow, ReferenceSpec};
 pub use report::{Direction, ReportSpec, Select};
@@ -60,6 +62,8 @@ pub struct Experiment {
     pub report: ReportSpec,
     /// Published numbers to reproduce.
     pub reference: Option<ReferenceSpec>,
+    /// Orderings the report checks and marks as held or not held.
+    pub claims: Vec<ClaimSpec>,
     /// The memory a trial may use (machine memory or `BURNLAB_MEMORY_LIMIT`).
     pub memory_limit: limits::MemoryLimit,
     /// Things that are allowed but probably not meant (duplicate sweep values), for stderr.
@@ -319,6 +323,9 @@ impl Experiment {
         if let Some(r) = &raw.reference {
             r.validate(&models, sweep.as_ref(), &root.key("reference"), loc)?;
         }
+        for (i, c) in raw.claims.iter().enumerate() {
+            c.validate(&models, sweep.as_ref(), dataset.source().name(), &root.key("claims").index(i), loc)?;
+        }
 
         Ok(Experiment {
             name: raw.name,
@@ -334,6 +341,7 @@ impl Experiment {
             sweep,
             report: raw.report,
             reference: raw.reference,
+            claims: raw.claims,
             memory_limit,
             warnings,
         })

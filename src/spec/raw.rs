@@ -44,6 +44,9 @@ pub struct RawExperiment {
     /// Published numbers to reproduce.
     #[serde(default)]
     pub reference: Option<super::ReferenceSpec>,
+    /// Orderings the report checks (`[[claims]]`).
+    #[serde(default)]
+    pub claims: Vec<super::ClaimSpec>,
 }
 
 fn default_seeds() -> Vec<u64> {

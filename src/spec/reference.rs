@@ -38,6 +38,13 @@ pub struct ReferenceRow {
     /// Overrides the section's tolerance.
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// The paper's sample standard deviation over its `n` runs (the ± of "0.94 ± 0.01"): with
+    /// `n`, the verdict is Welch's test of the two means instead of the tolerance check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    /// The number of runs the paper's value is the mean of (with `std`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
 }
 
 impl ReferenceSpec {
@@ -77,6 +84,25 @@ impl ReferenceSpec {
             }
             if r.tolerance.is_some_and(|t| !(t.is_finite() && t >= 0.0)) {
                 return Err(fail(row.key("tolerance"), false, "must be >= 0".into()));
+            }
+            match (r.std, r.n) {
+                (Some(s), _) if !(s.is_finite() && s >= 0.0) => {
+                    return Err(fail(row.key("std"), false, format!("must be a number >= 0, got {s}")));
+                }
+                (_, Some(n)) if n < 2 => {
+                    return Err(fail(
+                        row.key("n"),
+                        false,
+                        format!("must be at least 2 (runs behind the published mean), got {n}"),
+                    ));
+                }
+                (Some(_), None) => {
+                    return Err(fail(row.key("std"), true, "needs `n`, the number of runs it is over".into()));
+                }
+                (None, Some(_)) => {
+                    return Err(fail(row.key("n"), true, "needs `std`, the published standard deviation".into()));
+                }
+                _ => {}
             }
             for (k, v) in &r.filter {
                 check_where(variant, sweep, k, v).map_err(|(key_of, message, help)| {
