@@ -6,8 +6,10 @@
 //! grids.
 //!
 //! The charts are drawn in the browser by Apache ECharts 5.6.0 (Apache-2.0; the minified
-//! build of npm's `echarts` package, vendored in `assets/echarts/` with its licence), inlined
-//! once per page (about 1 MB), from the data inlined as JSON in `<script id="burnlab-data">`.
+//! build of npm's `echarts` package, vendored with its LICENSE and NOTICE in
+//! `src/report/html/echarts/` by `scripts/vendor-echarts`, which checks their SHA-256),
+//! inlined once per page (about 1 MB), from the data inlined as JSON in
+//! `<script id="burnlab-data">`.
 
 use super::aggregate::Aggregate;
 use super::claims::ClaimResult;
@@ -22,7 +24,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// The charting library, inlined into every page.
-const ECHARTS: &str = include_str!("../../assets/echarts/echarts.min.js");
+const ECHARTS: &str = include_str!("html/echarts/echarts.min.js");
 /// The page's script: charts and sortable tables.
 const SCRIPT: &str = include_str!("html/report.js");
 /// The page's styles.
