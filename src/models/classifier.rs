@@ -11,7 +11,7 @@ use crate::data::{DataInfo, Dataset, DeviceSplit, Labels, Task};
 use crate::tensorboard::image::Channels;
 use crate::train::{
     self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep, TrainingSpec,
-    build_optimizer, seeds,
+    build_optimizer, checkpoint, seeds,
 };
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
@@ -384,6 +384,30 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
 
     fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
         Some(train::weights_of(self.model()))
+    }
+
+    /// `model.mpk`, `optim.mpk`, `batches.json` and, with kept best weights, `best.mpk`.
+    fn checkpoint(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let mut files = vec![
+            ("model.mpk".to_string(), checkpoint::module_bytes(self.model())?),
+            ("optim.mpk".to_string(), checkpoint::optim_bytes(&self.optim)?),
+            ("batches.json".to_string(), checkpoint::json_bytes(&self.batches.state())?),
+        ];
+        if let Some(best) = &self.best {
+            files.push(("best.mpk".to_string(), checkpoint::module_bytes(best)?));
+        }
+        Ok(files)
+    }
+
+    fn restore(&mut self, files: &checkpoint::Files) -> Result<(), String> {
+        let model = self.model.take().expect("the model is held between steps");
+        self.model = Some(checkpoint::load_module(model, checkpoint::file(files, "model.mpk")?)?);
+        checkpoint::load_optim(&mut self.optim, checkpoint::file(files, "optim.mpk")?)?;
+        self.batches.restore(&checkpoint::json_file(files, "batches.json")?)?;
+        if let Some(best) = files.get("best.mpk") {
+            self.best = Some(checkpoint::load_module(self.model().clone(), best)?);
+        }
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ use crate::fsutil::{write_atomic, write_json_atomic};
 pub use crate::results::paths::{jobs_path, log_path, logs_dir, script_path, slurm_dir};
 use crate::spec::Experiment;
 use crate::sweep::SearchStrategy;
+use crate::train::checkpoint::KeepCheckpoints;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ pub struct SlurmOptions {
     pub sbatch_args: Vec<String>,
     /// Write the script without submitting it.
     pub dry_run: bool,
+    /// `--keep-checkpoints`: what stays in a trial's `checkpoint/` once it finishes.
+    pub keep_checkpoints: KeepCheckpoints,
 }
 
 impl SlurmOptions {
@@ -49,6 +52,7 @@ impl SlurmOptions {
         SlurmOptions {
             results_root: results_root.into(),
             force: false,
+            keep_checkpoints: KeepCheckpoints::Last,
             partition: None,
             time: None,
             cpus_per_trial: 1,
@@ -362,8 +366,12 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str(
         "echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n",
     );
+    let keep = match o.keep_checkpoints {
+        KeepCheckpoints::Last => String::new(),
+        k => format!(" --keep-checkpoints {}", k.as_str()),
+    };
     s.push_str(&format!(
-        "exec {} trial {} \"$INDEX\"\n",
+        "exec {} trial {} \"$INDEX\"{keep}\n",
         shell_quote(&spec.exe.display().to_string()),
         shell_quote(&results)
     ));

@@ -8,11 +8,13 @@ use super::Progress;
 use super::tensorboard as tb;
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::write_atomic;
+use crate::results::paths::METRICS_FILE;
 use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::image::{self, Channels};
-use crate::train::{FitOutcome, FitStatus, Observer};
+use crate::train::checkpoint::{CHECKPOINT_DIR, CheckpointDir, KeepCheckpoints, Saved, TrialCheckpoints};
+use crate::train::{Checkpointer, FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +27,16 @@ pub const WORKER_LOG: &str = paths::WORKER_LOG;
 /// Runs trial `index` of the plan in `results`, writing its directory; returns its summary.
 ///
 /// `progress` prints JSON progress lines on stdout for the parent runner.
-pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
+/// A trial with a checkpoint in its `checkpoint/` resumes from it
+/// ([`crate::train::checkpoint`]); when the trial ends with a final status, `keep` says which
+/// checkpoints stay.
+pub fn run_trial(
+    results: &Path,
+    index: usize,
+    progress: bool,
+    stop: Arc<AtomicBool>,
+    keep: KeepCheckpoints,
+) -> Result<TrialSummary> {
     super::lock::keep_inherited_lock();
     // Read as before the results module: a missing plan is an I/O error here (exit code 1).
     let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
@@ -44,7 +55,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train_trial(&plan, &trial, results, &dir, threads, progress, &stop)
+        train_trial(&plan, &trial, (results, &dir), threads, (progress, keep), &stop)
     }))
     .unwrap_or_else(|panic| {
         let msg = panic
@@ -91,12 +102,13 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     Ok(summary)
 }
 
-/// Empties a trial directory (a rerun starts clean) except the runner's log of this worker.
+/// Empties a trial directory (a rerun starts clean) except the runner's log of this worker and
+/// its checkpoints (a rerun resumes from them).
 fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_name() == WORKER_LOG {
+        if entry.file_name() == WORKER_LOG || entry.file_name() == CHECKPOINT_DIR {
             continue;
         }
         let p = entry.path();
@@ -109,28 +121,21 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 fn train_trial(
     plan: &Plan,
     trial: &Trial,
-    results: &Path,
-    dir: &Path,
+    (results, dir): (&Path, &Path),
     threads: usize,
-    progress: bool,
+    (progress, keep): (bool, KeepCheckpoints),
     stop: &Arc<AtomicBool>,
 ) -> Result<FitOutcome> {
     let cfg = &trial.config;
     let device = cfg.backend().training_device()?;
     crate::train::seeds::reseed_device(&device, cfg.seed);
     let data = cfg.dataset.load()?;
-    // TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
-    // session start (swept values, model, seed) and the resolved config as text
-    // (runner/tensorboard.rs).
-    let events = tb::trial_events(results, plan, trial)?;
-    let mut obs = TrialObserver {
-        dir: dir.to_path_buf(),
-        metrics: MetricsLog::new(),
-        events,
-        progress,
-        stop: stop.clone(),
-        error: None,
-    };
+    let store = CheckpointDir::of_trial(dir);
+    let resume = store.latest()?;
+    let mut obs = TrialObserver::start(plan, trial, (results, dir), progress, stop, resume.as_ref())?;
+    let every = cfg.training.checkpoint_interval();
+    let checkpoints = TrialCheckpoints::new(store.clone(), every, keep, (device.clone(), cfg.seed), resume);
+    obs.checkpointer = Some(Box::new(checkpoints));
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let select_best = cfg.select_best.as_ref();
         let ctx = crate::models::TrainCtx {
@@ -159,6 +164,9 @@ fn train_trial(
         .map_err(|e| Error::io(obs.events.path(), e))?;
     obs.write_metrics()?;
     obs.events.flush().map_err(|e| Error::io(obs.events.path(), e))?;
+    if !matches!(outcome.status, FitStatus::Interrupted(_)) {
+        store.finish(keep, outcome.selected_step)?;
+    }
     Ok(outcome)
 }
 
@@ -170,9 +178,37 @@ struct TrialObserver {
     progress: bool,
     stop: Arc<AtomicBool>,
     error: Option<Error>,
+    /// The trial's checkpointer, until the training loop takes it.
+    checkpointer: Option<Box<dyn Checkpointer + Send>>,
 }
 
 impl TrialObserver {
+    /// The observer of a trial starting afresh, or resuming from `resume`: then its metrics
+    /// so far come from the checkpoint (`metrics.csv` is rewritten from them) and its event
+    /// file holds the earlier attempts' events up to the checkpoint ([`tb::resume_events`]).
+    /// TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
+    /// session start (swept values, model, seed) and the resolved config as text
+    /// (runner/tensorboard.rs).
+    fn start(
+        plan: &Plan,
+        trial: &Trial,
+        (results, dir): (&Path, &Path),
+        progress: bool,
+        stop: &Arc<AtomicBool>,
+        resume: Option<&Saved>,
+    ) -> Result<Self> {
+        let (events, metrics) = match resume {
+            Some(saved) => {
+                let csv = saved.files.get(METRICS_FILE).map(|b| String::from_utf8_lossy(b).into_owned());
+                (tb::resume_events(results, plan, trial, saved.step)?, MetricsLog::parse(&csv.unwrap_or_default()))
+            }
+            None => (tb::trial_events(results, plan, trial)?, MetricsLog::new()),
+        };
+        metrics.write(dir)?;
+        let (dir, stop, error, checkpointer) = (dir.to_path_buf(), stop.clone(), None, None);
+        Ok(TrialObserver { dir, metrics, events, progress, stop, error, checkpointer })
+    }
+
     fn record(&mut self, step: usize, split: &str, metric: &str, value: f64) {
         self.metrics.push(step, split, metric, value);
         if self.error.is_none()
@@ -267,6 +303,19 @@ impl Observer for TrialObserver {
 
     fn should_stop(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.error.is_some()
+    }
+
+    fn checkpointer(&mut self) -> Option<Box<dyn Checkpointer>> {
+        self.checkpointer.take().map(|c| c as Box<dyn Checkpointer>)
+    }
+
+    /// `metrics.csv` so far.
+    fn checkpoint_files(&self) -> Vec<(String, Vec<u8>)> {
+        vec![(METRICS_FILE.to_string(), self.metrics.to_csv().into_bytes())]
+    }
+
+    fn on_error(&mut self, error: Error) {
+        self.error.get_or_insert(error);
     }
 }
 

@@ -8,6 +8,7 @@
 //! decisions, checkpoints). The steps themselves live with their families (`models`): this
 //! module knows no model.
 
+pub mod checkpoint;
 mod clip;
 mod early;
 mod hooks;
@@ -62,6 +63,21 @@ pub trait Observer {
     fn on_image(&mut self, _step: usize, _tag: &str, _pixels: &[u8], _size: [usize; 2], _channels: Channels) {}
     /// A file for the trial directory (a GAN's `samples.csv`), replacing any earlier one.
     fn on_file(&mut self, _name: &str, _bytes: &[u8]) {}
+    /// The checkpointer of this run (a worker's: the trial's `checkpoint/`), taken once by
+    /// [`run_loop`] at its start; `None` (the default): no checkpoints, no resume.
+    fn checkpointer(&mut self) -> Option<Box<dyn Checkpointer>> {
+        None
+    }
+    /// The observer's own files for a checkpoint (the worker's `metrics.csv` so far); none by
+    /// default.
+    fn checkpoint_files(&self) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
+    /// An error that ends the run (a checkpoint that could not be written or read back): the
+    /// loop stops after reporting it. The default prints it on stderr.
+    fn on_error(&mut self, error: crate::error::Error) {
+        eprintln!("burnlab: {error}");
+    }
 }
 
 /// An observer that records nothing and never stops a run (benchmarks, tests).
