@@ -150,6 +150,11 @@ impl CheckpointDir {
         Ok(Some(Saved { step, files }))
     }
 
+    /// The step of the checkpoint `LATEST` names, without reading it (`None`: none).
+    pub fn latest_step(&self) -> Option<usize> {
+        step_of(std::fs::read_to_string(self.root.join(LATEST)).ok()?.trim())
+    }
+
     /// The steps of the complete checkpoints present, in order.
     pub fn steps(&self) -> Vec<usize> {
         let mut steps: Vec<usize> = std::fs::read_dir(&self.root)
