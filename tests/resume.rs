@@ -74,3 +74,67 @@ fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
     assert!(ran.status.success(), "{}", stderr(&ran));
     assert!(!trial_dirs(&s.path().join("none"), "r")[0].join("checkpoint").exists());
 }
+
+/// An MLP whose checkpoint takes about 1 MB (weights and Adam's moments).
+const BIG: &str = r#"name = "r"
+seeds = [0]
+
+[dataset]
+name = "mnist1d"
+
+[training]
+lr = 1e-2
+batch_size = 50
+steps = 60
+eval_every = 20
+
+[[models]]
+family = "mlp"
+hidden = 256
+"#;
+
+/// Unmounts a file system when dropped.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_trial_naming_the_file_and_keeps_the_previous_checkpoint() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a small tmpfs (a disk that fills up) needs root");
+        return;
+    }
+    let s = Scratch::new();
+    let file = s.file("r.toml", BIG);
+    let full = s.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    // Room for the first checkpoint (step 20) and the other files, not for a second one.
+    let mounted =
+        std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1600k", "tmpfs"]).arg(&full).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let _unmount = Unmount(full.clone());
+    s.burnlab(&["run", file.to_str().unwrap(), "--results", full.to_str().unwrap(), "--quiet"]);
+    let dir = &trial_dirs(&full, "r")[0];
+    let sum = summary(dir);
+    let error = sum["error"].as_str().unwrap_or_default();
+    assert_eq!(sum["status"], "failed", "{sum}");
+    assert!(
+        error.contains("checkpoint/.partial-ckpt-0000040/") && error.contains("No space left on device"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("checkpoint/LATEST")).unwrap(), "ckpt-0000020\n");
+    // The checkpoint of step 20 is intact: a copy of the results on a disk with room resumes
+    // from it and ends as an uninterrupted run.
+    let copied = std::process::Command::new("cp").arg("-a").arg(&full).arg(s.path().join("copy")).status().unwrap();
+    assert!(copied.success());
+    finish(&s, &file, "copy");
+    finish(&s, &file, "whole");
+    assert_eq!(outcome(&s.path().join("whole")), outcome(&s.path().join("copy")));
+}
