@@ -179,6 +179,10 @@ pub enum Command {
         /// What stays in the trial's checkpoint/ once it finishes.
         #[arg(long, value_enum, default_value_t = KeepCheckpoints::Last)]
         keep_checkpoints: KeepCheckpoints,
+        /// A Slurm task: on SIGUSR1 (the time-limit warning) stop after the next checkpoint
+        /// and requeue this task, which resumes from it.
+        #[arg(long)]
+        requeue: bool,
     },
 }
 
@@ -206,7 +210,9 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Report { dir } => report(&dir),
         Command::Status { dir, json } => status(&dir, json),
         Command::List { json } => list(json).map(|_| 0),
-        Command::Trial { dir, index, progress, keep_checkpoints } => trial(&dir, index, progress, keep_checkpoints),
+        Command::Trial { dir, index, progress, keep_checkpoints, requeue } => {
+            trial(&dir, index, progress, (keep_checkpoints, requeue))
+        }
     }
 }
 
@@ -280,10 +286,20 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
 
 /// `trial` (hidden): runs one trial in this process; exit code 1 when it failed, 130 when
 /// interrupted.
-fn trial(dir: &Path, index: usize, progress: bool, keep: KeepCheckpoints) -> Result<i32> {
+fn trial(dir: &Path, index: usize, progress: bool, (keep, requeue): (KeepCheckpoints, bool)) -> Result<i32> {
+    if requeue {
+        runner::worker::watch_time_limit();
+    }
     let summary = runner::worker::run_trial(dir, index, progress, runner::stop_flag(), keep)?;
     if let Some(e) = &summary.error {
         eprintln!("trial {} failed: {e}", summary.id);
+    }
+    if requeue && summary.status == TrialStatus::Interrupted && runner::worker::time_limit_warned() {
+        let task = runner::slurm::requeue_this_task()?;
+        eprintln!(
+            "trial {}: time limit near; checkpointed at step {} and requeued task {task}",
+            summary.id, summary.steps
+        );
     }
     Ok(match summary.status {
         TrialStatus::Failed => 1,

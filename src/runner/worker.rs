@@ -305,6 +305,10 @@ impl Observer for TrialObserver {
         self.stop.load(Ordering::Relaxed) || self.error.is_some()
     }
 
+    fn stop_after_checkpoint(&self) -> bool {
+        time_limit_warned()
+    }
+
     fn checkpointer(&mut self) -> Option<Box<dyn Checkpointer>> {
         self.checkpointer.take().map(|c| c as Box<dyn Checkpointer>)
     }
@@ -317,6 +321,29 @@ impl Observer for TrialObserver {
     fn on_error(&mut self, error: Error) {
         self.error.get_or_insert(error);
     }
+}
+
+/// Set by SIGUSR1 once [`watch_time_limit`] installed its handler: Slurm's warning that the
+/// task's time limit is near (`#SBATCH --signal=B:USR1@N`).
+static TIME_LIMIT_WARNED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_time_limit_warning(_: libc::c_int) {
+    TIME_LIMIT_WARNED.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGUSR1 (Slurm's time-limit warning) stop the trial right after its next checkpoint
+/// (the loop's [`Observer::stop_after_checkpoint`]); the trial then records itself as
+/// interrupted and the caller requeues its task.
+pub fn watch_time_limit() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGUSR1, on_time_limit_warning as *const () as libc::sighandler_t);
+    }
+}
+
+/// Whether SIGUSR1 arrived since [`watch_time_limit`].
+pub fn time_limit_warned() -> bool {
+    TIME_LIMIT_WARNED.load(Ordering::SeqCst)
 }
 
 /// Threads a CPU backend uses when not told.

@@ -57,6 +57,11 @@ pub trait Observer {
     fn on_test(&mut self, _step: usize, _metrics: &Metrics) {}
     /// Whether the loop should stop now (Ctrl-C).
     fn should_stop(&self) -> bool;
+    /// Whether the loop should stop right after its next checkpoint (a Slurm time-limit
+    /// warning: the task is then requeued and resumes from it); never by default.
+    fn stop_after_checkpoint(&self) -> bool {
+        false
+    }
     /// The model's parameters by path (`fc.weight`), every `histogram_every` evaluations.
     fn on_weights(&mut self, _step: usize, _weights: &[(String, Vec<f32>)]) {}
     /// An image at `step` (a GAN's samples): `height × width` pixels of `channels`, row-major.

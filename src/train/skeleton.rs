@@ -26,8 +26,9 @@ use std::time::Instant;
 /// evaluation hook's state are restored from it and the run goes on after its step. After each
 /// step that is a boundary ([`super::Checkpointer::due`]) of a run that goes on, the step's
 /// state ([`TrainStep::checkpoint`]), the loop's (`loop.json`) and the observer's files are
-/// saved, then the device is reseeded ([`super::Checkpointer::reseed`]). A checkpoint that
-/// cannot be saved or restored goes to [`Observer::on_error`] and ends the run as `Interrupted`.
+/// saved, then the device is reseeded ([`super::Checkpointer::reseed`]); the run then ends as
+/// `Interrupted` when [`Observer::stop_after_checkpoint`] says so. A checkpoint that cannot be
+/// saved or restored goes to [`Observer::on_error`] and ends the run as `Interrupted`.
 ///
 /// After a run that completed or was stopped (not one that diverged or was interrupted), the
 /// test split is evaluated once ([`TrainStep::test`], on the best weights when selecting the
@@ -87,6 +88,10 @@ pub fn run_loop<S: TrainStep + ?Sized>(
                 break;
             }
             hooks.checkpoint.reseed(t);
+            if obs.stop_after_checkpoint() {
+                status = FitStatus::Interrupted(t);
+                break;
+            }
         }
     }
     let (selected_step, mut final_metrics) = run.selected();
