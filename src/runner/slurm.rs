@@ -355,6 +355,8 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str(&format!("#SBATCH --job-name=burnlab-{}\n", spec.experiment));
     s.push_str(&format!("#SBATCH --array={}\n", array_spec(n, o.max_parallel)));
     s.push_str(&format!("#SBATCH --output={}\n", sbatch_value(&log)));
+    // A requeued task (see --signal below) appends to its log: the earlier attempts stay.
+    s.push_str("#SBATCH --open-mode=append\n");
     s.push_str("#SBATCH --ntasks=1\n");
     // SIGUSR1 to the trial (this shell `exec`s it) a minute before a time limit: it stops
     // after its next checkpoint, records itself as interrupted and requeues its own task,

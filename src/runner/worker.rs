@@ -103,7 +103,8 @@ pub fn run_trial(
 }
 
 /// Empties a trial directory (a rerun starts clean) except the runner's log of this worker and
-/// its checkpoints (a rerun resumes from them).
+/// its checkpoints (a rerun resumes from them; a GAN's sample images of the evaluations before
+/// the checkpoint are then in its TensorBoard events only).
 fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {

@@ -173,7 +173,10 @@ impl Run {
 
     /// Restores the loop, the step and the evaluation hook from `saved`.
     fn restore<S: TrainStep + ?Sized>(&mut self, step: &mut S, hooks: &mut Hooks, saved: &Saved) -> Result<()> {
-        let fail = |e: String| Error::from(anyhow::anyhow!("resuming from the checkpoint of step {}: {e}", saved.step));
+        let fail = |e: String| {
+            let help = "`burnlab run --force` starts the trial over";
+            Error::from(anyhow::anyhow!("resuming from the checkpoint of step {}: {e} ({help})", saved.step))
+        };
         let state: LoopState = checkpoint::json_file(&saved.files, LOOP_FILE).map_err(fail)?;
         step.restore(&saved.files).map_err(fail)?;
         let f = f64::from_bits;
