@@ -7,11 +7,11 @@
 mod common;
 mod resume_common;
 
-use resume_common::{GAN, RECIPE, killed_runs_end_as_uninterrupted};
+use resume_common::{GAN, killed_runs_end_as_uninterrupted, recipe};
 
 #[test]
 fn trials_killed_at_random_moments_resume_with_identical_numbers_on_libtorch_cpu() {
-    killed_runs_end_as_uninterrupted(RECIPE, "libtorch", 3);
+    killed_runs_end_as_uninterrupted(&recipe("BACKEND"), "libtorch", 3);
 }
 
 #[test]

@@ -7,17 +7,17 @@ mod common;
 mod resume_common;
 
 use common::{Scratch, stderr, summary, trial_dirs};
-use resume_common::{GAN, RECIPE, finish, killed_runs_end_as_uninterrupted, outcome, signal, start};
+use resume_common::{GAN, finish, killed_runs_end_as_uninterrupted, mnist1d, outcome, recipe, signal, start};
 use std::time::Duration;
 
 #[test]
 fn trials_killed_at_random_moments_resume_with_identical_numbers_on_flex() {
-    killed_runs_end_as_uninterrupted(RECIPE, "flex", 3);
+    killed_runs_end_as_uninterrupted(&recipe("BACKEND"), "flex", 3);
 }
 
 #[test]
 fn trials_killed_at_random_moments_resume_with_identical_numbers_on_ndarray() {
-    killed_runs_end_as_uninterrupted(RECIPE, "ndarray", 3);
+    killed_runs_end_as_uninterrupted(&recipe("BACKEND"), "ndarray", 3);
 }
 
 #[test]
@@ -28,7 +28,7 @@ fn a_killed_gan_resumes_with_identical_numbers() {
 #[test]
 fn trials_stopped_with_ctrl_c_resume_with_identical_numbers() {
     let s = Scratch::new();
-    let file = s.file("r.toml", &RECIPE.replace("BACKEND", "flex"));
+    let file = s.file("r.toml", &recipe("flex"));
     finish(&s, &file, "whole");
     let mut resumed_from = Vec::new();
     for (delay, codes) in [(1500, [130, 130]), (2000, [130, 0])] {
@@ -52,7 +52,7 @@ fn trials_stopped_with_ctrl_c_resume_with_identical_numbers() {
 #[test]
 fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
     let s = Scratch::new();
-    let text = RECIPE.replace("BACKEND", "flex").replace("log_every = 10", "log_every = 10\ncheckpoint_every = 50");
+    let text = recipe("flex").replace("log_every = 10", "log_every = 10\ncheckpoint_every = 50");
     let text = text.replace("[[models]]\nfamily = \"attention\"\nd_model = 16\nff = 32\nheads = 2\nlayers = 1\n\n", "");
     let file = s.file("r.toml", &text);
     let ran = s.burnlab(&["run", file.to_str().unwrap(), "--results", "all", "--quiet", "--keep-checkpoints", "all"]);
@@ -76,22 +76,9 @@ fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
 }
 
 /// An MLP whose checkpoint takes about 1 MB (weights and Adam's moments).
-const BIG: &str = r#"name = "r"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-
-[training]
-lr = 1e-2
-batch_size = 50
-steps = 60
-eval_every = 20
-
-[[models]]
-family = "mlp"
-hidden = 256
-"#;
+fn big() -> String {
+    mnist1d("r", "flex", "steps = 60\neval_every = 20", "[[models]]\nfamily = \"mlp\"\nhidden = 256\n")
+}
 
 /// Unmounts a file system when dropped.
 struct Unmount(std::path::PathBuf);
@@ -109,7 +96,7 @@ fn a_full_disk_fails_the_trial_naming_the_file_and_keeps_the_previous_checkpoint
         return;
     }
     let s = Scratch::new();
-    let file = s.file("r.toml", BIG);
+    let file = s.file("r.toml", &big());
     let full = s.path().join("full");
     std::fs::create_dir(&full).unwrap();
     // Room for the first checkpoint (step 20) and the other files, not for a second one.

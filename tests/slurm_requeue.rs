@@ -6,33 +6,19 @@
 //! limit; Slurm checks time limits every 30 s).
 
 mod common;
+mod resume_common;
 
 use common::{Scratch, stderr, stdout, trial_dirs};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// About 90 s of training on one thread, checkpointed every 200 steps (about 1.5 s).
-const LONG: &str = r#"name = "q"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-
-[training]
-lr = 1e-2
-batch_size = 50
-steps = 12000
-eval_every = 200
-log_every = 100
-
-[[models]]
-family = "attention"
-d_model = 16
-ff = 32
-heads = 2
-layers = 1
-"#;
+/// About 90 s of training on one thread (idle machine), checkpointed every 200 steps (about
+/// 1.5 s).
+fn long() -> String {
+    let models = "[[models]]\nfamily = \"attention\"\nd_model = 16\nff = 32\nheads = 2\nlayers = 1\n";
+    resume_common::mnist1d("q", "flex", "steps = 12000\neval_every = 200\nlog_every = 100", models)
+}
 
 /// The status in a trial's `summary.json`, if it has one.
 fn status(dir: &Path) -> Option<String> {
@@ -68,7 +54,7 @@ fn a_trial_past_its_time_limit_is_requeued_and_resumes_with_the_local_numbers() 
     assert!(up.status.success(), "scripts/slurm-cluster start: {}", stderr(&up));
     let _cluster = Cluster(!was_up);
     let s = Scratch::new();
-    let file = s.file("q.toml", LONG);
+    let file = s.file("q.toml", &long());
     let f = file.to_str().unwrap();
     let submit = ["run", f, "--results", "slurm", "--executor", "slurm", "--time", "1"];
     let sub = s.burnlab(&[&submit[..], &["--sbatch-arg=--signal=B:USR1@30", "--json"]].concat());

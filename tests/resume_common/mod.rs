@@ -12,42 +12,26 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+/// An experiment with one seed on MNIST-1D: `[training]` at lr 1e-2 and batch 50, then the
+/// `training` keys; then `rest` (the models, `[report]`).
+pub fn mnist1d(name: &str, backend: &str, training: &str, rest: &str) -> String {
+    let head = format!("name = \"{name}\"\nbackend = \"{backend}\"\nseeds = [0]\n\n[dataset]\nname = \"mnist1d\"\n\n");
+    format!("{head}[training]\nlr = 1e-2\nbatch_size = 50\n{training}\n\n{rest}")
+}
+
 /// Attention (dropout 0.1: device randoms in every step) and a small MLP on MNIST-1D, with a
-/// learning-rate schedule, early stopping and `select = "best"`; `BACKEND` is replaced.
-pub const RECIPE: &str = r#"name = "r"
-backend = "BACKEND"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-
-[training]
-lr = 1e-2
-batch_size = 50
-steps = 200
-eval_every = 20
-log_every = 10
-lr_schedule = { kind = "cosine", warmup_steps = 30 }
-early_stopping = { metric = "valid.loss", patience = 6 }
-
-[[models]]
-family = "attention"
-d_model = 16
-ff = 32
-heads = 2
-layers = 1
-
-[[models]]
-family = "mlp"
-hidden = 32
-
-[report]
-metric = "test.accuracy"
-select = "best"
-"#;
+/// learning-rate schedule, early stopping and `select = "best"`, on `backend`.
+pub fn recipe(backend: &str) -> String {
+    let training = "steps = 200\neval_every = 20\nlog_every = 10\n\
+        lr_schedule = { kind = \"cosine\", warmup_steps = 30 }\n\
+        early_stopping = { metric = \"valid.loss\", patience = 6 }";
+    let models = "[[models]]\nfamily = \"attention\"\nd_model = 16\nff = 32\nheads = 2\nlayers = 1\n\n\
+        [[models]]\nfamily = \"mlp\"\nhidden = 32\n\n[report]\nmetric = \"test.accuracy\"\nselect = \"best\"\n";
+    mnist1d("r", backend, training, models)
+}
 
 /// A small GAN on the ring mixture (batch norm in G: running statistics in the checkpoint;
-/// noise from the device at every step).
+/// noise from the device at every step); `BACKEND` is replaced.
 pub const GAN: &str = r#"name = "r"
 backend = "BACKEND"
 seeds = [0]
@@ -129,7 +113,8 @@ pub fn checkpoints(results: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The uninterrupted run, then a run killed `kills` times (SIGKILL to the runner's process
+/// The uninterrupted run of `experiment` (its `BACKEND` replaced by `backend`), then a run
+/// killed `kills` times (SIGKILL to the runner's process
 /// group, after a random 0.4-2.4 s each time) and finished; both must end the same.
 pub fn killed_runs_end_as_uninterrupted(experiment: &str, backend: &str, kills: usize) {
     let s = Scratch::new();
