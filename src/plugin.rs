@@ -81,3 +81,6 @@ pub use crate::registry::Registry;
 pub use crate::train::{
     FitOutcome, FitStatus, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep, TrainingSpec, run_loop,
 };
+/// What a [`TrainStep`] of your own needs to be resumable (`checkpoint` and `restore`): the
+/// checkpoint's files ([`checkpoint::Files`]) and Burn record helpers for modules and optimizers.
+pub use crate::train::checkpoint;
