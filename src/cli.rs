@@ -6,6 +6,7 @@ use crate::results::TrialStatus;
 use crate::runner::{self, RunOptions};
 use crate::spec::Experiment;
 use crate::sweep;
+use crate::train::checkpoint::KeepCheckpoints;
 use crate::trained::{self, Weights, eval::SplitChoice};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -93,6 +94,7 @@ impl SlurmArgs {
             max_parallel: self.max_parallel,
             sbatch_args: self.sbatch_args,
             dry_run: self.dry_run,
+            keep_checkpoints: KeepCheckpoints::Last,
         }
     }
 }
@@ -114,9 +116,13 @@ pub enum Command {
         /// count the devices in CUDA_VISIBLE_DEVICES when it is set.
         #[arg(long, value_delimiter = ',', value_name = "I,J,...", conflicts_with = "jobs")]
         gpus: Vec<usize>,
-        /// Rerun finished trials too.
+        /// Rerun finished trials too (from step 0: their checkpoints are removed).
         #[arg(long)]
         force: bool,
+        /// What stays in a trial's checkpoint/ once it finishes: the last checkpoint, the one
+        /// of the selected (best) evaluation, all, or none.
+        #[arg(long, value_enum, default_value_t = KeepCheckpoints::Last)]
+        keep_checkpoints: KeepCheckpoints,
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
@@ -226,6 +232,13 @@ pub enum Command {
         /// Print JSON progress lines on stdout.
         #[arg(long)]
         progress: bool,
+        /// What stays in the trial's checkpoint/ once it finishes.
+        #[arg(long, value_enum, default_value_t = KeepCheckpoints::Last)]
+        keep_checkpoints: KeepCheckpoints,
+        /// A Slurm task: on SIGUSR1 (the time-limit warning) stop after the next checkpoint
+        /// and requeue this task, which resumes from it.
+        #[arg(long)]
+        requeue: bool,
     },
 }
 
@@ -233,14 +246,16 @@ pub enum Command {
 /// 130 interrupted; errors are returned and mapped by [`Error::exit_code`]).
 pub fn execute(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Run { file, results, jobs, gpus, force, quiet, json, executor, slurm } => {
+        Command::Run { file, results, jobs, gpus, force, keep_checkpoints, quiet, json, executor, slurm } => {
             let exp = load(&file)?;
             match executor {
-                Executor::Slurm => run_slurm(&exp, slurm, results, force, (jobs, &gpus), (json, quiet)),
+                Executor::Slurm => {
+                    run_slurm(&exp, slurm, (results, keep_checkpoints), force, (jobs, &gpus), (json, quiet))
+                }
                 Executor::Local => run_local(
                     &exp,
                     &slurm,
-                    RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus },
+                    RunOptions { results_root: results, jobs, force, quiet: quiet || json, gpus, keep_checkpoints },
                     json,
                     quiet,
                 ),
@@ -252,7 +267,9 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Compare { dirs, metric, output } => compare(&dirs, metric.as_deref(), output),
         Command::Status { dir, json } => status(&dir, json),
         Command::List { json } => list(json).map(|_| 0),
-        Command::Trial { dir, index, progress } => trial(&dir, index, progress),
+        Command::Trial { dir, index, progress, keep_checkpoints, requeue } => {
+            trial(&dir, index, progress, (keep_checkpoints, requeue))
+        }
         Command::Eval { trial_dir, sets, split, weights, json } => {
             let evaluation = trained::eval::eval(&trial_dir, &sets, split, weights)?;
             print_either(&evaluation, json, || evaluation.text())
@@ -283,13 +300,16 @@ fn print_either<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce() 
 fn run_slurm(
     exp: &Experiment,
     slurm: SlurmArgs,
-    results: PathBuf,
+    (results, keep): (PathBuf, KeepCheckpoints),
     force: bool,
     (jobs, gpus): (Option<usize>, &[usize]),
     (json, quiet): (bool, bool),
 ) -> Result<i32> {
     no_local_options(jobs, gpus)?;
-    let sub = runner::slurm::submit(exp, &slurm.options(results, force))?;
+    let sub = runner::slurm::submit(
+        exp,
+        &runner::slurm::SlurmOptions { keep_checkpoints: keep, ..slurm.options(results, force) },
+    )?;
     runner::slurm::print_submission(&sub, json, quiet)?;
     Ok(0)
 }
@@ -362,10 +382,20 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
 
 /// `trial` (hidden): runs one trial in this process; exit code 1 when it failed, 130 when
 /// interrupted.
-fn trial(dir: &Path, index: usize, progress: bool) -> Result<i32> {
-    let summary = runner::worker::run_trial(dir, index, progress, runner::stop_flag())?;
+fn trial(dir: &Path, index: usize, progress: bool, (keep, requeue): (KeepCheckpoints, bool)) -> Result<i32> {
+    if requeue {
+        runner::worker::watch_time_limit();
+    }
+    let summary = runner::worker::run_trial(dir, index, progress, runner::stop_flag(), keep)?;
     if let Some(e) = &summary.error {
         eprintln!("trial {} failed: {e}", summary.id);
+    }
+    if requeue && summary.status == TrialStatus::Interrupted && runner::worker::time_limit_warned() {
+        let task = runner::slurm::requeue_this_task()?;
+        eprintln!(
+            "trial {}: time limit near; checkpointed at step {} and requeued task {task}",
+            summary.id, summary.steps
+        );
     }
     Ok(match summary.status {
         TrialStatus::Failed => 1,

@@ -78,6 +78,9 @@ pub use crate::error::{Error, Result, UserError};
 pub use crate::models::layers::Dropout;
 pub use crate::models::{Classifier, Family, FamilySpec, Footprint, Inputs, TrainCtx};
 pub use crate::registry::Registry;
+/// What a [`TrainStep`] of your own needs to be resumable (`checkpoint` and `restore`): the
+/// checkpoint's files ([`checkpoint::Files`]) and Burn record helpers for modules and optimizers.
+pub use crate::train::checkpoint;
 pub use crate::train::{
     FitOutcome, FitStatus, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep, TrainingSpec, run_loop,
 };

@@ -76,8 +76,8 @@ fn eval_in_a_new_process_gives_exactly_the_reported_test_metrics() {
         for (dir, sum) in &trials {
             let model = dir.join("model");
             assert_eq!(sum["status"], "completed");
-            assert!(model.join("final.mpk").is_file() && model.join("model.json").is_file());
-            assert_eq!(model.join("best.mpk").is_file(), select == "best");
+            assert!(model.join("final.bpk").is_file() && model.join("model.json").is_file());
+            assert_eq!(model.join("best.bpk").is_file(), select == "best");
             let card: Value =
                 serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
             assert_eq!(card["tested"], if select == "best" { "best" } else { "final" });
@@ -156,9 +156,9 @@ fn other_dataset_settings_give_other_numbers_and_bad_ones_clear_errors() {
     fails(&["eval", d, "--set", "dataset.shufle_seq=true"], &["--set dataset.shufle_seq=true", "unknown field"]);
     fails(&["eval", d, "--set", "training.lr=1"], &["only dataset options"]);
     fails(&["eval", d, "--set", "dataset.validation=0", "--split", "valid"], &["no validation split"]);
-    let mpk = dir.join("model/best.mpk");
-    std::fs::write(&mpk, b"not a record").unwrap();
-    fails(&["eval", d], &["best.mpk", "cannot load the saved weights"]);
+    let bpk = dir.join("model/best.bpk");
+    std::fs::write(&bpk, b"not a record").unwrap();
+    fails(&["eval", d], &["best.bpk", "cannot load the saved weights"]);
     std::fs::remove_dir_all(dir.join("model")).unwrap();
     fails(&["eval", d], &["model/model.json", "no saved model"]);
 }
@@ -259,7 +259,7 @@ fn best_names_the_median_seed_of_the_best_row_and_exports_it() {
     assert_eq!(choice["value"].as_f64().unwrap(), values[1]);
     assert_eq!(choice["candidates"], 3);
     // The export is a trial directory that eval reads.
-    for f in ["model/model.json", "model/final.mpk", "model/best.mpk", "config.toml", "summary.json"] {
+    for f in ["model/model.json", "model/final.bpk", "model/best.bpk", "config.toml", "summary.json"] {
         assert!(export.join(f).is_file(), "{f}");
     }
     let eval = json(&s.burnlab(&["eval", arg(&export), "--json"]));

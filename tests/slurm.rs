@@ -118,7 +118,7 @@ fn dry_run_writes_one_array_task_per_unfinished_trial() {
         "#SBATCH --qos=low".into(),
         format!("#SBATCH --output={}/slurm/logs/%A_%a.out", abs_exp.display()),
         "export RAYON_NUM_THREADS=3".into(),
-        format!("exec '{}' trial '{}' \"$INDEX\"", env!("CARGO_BIN_EXE_burnlab"), abs_exp.display()),
+        format!("exec '{}' trial '{}' \"$INDEX\" --requeue", env!("CARGO_BIN_EXE_burnlab"), abs_exp.display()),
     ] {
         assert!(script.lines().any(|l| l == line), "missing {line:?} in\n{script}");
     }

@@ -55,11 +55,46 @@ impl Epochs {
         idx
     }
 
+    /// Where the epochs stand (for a checkpoint): the epoch's order, the position in it and
+    /// the generator's word position.
+    pub fn state(&self) -> BatchState {
+        BatchState { step: 0, order: self.order.clone(), pos: self.pos, word_pos: self.rng.get_word_pos().to_string() }
+    }
+
+    /// Continues from `state` ([`Epochs::state`] of epochs built like these).
+    ///
+    /// # Errors
+    /// A state that does not fit `0..n`, as text.
+    pub fn restore(&mut self, state: &BatchState) -> Result<(), String> {
+        let word_pos: u128 = state.word_pos.parse().map_err(|_| format!("bad word position {}", state.word_pos))?;
+        if state.pos > state.order.len() || state.order.iter().any(|&i| i >= self.n) {
+            return Err(format!("a batch state that does not fit {} examples", self.n));
+        }
+        (self.order, self.pos) = (state.order.clone(), state.pos);
+        self.rng.set_word_pos(word_pos);
+        Ok(())
+    }
+
     fn reshuffle(&mut self) {
         self.order = (0..self.n).collect();
         self.order.shuffle(&mut self.rng);
         self.pos = 0;
     }
+}
+
+/// Where a batcher stands, for a checkpoint: the sequential step, the current epoch's order,
+/// the position in it and the shuffling generator's word position (ChaCha8's
+/// `get_word_pos`, as decimal text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchState {
+    /// Batches drawn (sequential batching).
+    pub step: usize,
+    /// The current epoch's row order.
+    pub order: Vec<usize>,
+    /// The position in it.
+    pub pos: usize,
+    /// The generator's word position.
+    pub word_pos: String,
 }
 
 /// Labelled batches of every modality: seeded reshuffles per epoch ([`Epochs`]), or sequential
@@ -95,6 +130,20 @@ impl Batches {
             Batching::Shuffle => split.select_batch(&self.epochs.next_batch(), device),
         }
     }
+
+    /// Where the batches stand ([`BatchState`]).
+    pub fn state(&self) -> BatchState {
+        BatchState { step: self.step, ..self.epochs.state() }
+    }
+
+    /// Continues from `state`.
+    ///
+    /// # Errors
+    /// As [`Epochs::restore`].
+    pub fn restore(&mut self, state: &BatchState) -> Result<(), String> {
+        self.step = state.step;
+        self.epochs.restore(state)
+    }
 }
 
 /// Unlabelled batches of the first modality from seeded epochs ([`Epochs`]): the GAN's real
@@ -114,6 +163,19 @@ impl InputBatches {
     /// The next batch `[batch, seq_len, channels]` on `device`.
     pub fn next(&mut self, device: &Device) -> Tensor<3> {
         self.split.select(&self.epochs.next_batch(), device).0
+    }
+
+    /// The epochs' state ([`Epochs::state`]).
+    pub fn state(&self) -> BatchState {
+        self.epochs.state()
+    }
+
+    /// Continues from `state`.
+    ///
+    /// # Errors
+    /// As [`Epochs::restore`].
+    pub fn restore(&mut self, state: &BatchState) -> Result<(), String> {
+        self.epochs.restore(state)
     }
 }
 
@@ -147,6 +209,19 @@ mod tests {
         let seen: Vec<(u32, u32)> = (0..5).flat_map(|_| rows(big.next(&device))).collect();
         assert_eq!(seen.len(), 35);
         assert!(data.train.x.chunks(2).all(|p| count(&seen, p) == 7));
+    }
+
+    #[test]
+    fn restored_epochs_draw_what_the_original_draws_next() {
+        let mut a = Epochs::new(7, 3, ChaCha8Rng::seed_from_u64(5));
+        for _ in 0..4 {
+            a.next_batch();
+        }
+        let mut b = Epochs::new(7, 3, ChaCha8Rng::seed_from_u64(5));
+        b.restore(&a.state()).unwrap();
+        for _ in 0..6 {
+            assert_eq!(a.next_batch(), b.next_batch());
+        }
     }
 
     #[test]

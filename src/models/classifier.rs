@@ -11,7 +11,7 @@ use crate::data::{DataInfo, Dataset, DeviceSplit, Labels, Task};
 use crate::tensorboard::image::Channels;
 use crate::train::{
     self, ClipGradSpec, FitOutcome, FitStatus, Hooks, Metrics, Observer, Selection, StepLosses, TrainStep,
-    TrainingSpec, build_optimizer, seeds,
+    TrainingSpec, build_optimizer, checkpoint, seeds,
 };
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
@@ -391,6 +391,30 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
 
     fn weights(&self) -> Option<Vec<(String, Vec<f32>)>> {
         Some(train::weights_of(self.model()))
+    }
+
+    /// `model.bpk`, `optim.bpk`, `batches.json` and, with kept best weights, `best.bpk`.
+    fn checkpoint(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let mut files = vec![
+            ("model.bpk".to_string(), checkpoint::module_bytes(self.model())?),
+            ("optim.bpk".to_string(), checkpoint::optim_bytes(&self.optim)?),
+            ("batches.json".to_string(), checkpoint::json_bytes(&self.batches.state())?),
+        ];
+        if let Some(best) = &self.best {
+            files.push(("best.bpk".to_string(), checkpoint::module_bytes(best)?));
+        }
+        Ok(files)
+    }
+
+    fn restore(&mut self, files: &checkpoint::Files) -> Result<(), String> {
+        let model = self.model.take().expect("the model is held between steps");
+        self.model = Some(checkpoint::load_module(model, checkpoint::file(files, "model.bpk")?)?);
+        checkpoint::load_optim(&mut self.optim, checkpoint::file(files, "optim.bpk")?)?;
+        self.batches.restore(&checkpoint::json_file(files, "batches.json")?)?;
+        if let Some(best) = files.get("best.bpk") {
+            self.best = Some(checkpoint::load_module(self.model().clone(), best)?);
+        }
+        Ok(())
     }
 }
 

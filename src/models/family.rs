@@ -73,7 +73,8 @@ pub struct TrialPlace<'a> {
     pub experiment: &'a str,
     /// The results directory (`results/NAME`).
     pub results: &'a Path,
-    /// The trial's directory (`results/NAME/trials/<id>`), emptied before the trial starts.
+    /// The trial's directory (`results/NAME/trials/<id>`), emptied before the trial starts
+    /// (but for its `checkpoint/`, which it resumes from).
     pub dir: &'a Path,
     /// The resolved `[dataset]` (`ctx.data` is what it loaded).
     pub dataset: &'a DatasetSpec,

@@ -15,7 +15,7 @@ use std::path::Path;
 /// The record of `model` (in validation mode) as burnpack bytes, what `Module::save_file`
 /// writes; `None` if Burn cannot serialise it.
 pub fn record_bytes<M: Module>(model: &M) -> Option<Vec<u8>> {
-    model.clone().valid().into_record().into_bytes().ok().map(|b| b.to_vec())
+    crate::train::checkpoint::module_bytes(&model.valid()).ok()
 }
 
 /// Hands `final` (and, when `best` is `Some`, `best`) to [`Observer::on_model`].
@@ -27,7 +27,7 @@ pub fn emit_weights<M: Module>(obs: &mut dyn Observer, last: &M, best: Option<&M
     }
 }
 
-/// `model` with the weights of the record file `path` (a `*.mpk` of a trial's `model/`).
+/// `model` with the weights of the record file `path` (a `*.bpk` of a trial's `model/`).
 ///
 /// # Errors
 /// A user error naming the file: unreadable, not a record, or a record of another model

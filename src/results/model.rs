@@ -1,5 +1,5 @@
-//! A finished trial's saved model: `trials/<id>/model/` with its weights (`final.mpk`, and
-//! `best.mpk` when the selection is `best`) and `model.json` ([`ModelCard`]), everything
+//! A finished trial's saved model: `trials/<id>/model/` with its weights (`final.bpk`, and
+//! `best.bpk` when the selection is `best`) and `model.json` ([`ModelCard`]), everything
 //! needed to rebuild the model and its data without the plan.
 //!
 //! The worker writes it ([`write_model`]) at the end of a trial that completed or was stopped
@@ -120,10 +120,10 @@ pub fn model_dir(trial_dir: &Path) -> PathBuf {
 
 /// The file of the weights `name` (`final`, `best`) in `trial_dir/model/`.
 pub fn weights_path(trial_dir: &Path, name: &str) -> PathBuf {
-    model_dir(trial_dir).join(format!("{name}.mpk"))
+    model_dir(trial_dir).join(format!("{name}.bpk"))
 }
 
-/// Writes `trial_dir/model/`: each of `weights` (name, record bytes) as `NAME.mpk`, then
+/// Writes `trial_dir/model/`: each of `weights` (name, record bytes) as `NAME.bpk`, then
 /// `card` as `model.json`. All of it is written into a temporary folder that is then renamed,
 /// so that `model/` is either absent or complete.
 ///
@@ -133,7 +133,7 @@ pub fn write_model(trial_dir: &Path, card: &ModelCard, weights: &[(String, Vec<u
     let staging = trial_dir.join(STAGING_DIR);
     remove_dir(&staging)?;
     for (name, bytes) in weights {
-        write_atomic(&staging.join(format!("{name}.mpk")), bytes)?;
+        write_atomic(&staging.join(format!("{name}.bpk")), bytes)?;
     }
     write_json_atomic(&staging.join(CARD_FILE), card)?;
     let dir = model_dir(trial_dir);

@@ -15,6 +15,7 @@ use crate::results::summary::json_float;
 use crate::results::{TrialStatus, TrialSummary, paths};
 use crate::spec::Experiment;
 use crate::sweep::{self, Ask, Decision, Finished, Plan, SearchStrategy, Trial};
+use crate::train::checkpoint::{CheckpointDir, KeepCheckpoints};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -82,6 +83,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// `--gpus`: CUDA device indices, one trial at a time on each (empty: no pinning).
     pub gpus: Vec<usize>,
+    /// `--keep-checkpoints`: what stays in a trial's `checkpoint/` once it finishes.
+    pub keep_checkpoints: KeepCheckpoints,
 }
 
 /// What a run did.
@@ -178,6 +181,10 @@ pub fn prepare_with(
     };
     let (mut pending, mut history) = (Vec::new(), Vec::new());
     for t in &strategy.plan().trials {
+        // --force starts every trial from step 0: without its checkpoints.
+        if force {
+            CheckpointDir::of_trial(&paths::trial_dir(&dir, &t.id)).remove()?;
+        }
         match finished(t) {
             Some(s) => history.push(s.finished()),
             None => pending.push(t.index),
@@ -228,7 +235,7 @@ fn pool_for<'a>(plan: &Plan, pending: &[usize], opts: &'a RunOptions) -> Result<
     };
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
-    Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet })
+    Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet, keep: opts.keep_checkpoints })
 }
 
 /// Plans `exp`, runs its unfinished trials locally and writes the tables.
@@ -287,6 +294,8 @@ struct Pool<'a> {
     gpus: &'a [usize],
     /// No progress output.
     quiet: bool,
+    /// What stays in a finished trial's `checkpoint/`.
+    keep: KeepCheckpoints,
 }
 
 /// What starting and finishing workers needs: where, which binary, and the progress display
@@ -300,6 +309,7 @@ struct Launcher<'a> {
     exe: PathBuf,
     threads: usize,
     quiet: bool,
+    keep: KeepCheckpoints,
     multi: MultiProgress,
     overall: ProgressBar,
     trial_style: ProgressStyle,
@@ -331,6 +341,7 @@ impl<'a> Launcher<'a> {
             exe,
             threads: pool.threads,
             quiet: pool.quiet,
+            keep: pool.keep,
             multi,
             overall,
             trial_style,
@@ -347,6 +358,7 @@ impl<'a> Launcher<'a> {
         let log = open_log(&tdir.join(paths::WORKER_LOG))?;
         let mut cmd = Command::new(&self.exe);
         cmd.arg("trial").arg(self.dir).arg(index.to_string()).arg("--progress");
+        cmd.arg("--keep-checkpoints").arg(self.keep.as_str());
         cmd.env("RAYON_NUM_THREADS", self.threads.to_string());
         // --gpus: the worker sees only its GPU.
         if let Some(g) = gpu {
@@ -723,7 +735,7 @@ mod tests {
 
     /// A local sweep in `dir` whose workers are `exe`, with two slots.
     fn local<'a>(dir: &'a Path, plan: &Plan, exe: &str) -> (LocalSweep<'a>, Pool<'static>, mpsc::Receiver<Msg>) {
-        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true };
+        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true, keep: KeepCheckpoints::Last };
         let (tx, rx) = mpsc::channel();
         let mut launcher = Launcher::new(dir, plan, &pool, 3, tx).unwrap();
         launcher.exe = exe.into();

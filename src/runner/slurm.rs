@@ -14,6 +14,7 @@ use crate::fsutil::{write_atomic, write_json_atomic};
 pub use crate::results::paths::{jobs_path, log_path, logs_dir, script_path, slurm_dir};
 use crate::spec::Experiment;
 use crate::sweep::SearchStrategy;
+use crate::train::checkpoint::KeepCheckpoints;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,8 @@ pub struct SlurmOptions {
     pub sbatch_args: Vec<String>,
     /// Write the script without submitting it.
     pub dry_run: bool,
+    /// `--keep-checkpoints`: what stays in a trial's `checkpoint/` once it finishes.
+    pub keep_checkpoints: KeepCheckpoints,
 }
 
 impl SlurmOptions {
@@ -49,6 +52,7 @@ impl SlurmOptions {
         SlurmOptions {
             results_root: results_root.into(),
             force: false,
+            keep_checkpoints: KeepCheckpoints::Last,
             partition: None,
             time: None,
             cpus_per_trial: 1,
@@ -310,6 +314,30 @@ fn sbatch_value(s: &str) -> String {
     }
 }
 
+/// Seconds before its time limit that Slurm warns a task (SIGUSR1); `--sbatch-arg
+/// =--signal=B:USR1@N` (a later `#SBATCH` line) changes it.
+pub const TIME_LIMIT_WARNING_S: u32 = 60;
+
+/// Requeues the Slurm task this process runs in (`scontrol requeue JOB_TASK`, from
+/// `SLURM_ARRAY_JOB_ID` and `SLURM_ARRAY_TASK_ID`, else `SLURM_JOB_ID`): a trial warned of
+/// its time limit, once it has checkpointed; the requeued task resumes from the checkpoint.
+///
+/// # Errors
+/// Not in a Slurm job, or `scontrol` failing (its message).
+pub fn requeue_this_task() -> Result<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let id = match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(job), Some(task)) => format!("{job}_{task}"),
+        _ => var("SLURM_JOB_ID").ok_or_else(|| UserError::new("not in a Slurm job (no SLURM_JOB_ID)"))?,
+    };
+    let out = Command::new("scontrol").args(["requeue", &id]).output().map_err(|e| Error::io("scontrol", e))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(anyhow::anyhow!("scontrol requeue {id} failed: {why}").into());
+    }
+    Ok(id)
+}
+
 /// The text of `array.sbatch`.
 pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     let o = spec.opts;
@@ -327,10 +355,14 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str(&format!("#SBATCH --job-name=burnlab-{}\n", spec.experiment));
     s.push_str(&format!("#SBATCH --array={}\n", array_spec(n, o.max_parallel)));
     s.push_str(&format!("#SBATCH --output={}\n", sbatch_value(&log)));
+    // A requeued task (see --signal below) appends to its log: the earlier attempts stay.
+    s.push_str("#SBATCH --open-mode=append\n");
     s.push_str("#SBATCH --ntasks=1\n");
-    // SIGINT to the trial (this shell `exec`s it) a minute before a time limit: it stops and
-    // records itself as interrupted, to be rerun by the next submission.
-    s.push_str("#SBATCH --signal=B:INT@60\n");
+    // SIGUSR1 to the trial (this shell `exec`s it) a minute before a time limit: it stops
+    // after its next checkpoint, records itself as interrupted and requeues its own task,
+    // which resumes from that checkpoint (`trial --requeue`; the task must be requeueable).
+    s.push_str("#SBATCH --requeue\n");
+    s.push_str(&format!("#SBATCH --signal=B:USR1@{TIME_LIMIT_WARNING_S}\n"));
     s.push_str(&format!("#SBATCH --cpus-per-task={}\n", o.cpus_per_trial));
     if o.gpus_per_trial > 0 {
         s.push_str(&format!("#SBATCH --gres=gpu:{}\n", o.gpus_per_trial));
@@ -362,8 +394,12 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str(
         "echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n",
     );
+    let keep = match o.keep_checkpoints {
+        KeepCheckpoints::Last => String::new(),
+        k => format!(" --keep-checkpoints {}", k.as_str()),
+    };
     s.push_str(&format!(
-        "exec {} trial {} \"$INDEX\"\n",
+        "exec {} trial {} \"$INDEX\" --requeue{keep}\n",
         shell_quote(&spec.exe.display().to_string()),
         shell_quote(&results)
     ));
@@ -626,10 +662,11 @@ mod tests {
             "#SBATCH --partition=gpu",
             "#SBATCH --time=1:00:00",
             "#SBATCH --mem=4G",
-            "#SBATCH --signal=B:INT@60",
+            "#SBATCH --signal=B:USR1@60",
+            "#SBATCH --requeue",
             "  3 5 9",
             "export RAYON_NUM_THREADS=4",
-            "exec '/opt/burn lab/burnlab' trial '/shared/results/tiny' \"$INDEX\"",
+            "exec '/opt/burn lab/burnlab' trial '/shared/results/tiny' \"$INDEX\" --requeue",
         ] {
             assert!(s.lines().any(|l| l == line), "missing line {line:?} in\n{s}");
         }

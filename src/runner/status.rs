@@ -7,6 +7,7 @@
 use super::slurm::{self, JobRecord, Queue, QueueState, query_queue};
 use crate::error::Result;
 use crate::results::{TrialStatus, TrialSummary, paths};
+use crate::train::checkpoint::CheckpointDir;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,10 @@ pub struct TrialReport {
     pub log: Option<PathBuf>,
     /// The last lines of that log (failed and interrupted trials only).
     pub log_tail: Vec<String>,
+    /// Bytes its `checkpoint/` takes (0: none).
+    pub checkpoint_bytes: u64,
+    /// The step of its latest checkpoint, which an unfinished trial resumes from.
+    pub checkpoint_step: Option<usize>,
 }
 
 /// Where a results directory stands.
@@ -111,6 +116,8 @@ pub struct Status {
     pub queue: Queue,
     /// Every trial, in plan order.
     pub trials: Vec<TrialReport>,
+    /// Bytes the trials' checkpoints take together.
+    pub checkpoint_bytes: u64,
 }
 
 /// Reads the state of every trial in `dir`, asking `squeue` about recorded Slurm jobs.
@@ -149,6 +156,8 @@ pub fn collect(dir: &Path) -> Result<Status> {
             }
         };
         let (log, log_tail) = failure_log(dir, &tdir, trial.index, &jobs, state);
+        let store = CheckpointDir::of_trial(&tdir);
+        let (checkpoint_bytes, checkpoint_step) = (store.size(), store.latest_step());
         trials.push(TrialReport {
             index: trial.index,
             id: trial.id.clone(),
@@ -158,6 +167,8 @@ pub fn collect(dir: &Path) -> Result<Status> {
             error,
             log,
             log_tail,
+            checkpoint_bytes,
+            checkpoint_step,
         });
     }
     let mut counts: BTreeMap<&'static str, usize> = TrialState::ALL.iter().map(|s| (s.name(), 0)).collect();
@@ -174,6 +185,7 @@ pub fn collect(dir: &Path) -> Result<Status> {
         local_run_active,
         slurm_jobs: jobs.iter().map(|j| j.job_id.clone()).collect(),
         queue,
+        checkpoint_bytes: trials.iter().map(|t| t.checkpoint_bytes).sum(),
         trials,
     })
 }
@@ -267,11 +279,19 @@ pub fn render(s: &Status) -> String {
     if s.local_run_active {
         out.push_str("a local `burnlab run` is using this directory\n");
     }
+    let with = s.trials.iter().filter(|t| t.checkpoint_bytes > 0).count();
+    if with > 0 {
+        let mib = s.checkpoint_bytes as f64 / (1024.0 * 1024.0);
+        out.push_str(&format!("checkpoints: {mib:.1} MiB in {with} trial(s)\n"));
+    }
     for t in s.trials.iter().filter(|t| matches!(t.state, TrialState::Failed | TrialState::Interrupted)) {
         out.push_str(&format!("\n{} {} (index {}) {}\n", t.state.name(), t.id, t.index, t.name));
         if let Some(e) = &t.error {
             // A multi-line error (a `command` program's quoted standard error) stays indented.
             out.push_str(&format!("  error: {}\n", e.trim_end().replace('\n', "\n    ")));
+        }
+        if let Some(step) = t.checkpoint_step {
+            out.push_str(&format!("  resumes from its checkpoint at step {step} on the next run\n"));
         }
         if let Some(log) = &t.log {
             out.push_str(&format!("  last lines of {}:\n", log.display()));

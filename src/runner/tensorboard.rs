@@ -80,6 +80,49 @@ fn remove_runs_of(runs: &Path, id: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// The event file of a trial resumed from its checkpoint at `step`: a new file in its run
+/// folder holding the events of the earlier attempts' files up to `step` (the HParams session
+/// start included, their session ends and file headers left out, each event once), after
+/// which the earlier files are removed. TensorBoard thus shows each point once, as for an
+/// uninterrupted run: the points an attempt recorded after its last checkpoint are dropped
+/// and recorded again by the resumed run. Without earlier files, as [`trial_events`].
+///
+/// # Errors
+/// An I/O error naming the file or folder.
+pub fn resume_events(results: &Path, plan: &Plan, trial: &Trial, step: usize) -> Result<EventWriter> {
+    let dir = run_dir(results, trial);
+    let mut old: Vec<PathBuf> =
+        std::fs::read_dir(&dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    old.retain(|p| {
+        p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(crate::tensorboard::EVENT_FILE_PREFIX))
+    });
+    old.sort();
+    if old.is_empty() {
+        return trial_events(results, plan, trial);
+    }
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in &old {
+        for (bytes, event) in crate::tensorboard::read_events(path).map_err(|e| Error::io(path, e))? {
+            let session_end =
+                event.get_summary().get_value().iter().any(|v| v.get_tag() == hparams::SESSION_END_INFO_TAG);
+            let keep = !event.has_file_version() && !session_end && event.get_step() <= step as i64;
+            if keep && seen.insert(bytes.clone()) {
+                kept.push(bytes);
+            }
+        }
+    }
+    let mut w = EventWriter::create(&dir).map_err(|e| Error::io(&dir, e))?;
+    for bytes in &kept {
+        w.raw_event(bytes).map_err(|e| Error::io(w.path(), e))?;
+    }
+    w.flush().map_err(|e| Error::io(w.path(), e))?;
+    for path in old.iter().filter(|p| p.as_path() != w.path()) {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(w)
+}
+
 /// Starts a trial's event file in its run folder ([`run_dir`]), after removing any earlier
 /// run of the same trial, and writes its HParams session start and configuration.
 pub fn trial_events(results: &Path, plan: &Plan, trial: &Trial) -> Result<EventWriter> {

@@ -9,11 +9,13 @@ use super::tensorboard as tb;
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::write_atomic;
 use crate::results::model::ModelCard;
+use crate::results::paths::METRICS_FILE;
 use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::image::{self, Channels};
-use crate::train::{FitOutcome, FitStatus, Observer};
+use crate::train::checkpoint::{CHECKPOINT_DIR, CheckpointDir, KeepCheckpoints, Saved, TrialCheckpoints};
+use crate::train::{Checkpointer, FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +28,16 @@ pub const WORKER_LOG: &str = paths::WORKER_LOG;
 /// Runs trial `index` of the plan in `results`, writing its directory; returns its summary.
 ///
 /// `progress` prints JSON progress lines on stdout for the parent runner.
-pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicBool>) -> Result<TrialSummary> {
+/// A trial with a checkpoint in its `checkpoint/` resumes from it
+/// ([`crate::train::checkpoint`]); when the trial ends with a final status, `keep` says which
+/// checkpoints stay.
+pub fn run_trial(
+    results: &Path,
+    index: usize,
+    progress: bool,
+    stop: Arc<AtomicBool>,
+    keep: KeepCheckpoints,
+) -> Result<TrialSummary> {
     super::lock::keep_inherited_lock();
     // Read as before the results module: a missing plan is an I/O error here (exit code 1).
     let plan: Plan = crate::fsutil::read_json(&paths::plan(results))?;
@@ -45,7 +56,7 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train_trial(&plan, &trial, results, &dir, threads, progress, &stop)
+        train_trial(&plan, &trial, (results, &dir), threads, (progress, keep), &stop)
     }))
     .unwrap_or_else(|panic| {
         let msg = panic
@@ -92,12 +103,14 @@ pub fn run_trial(results: &Path, index: usize, progress: bool, stop: Arc<AtomicB
     Ok(summary)
 }
 
-/// Empties a trial directory (a rerun starts clean) except the runner's log of this worker.
+/// Empties a trial directory (a rerun starts clean) except the runner's log of this worker and
+/// its checkpoints (a rerun resumes from them; a GAN's sample images of the evaluations before
+/// the checkpoint are then in its TensorBoard events only).
 fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_name() == WORKER_LOG {
+        if entry.file_name() == WORKER_LOG || entry.file_name() == CHECKPOINT_DIR {
             continue;
         }
         let p = entry.path();
@@ -110,29 +123,21 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 fn train_trial(
     plan: &Plan,
     trial: &Trial,
-    results: &Path,
-    dir: &Path,
+    (results, dir): (&Path, &Path),
     threads: usize,
-    progress: bool,
+    (progress, keep): (bool, KeepCheckpoints),
     stop: &Arc<AtomicBool>,
 ) -> Result<FitOutcome> {
     let cfg = &trial.config;
     let device = cfg.backend().training_device()?;
     crate::train::seeds::reseed_device(&device, cfg.seed);
     let data = cfg.dataset.load()?;
-    // TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
-    // session start (swept values, model, seed) and the resolved config as text
-    // (runner/tensorboard.rs).
-    let events = tb::trial_events(results, plan, trial)?;
-    let mut obs = TrialObserver {
-        dir: dir.to_path_buf(),
-        metrics: MetricsLog::new(),
-        events,
-        progress,
-        stop: stop.clone(),
-        error: None,
-        weights: Vec::new(),
-    };
+    let store = CheckpointDir::of_trial(dir);
+    let resume = store.latest()?;
+    let mut obs = TrialObserver::start(plan, trial, (results, dir), progress, stop, resume.as_ref())?;
+    let every = cfg.training.checkpoint_interval();
+    let checkpoints = TrialCheckpoints::new(store.clone(), every, keep, (device.clone(), cfg.seed), resume);
+    obs.checkpointer = Some(Box::new(checkpoints));
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let select_best = cfg.select_best.as_ref();
         let ctx = crate::models::TrainCtx {
@@ -166,6 +171,9 @@ fn train_trial(
         let card = ModelCard::new(plan, trial, &data.info, &outcome, threads, names);
         crate::results::model::write_model(dir, &card, &obs.weights)?;
     }
+    if !matches!(outcome.status, FitStatus::Interrupted(_)) {
+        store.finish(keep, outcome.selected_step)?;
+    }
     Ok(outcome)
 }
 
@@ -180,9 +188,37 @@ struct TrialObserver {
     /// The trained weights the trainer handed over (`final`, `best`), saved in `model/` if
     /// the run completed.
     weights: Vec<(String, Vec<u8>)>,
+    /// The trial's checkpointer, until the training loop takes it.
+    checkpointer: Option<Box<dyn Checkpointer + Send>>,
 }
 
 impl TrialObserver {
+    /// The observer of a trial starting afresh, or resuming from `resume`: then its metrics
+    /// so far come from the checkpoint (`metrics.csv` is rewritten from them) and its event
+    /// file holds the earlier attempts' events up to the checkpoint ([`tb::resume_events`]).
+    /// TensorBoard: the trial's run `runs/<readable name>_<id>/`, started with the HParams
+    /// session start (swept values, model, seed) and the resolved config as text
+    /// (runner/tensorboard.rs).
+    fn start(
+        plan: &Plan,
+        trial: &Trial,
+        (results, dir): (&Path, &Path),
+        progress: bool,
+        stop: &Arc<AtomicBool>,
+        resume: Option<&Saved>,
+    ) -> Result<Self> {
+        let (events, metrics) = match resume {
+            Some(saved) => {
+                let csv = saved.files.get(METRICS_FILE).map(|b| String::from_utf8_lossy(b).into_owned());
+                (tb::resume_events(results, plan, trial, saved.step)?, MetricsLog::parse(&csv.unwrap_or_default()))
+            }
+            None => (tb::trial_events(results, plan, trial)?, MetricsLog::new()),
+        };
+        metrics.write(dir)?;
+        let (dir, stop, error, checkpointer) = (dir.to_path_buf(), stop.clone(), None, None);
+        Ok(TrialObserver { dir, metrics, events, progress, stop, error, checkpointer, weights: Vec::new() })
+    }
+
     fn record(&mut self, step: usize, split: &str, metric: &str, value: f64) {
         self.metrics.push(step, split, metric, value);
         if self.error.is_none()
@@ -283,6 +319,46 @@ impl Observer for TrialObserver {
     fn should_stop(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.error.is_some()
     }
+
+    fn stop_after_checkpoint(&self) -> bool {
+        time_limit_warned()
+    }
+
+    fn checkpointer(&mut self) -> Option<Box<dyn Checkpointer>> {
+        self.checkpointer.take().map(|c| c as Box<dyn Checkpointer>)
+    }
+
+    /// `metrics.csv` so far.
+    fn checkpoint_files(&self) -> Vec<(String, Vec<u8>)> {
+        vec![(METRICS_FILE.to_string(), self.metrics.to_csv().into_bytes())]
+    }
+
+    fn on_error(&mut self, error: Error) {
+        self.error.get_or_insert(error);
+    }
+}
+
+/// Set by SIGUSR1 once [`watch_time_limit`] installed its handler: Slurm's warning that the
+/// task's time limit is near (`#SBATCH --signal=B:USR1@N`).
+static TIME_LIMIT_WARNED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_time_limit_warning(_: libc::c_int) {
+    TIME_LIMIT_WARNED.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGUSR1 (Slurm's time-limit warning) stop the trial right after its next checkpoint
+/// (the loop's [`Observer::stop_after_checkpoint`]); the trial then records itself as
+/// interrupted and the caller requeues its task.
+pub fn watch_time_limit() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGUSR1, on_time_limit_warning as *const () as libc::sighandler_t);
+    }
+}
+
+/// Whether SIGUSR1 arrived since [`watch_time_limit`].
+pub fn time_limit_warned() -> bool {
+    TIME_LIMIT_WARNED.load(Ordering::SeqCst)
 }
 
 /// Threads a CPU backend uses when not told.

@@ -108,6 +108,14 @@ impl EventWriter {
         self.write_event(&ev)
     }
 
+    /// Appends an event record as it was read from another event file ([`read_events`]).
+    pub fn raw_event(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.check()?;
+        let r = self.writer.write(bytes);
+        self.failed = r.is_err();
+        r
+    }
+
     fn write_event(&mut self, ev: &Event) -> io::Result<()> {
         self.check()?;
         let bytes = ev.write_to_bytes().map_err(io::Error::other)?;
@@ -130,6 +138,28 @@ impl EventWriter {
         }
         Ok(())
     }
+}
+
+/// The events of an event file, each as its serialised bytes and parsed, in file order. A
+/// file cut short (its writer was killed) ends at its last complete record; record checksums
+/// are not verified.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn read_events(path: &Path) -> io::Result<Vec<(Vec<u8>, Event)>> {
+    let bytes = std::fs::read(path)?;
+    let mut events = Vec::new();
+    let mut at = 0;
+    // A record: length (u64, little-endian), its checksum (u32), the data, its checksum (u32).
+    while at + 12 <= bytes.len() {
+        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes")) as usize;
+        let start = at + 12;
+        let Some(end) = start.checked_add(len).filter(|e| e + 4 <= bytes.len()) else { break };
+        let Ok(event) = Event::parse_from_bytes(&bytes[start..end]) else { break };
+        events.push((bytes[start..end].to_vec(), event));
+        at = end + 4;
+    }
+    Ok(events)
 }
 
 fn gethostname() -> String {

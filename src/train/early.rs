@@ -125,6 +125,18 @@ impl EvalHook for EarlyStopping {
         }
         if self.waited >= self.patience { Decision::Stop } else { Decision::Continue }
     }
+
+    /// `[best value (NaN: none yet), evaluations waited]`.
+    fn state(&self) -> Vec<f64> {
+        vec![self.best.unwrap_or(f64::NAN), self.waited as f64]
+    }
+
+    fn restore(&mut self, state: &[f64]) {
+        if let [best, waited] = state {
+            self.best = (!best.is_nan()).then_some(*best);
+            self.waited = *waited as usize;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! pruning) and checkpoints. Each is an object with a no-op default. [`Hooks::from_training`]
 //! builds the schedule (`training.lr_schedule`, over Burn's schedulers:
 //! [`super::BurnSchedule`]) and early stopping (`training.early_stopping`:
-//! [`super::EarlyStopping`]) from `[training]`; nothing saves checkpoints yet.
+//! [`super::EarlyStopping`]) from `[training]`; a worker's checkpointer comes from its
+//! observer ([`super::Observer::checkpointer`]).
 
 use super::{BurnSchedule, EarlyStopping, Metrics, TrainingSpec};
 
@@ -36,6 +37,15 @@ pub trait EvalHook {
     fn on_eval(&mut self, _step: usize, _metrics: &Metrics) -> Decision {
         Decision::Continue
     }
+
+    /// The hook's state for a checkpoint (early stopping: its best value and wait); none by
+    /// default.
+    fn state(&self) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// Takes back the [`EvalHook::state`] of a checkpoint.
+    fn restore(&mut self, _state: &[f64]) {}
 }
 
 /// Never stops a run.
@@ -43,15 +53,39 @@ pub struct KeepGoing;
 
 impl EvalHook for KeepGoing {}
 
-/// Saves the training state after evaluations.
+/// Saves the training state at checkpoint boundaries and hands back the state to resume from
+/// ([`super::checkpoint::TrialCheckpoints`] in a worker). The loop calls [`Checkpointer::due`]
+/// after each step (after its evaluation); at a boundary of a run that goes on it saves, then
+/// reseeds the device ([`Checkpointer::reseed`]), in every run, so that a run resumed from that
+/// boundary draws the same device randoms as one that was never interrupted.
 pub trait Checkpointer {
-    /// Whether to save after the (finite) evaluation at `step`; never by default.
-    fn due(&mut self, _step: usize, _metrics: &Metrics) -> bool {
+    /// Whether `step` is a checkpoint boundary; never by default.
+    fn due(&self, _step: usize) -> bool {
         false
     }
 
-    /// Receives the step's state ([`super::TrainStep::checkpoint`]) after `step` steps.
-    fn save(&mut self, _step: usize, _state: &[(&'static str, Vec<u8>)]) {}
+    /// Writes the checkpoint of `step`: `files` by name (the step's state, the loop's
+    /// `loop.json`, the observer's files); `best` is the step of the best evaluation so far
+    /// when selecting the best.
+    ///
+    /// # Errors
+    /// An I/O error naming the file; the previous checkpoint must stay usable.
+    fn save(
+        &mut self,
+        _step: usize,
+        _best: Option<usize>,
+        _files: &super::checkpoint::Files,
+    ) -> crate::error::Result<()> {
+        Ok(())
+    }
+
+    /// Reseeds the device at the boundary `step` (from the trial seed and the step).
+    fn reseed(&mut self, _step: usize) {}
+
+    /// The checkpoint to resume from, once (`None`: start at step 1).
+    fn resume(&mut self) -> Option<super::checkpoint::Saved> {
+        None
+    }
 }
 
 /// Saves nothing.

@@ -8,6 +8,7 @@
 //! decisions, checkpoints). The steps themselves live with their families (`models`): this
 //! module knows no model.
 
+pub mod checkpoint;
 mod clip;
 mod early;
 mod hooks;
@@ -56,6 +57,11 @@ pub trait Observer {
     fn on_test(&mut self, _step: usize, _metrics: &Metrics) {}
     /// Whether the loop should stop now (Ctrl-C).
     fn should_stop(&self) -> bool;
+    /// Whether the loop should stop right after its next checkpoint (a Slurm time-limit
+    /// warning: the task is then requeued and resumes from it); never by default.
+    fn stop_after_checkpoint(&self) -> bool {
+        false
+    }
     /// The model's parameters by path (`fc.weight`), every `histogram_every` evaluations.
     fn on_weights(&mut self, _step: usize, _weights: &[(String, Vec<f32>)]) {}
     /// An image at `step` (a GAN's samples): `height × width` pixels of `channels`, row-major.
@@ -66,6 +72,21 @@ pub trait Observer {
     /// (`Module::into_record().into_bytes()`), handed over once when a run completed or was
     /// stopped by its [`EvalHook`]; the worker saves them in the trial's `model/`.
     fn on_model(&mut self, _name: &str, _bytes: &[u8]) {}
+    /// The checkpointer of this run (a worker's: the trial's `checkpoint/`), taken once by
+    /// [`run_loop`] at its start; `None` (the default): no checkpoints, no resume.
+    fn checkpointer(&mut self) -> Option<Box<dyn Checkpointer>> {
+        None
+    }
+    /// The observer's own files for a checkpoint (the worker's `metrics.csv` so far); none by
+    /// default.
+    fn checkpoint_files(&self) -> Vec<(String, Vec<u8>)> {
+        Vec::new()
+    }
+    /// An error that ends the run (a checkpoint that could not be written or read back): the
+    /// loop stops after reporting it. The default prints it on stderr.
+    fn on_error(&mut self, error: crate::error::Error) {
+        eprintln!("burnlab: {error}");
+    }
 }
 
 /// An observer that records nothing and never stops a run (benchmarks, tests).

@@ -26,6 +26,20 @@ pub const GAN_EVAL_NOISE: u64 = 0x6576_616c_6e6f_6973;
 /// Absolute, not derived from the trial seed: every trial on a dataset uses the same network.
 pub const FEATURE_NETWORK: u64 = 0xfd;
 
+/// The device reseeding at checkpoint boundaries ([`boundary_seed`]). ASCII "ckptseed".
+pub const CHECKPOINT_RESEED: u64 = 0x636b_7074_7365_6564;
+
+/// The device seed after the checkpoint boundary at `step` of the trial seeded `seed`: the
+/// first 64 bits of ChaCha8 seeded `seed ^ CHECKPOINT_RESEED` on stream `step`. Every run
+/// reseeds the device with it at each boundary (resumed or not), so a run resumed from a
+/// checkpoint draws the device randoms (dropout, the GAN's noise) of an uninterrupted one.
+pub fn boundary_seed(seed: u64, step: usize) -> u64 {
+    use rand::RngCore;
+    let mut rng = stream(seed, CHECKPOINT_RESEED);
+    rng.set_stream(step as u64);
+    rng.next_u64()
+}
+
 /// The host-side stream `constant` of the trial seeded `seed`: ChaCha8 seeded with
 /// `seed ^ constant`.
 pub fn stream(seed: u64, constant: u64) -> ChaCha8Rng {
@@ -45,7 +59,7 @@ mod tests {
 
     #[test]
     fn the_streams_are_distinct() {
-        let all = [CLASSIFIER_BATCHES, GAN_REAL_BATCHES, GAN_EVAL_NOISE, FEATURE_NETWORK];
+        let all = [CLASSIFIER_BATCHES, GAN_REAL_BATCHES, GAN_EVAL_NOISE, FEATURE_NETWORK, CHECKPOINT_RESEED];
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a != b));
         }

@@ -1,6 +1,9 @@
 //! The one training loop every trainer runs through.
 
+use super::checkpoint::{self, Files, Saved};
 use super::{Decision, FitOutcome, FitStatus, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, diverged};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Runs `step` for `cfg.steps` optimisation steps, reporting to `obs`.
@@ -18,6 +21,15 @@ use std::time::Instant;
 /// step's weights to `on_weights`, the checkpointer may save, and the evaluation hook may stop
 /// the run (status `Stopped`, unless it was the last step).
 ///
+/// Checkpoints: the loop takes its checkpointer from `obs` ([`Observer::checkpointer`]; else
+/// `hooks.checkpoint`). When it hands back a checkpoint, the step, the loop's state and the
+/// evaluation hook's state are restored from it and the run goes on after its step. After each
+/// step that is a boundary ([`super::Checkpointer::due`]) of a run that goes on, the step's
+/// state ([`TrainStep::checkpoint`]), the loop's (`loop.json`) and the observer's files are
+/// saved, then the device is reseeded ([`super::Checkpointer::reseed`]); the run then ends as
+/// `Interrupted` when [`Observer::stop_after_checkpoint`] says so. A checkpoint that cannot be
+/// saved or restored goes to [`Observer::on_error`] and ends the run as `Interrupted`.
+///
 /// After a run that completed or was stopped (not one that diverged or was interrupted), the
 /// test split is evaluated once ([`TrainStep::test`], on the best weights when selecting the
 /// best) and its metrics go to `on_test` at the last step done. The outcome's final metrics
@@ -31,10 +43,24 @@ pub fn run_loop<S: TrainStep + ?Sized>(
     obs: &mut dyn Observer,
 ) -> FitOutcome {
     let start = Instant::now();
+    if let Some(checkpointer) = obs.checkpointer() {
+        hooks.checkpoint = checkpointer;
+    }
     let mut run = Run { tally: Tally::default(), last: None, best: None, evals: 0 };
     let mut status = FitStatus::Completed;
     let mut done = 0;
-    for t in 1..=cfg.steps {
+    if let Some(saved) = hooks.checkpoint.resume() {
+        if let Err(e) = run.restore(step, hooks, &saved) {
+            obs.on_error(e);
+            let (steps, num_params) = (saved.step, step.num_params());
+            let (final_metrics, selected_step, seconds) = (Metrics::new(), None, 0.0);
+            let status = FitStatus::Interrupted(steps);
+            return FitOutcome { status, steps, final_metrics, selected_step, seconds, num_params };
+        }
+        done = saved.step;
+        hooks.checkpoint.reseed(done);
+    }
+    for t in done + 1..=cfg.steps {
         if obs.should_stop() {
             status = FitStatus::Interrupted(done);
             break;
@@ -54,6 +80,18 @@ pub fn run_loop<S: TrainStep + ?Sized>(
         if due && let Some(end) = run.evaluate(step, t, cfg, hooks, obs) {
             status = end;
             break;
+        }
+        if t < cfg.steps && hooks.checkpoint.due(t) {
+            if let Err(e) = run.checkpoint(step, t, hooks, obs) {
+                obs.on_error(e);
+                status = FitStatus::Interrupted(t);
+                break;
+            }
+            hooks.checkpoint.reseed(t);
+            if obs.stop_after_checkpoint() {
+                status = FitStatus::Interrupted(t);
+                break;
+            }
         }
     }
     let (selected_step, mut final_metrics) = run.selected();
@@ -108,12 +146,68 @@ impl Run {
         {
             obs.on_weights(t, &weights);
         }
-        if hooks.checkpoint.due(t, &metrics) {
-            hooks.checkpoint.save(t, &step.checkpoint());
-        }
         let decision = hooks.on_eval.on_eval(t, &metrics);
         self.last = Some((t, metrics));
         (decision == Decision::Stop && t < cfg.steps).then_some(FitStatus::Stopped(t))
+    }
+
+    /// Saves the checkpoint of step `t`: the step's files, `loop.json` and the observer's
+    /// files (nothing when the step does not support checkpoints).
+    fn checkpoint<S: TrainStep + ?Sized>(
+        &self,
+        step: &S,
+        t: usize,
+        hooks: &mut Hooks,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        let state = step.checkpoint().map_err(|e| anyhow::anyhow!("checkpoint at step {t}: {e}"))?;
+        if state.is_empty() {
+            return Ok(());
+        }
+        let mut files: Files = state.into_iter().collect();
+        let state = self.state(t, &hooks.on_eval.state());
+        files.insert(LOOP_FILE.into(), checkpoint::json_bytes(&state).map_err(|e| anyhow::anyhow!("{e}"))?);
+        files.extend(obs.checkpoint_files());
+        hooks.checkpoint.save(t, self.best.as_ref().map(|b| b.1), &files)
+    }
+
+    /// Restores the loop, the step and the evaluation hook from `saved`.
+    fn restore<S: TrainStep + ?Sized>(&mut self, step: &mut S, hooks: &mut Hooks, saved: &Saved) -> Result<()> {
+        let fail = |e: String| {
+            let help = "`burnlab run --force` starts the trial over";
+            Error::from(anyhow::anyhow!("resuming from the checkpoint of step {}: {e} ({help})", saved.step))
+        };
+        let state: LoopState = checkpoint::json_file(&saved.files, LOOP_FILE).map_err(fail)?;
+        step.restore(&saved.files).map_err(fail)?;
+        let f = f64::from_bits;
+        self.tally = Tally {
+            window: f(state.window),
+            window_n: state.window_n,
+            loss: f(state.loss),
+            extra: state.extra.iter().map(|(n, v)| (n.clone(), f(*v))).collect(),
+            since_eval: state.since_eval,
+        };
+        self.last = state.last.map(|(t, m)| (t, unbits(&m)));
+        self.best = state.best.map(|(v, t, m)| (f(v), t, unbits(&m)));
+        self.evals = state.evals;
+        hooks.on_eval.restore(&state.eval_hook.iter().map(|b| f(*b)).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// The loop's state after step `t`, floats as bits.
+    fn state(&self, t: usize, eval_hook: &[f64]) -> LoopState {
+        LoopState {
+            step: t,
+            evals: self.evals,
+            window: self.tally.window.to_bits(),
+            window_n: self.tally.window_n,
+            loss: self.tally.loss.to_bits(),
+            since_eval: self.tally.since_eval,
+            extra: self.tally.extra.iter().map(|(n, v)| (n.clone(), v.to_bits())).collect(),
+            last: self.last.as_ref().map(|(t, m)| (*t, bits(m))),
+            best: self.best.as_ref().map(|(v, t, m)| (v.to_bits(), *t, bits(m))),
+            eval_hook: eval_hook.iter().map(|v| v.to_bits()).collect(),
+        }
     }
 
     /// The selected evaluation's step and metrics: the best one, else the last finite one.
@@ -125,6 +219,36 @@ impl Run {
     }
 }
 
+/// The loop's file in a checkpoint.
+const LOOP_FILE: &str = "loop.json";
+
+/// The loop's state in a checkpoint (`loop.json`): every float as its IEEE bit pattern, so
+/// that it reads back exactly.
+#[derive(Serialize, Deserialize)]
+struct LoopState {
+    step: usize,
+    evals: usize,
+    window: u64,
+    window_n: usize,
+    loss: u64,
+    since_eval: usize,
+    extra: Bits,
+    last: Option<(usize, Bits)>,
+    best: Option<(u64, usize, Bits)>,
+    eval_hook: Vec<u64>,
+}
+
+/// Named floats as their bit patterns.
+type Bits = Vec<(String, u64)>;
+
+fn bits(m: &Metrics) -> Bits {
+    m.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect()
+}
+
+fn unbits(m: &[(String, u64)]) -> Metrics {
+    m.iter().map(|(k, v)| (k.clone(), f64::from_bits(*v))).collect()
+}
+
 /// Running sums of the losses: the main loss over the logging window, every loss since the
 /// last evaluation.
 #[derive(Default)]
@@ -132,7 +256,7 @@ struct Tally {
     window: f64,
     window_n: usize,
     loss: f64,
-    extra: Vec<(&'static str, f64)>,
+    extra: Vec<(String, f64)>,
     since_eval: usize,
 }
 
@@ -143,8 +267,8 @@ impl Tally {
         self.window_n += 1;
         self.loss += losses.loss;
         for &(name, value) in &losses.extra {
-            let at = self.extra.iter().position(|(n, _)| *n == name).unwrap_or_else(|| {
-                self.extra.push((name, 0.0));
+            let at = self.extra.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+                self.extra.push((name.to_string(), 0.0));
                 self.extra.len() - 1
             });
             self.extra[at].1 += value;
@@ -165,7 +289,7 @@ impl Tally {
         let n = self.since_eval.max(1) as f64;
         m.insert("train.loss".into(), self.loss / n);
         for (name, sum) in &mut self.extra {
-            m.insert((*name).to_string(), *sum / n);
+            m.insert(name.clone(), *sum / n);
             *sum = 0.0;
         }
         (self.loss, self.since_eval) = (0.0, 0);

@@ -63,6 +63,10 @@ pub struct TrainingSpec {
     /// Stop the trial when a metric stops improving; never when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<EarlyStoppingSpec>,
+    /// Save a checkpoint every this many steps (0: never); every `eval_every` steps when
+    /// absent. Left out of the serialised config when absent, so trial ids stay as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<usize>,
 }
 
 /// Fields at their defaults are left out of the serialised config, so that trial ids of
@@ -91,11 +95,17 @@ impl Default for TrainingSpec {
             clip_grad: None,
             accumulate: 1,
             early_stopping: None,
+            checkpoint_every: None,
         }
     }
 }
 
 impl TrainingSpec {
+    /// Steps between checkpoints: `checkpoint_every`, else `eval_every` (0: none).
+    pub fn checkpoint_interval(&self) -> usize {
+        self.checkpoint_every.unwrap_or(self.eval_every)
+    }
+
     /// Checks ranges; the error names the key at fault.
     pub fn validate(&self) -> Result<(), FieldError> {
         FieldError::positive("lr", self.lr)?;

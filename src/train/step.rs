@@ -65,9 +65,22 @@ pub trait TrainStep {
         None
     }
 
-    /// The state a checkpoint would hold (named byte blobs: model record, optimizer state);
-    /// empty by default. Nothing saves checkpoints yet: this is the seam for it.
-    fn checkpoint(&self) -> Vec<(&'static str, Vec<u8>)> {
-        Vec::new()
+    /// The state a checkpoint holds, as named files (model and optimizer records, batcher
+    /// state, kept best weights: everything [`TrainStep::restore`] needs to continue exactly).
+    /// Empty by default: the step does not support checkpoints, and the loop saves none.
+    ///
+    /// # Errors
+    /// A record that could not be written, as text.
+    fn checkpoint(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        Ok(Vec::new())
+    }
+
+    /// Takes back the state of a [`TrainStep::checkpoint`] (`files` holds every file of the
+    /// checkpoint, by name).
+    ///
+    /// # Errors
+    /// A missing or unreadable file, as text; the default refuses (no checkpoint support).
+    fn restore(&mut self, _files: &super::checkpoint::Files) -> Result<(), String> {
+        Err("this trainer cannot resume from a checkpoint".into())
     }
 }

@@ -31,7 +31,7 @@ use crate::tensorboard::image::{Channels, grid, to_u8};
 use crate::data::normal::Gaussian;
 use crate::models::TrainCtx;
 use crate::train::{
-    self, ClipGradSpec, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds,
+    self, ClipGradSpec, checkpoint, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds,
 };
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -221,6 +221,36 @@ impl TrainStep for AdversarialStep<'_> {
         let real = self.frechet.as_ref().map(|f| f.real_of(real_x(&self.data.test, self.data, &self.device)));
         let g = if best { self.best_g.as_ref().unwrap_or_else(|| self.g()) } else { self.g() };
         evaluate(g, self, "test", real.as_ref(), 0, &mut train::NullObserver)
+    }
+
+    /// `g.bpk`, `d.bpk`, `g_optim.bpk`, `d_optim.bpk`, `real.json` (the real batches) and,
+    /// with a kept best generator, `best_g.bpk`.
+    fn checkpoint(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let mut files = vec![
+            ("g.bpk".to_string(), checkpoint::module_bytes(self.g())?),
+            ("d.bpk".to_string(), checkpoint::module_bytes(self.d())?),
+            ("g_optim.bpk".to_string(), checkpoint::optim_bytes(&self.g_opt)?),
+            ("d_optim.bpk".to_string(), checkpoint::optim_bytes(&self.d_opt)?),
+            ("real.json".to_string(), checkpoint::json_bytes(&self.real.state())?),
+        ];
+        if let Some(best) = &self.best_g {
+            files.push(("best_g.bpk".to_string(), checkpoint::module_bytes(best)?));
+        }
+        Ok(files)
+    }
+
+    fn restore(&mut self, files: &checkpoint::Files) -> Result<(), String> {
+        let g = self.g.take().expect("G is held between steps");
+        self.g = Some(checkpoint::load_module(g, checkpoint::file(files, "g.bpk")?)?);
+        let d = self.d.take().expect("D is held between steps");
+        self.d = Some(checkpoint::load_module(d, checkpoint::file(files, "d.bpk")?)?);
+        checkpoint::load_optim(&mut self.g_opt, checkpoint::file(files, "g_optim.bpk")?)?;
+        checkpoint::load_optim(&mut self.d_opt, checkpoint::file(files, "d_optim.bpk")?)?;
+        self.real.restore(&checkpoint::json_file(files, "real.json")?)?;
+        if let Some(best) = files.get("best_g.bpk") {
+            self.best_g = Some(checkpoint::load_module(self.g().clone(), best)?);
+        }
+        Ok(())
     }
 }
 

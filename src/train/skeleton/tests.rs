@@ -82,8 +82,15 @@ impl TrainStep for Fake {
         self.weights.then(|| vec![("w".to_string(), vec![self.taken as f32])])
     }
 
-    fn checkpoint(&self) -> Vec<(&'static str, Vec<u8>)> {
-        vec![("model", vec![self.taken as u8])]
+    fn checkpoint(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let kept = self.kept.map(|k| vec![k as u8]).unwrap_or_default();
+        Ok(vec![("model".into(), vec![self.taken as u8]), ("kept".into(), kept)])
+    }
+
+    fn restore(&mut self, files: &crate::train::checkpoint::Files) -> Result<(), String> {
+        self.taken = files["model"][0] as usize;
+        self.kept = files["kept"].first().map(|&k| k as usize);
+        Ok(())
     }
 }
 
@@ -253,20 +260,28 @@ fn a_stop_decision_ends_the_run_at_that_evaluation() {
     }
 }
 
-/// What a checkpointer saved: `(step, model bytes)`.
-type Saved = std::rc::Rc<std::cell::RefCell<Vec<(usize, Vec<u8>)>>>;
+/// What a checkpointer saved: `(step, files)`.
+type Saved = std::rc::Rc<std::cell::RefCell<Vec<(usize, crate::train::checkpoint::Files)>>>;
 
-/// Saves at every even-step evaluation; records what it saved.
+/// Saves at every even step; records what it saved; resumes from `resume`.
 #[derive(Default)]
-struct Saves(Saved);
+struct Saves(Saved, Option<crate::train::checkpoint::Saved>);
 impl Checkpointer for Saves {
-    fn due(&mut self, step: usize, metrics: &Metrics) -> bool {
-        assert!(metrics.contains_key("train.loss"));
+    fn due(&self, step: usize) -> bool {
         step.is_multiple_of(2)
     }
-    fn save(&mut self, step: usize, state: &[(&'static str, Vec<u8>)]) {
-        assert_eq!(state[0].0, "model");
-        self.0.borrow_mut().push((step, state[0].1.clone()));
+    fn save(
+        &mut self,
+        step: usize,
+        _best: Option<usize>,
+        files: &crate::train::checkpoint::Files,
+    ) -> crate::error::Result<()> {
+        assert!(files.contains_key("loop.json"));
+        self.0.borrow_mut().push((step, files.clone()));
+        Ok(())
+    }
+    fn resume(&mut self) -> Option<crate::train::checkpoint::Saved> {
+        self.1.take()
     }
 }
 
@@ -278,7 +293,30 @@ fn the_checkpointer_saves_the_steps_state_when_due() {
     let mut step = Fake::new(|t| if t == 5 { f64::NAN } else { 1.0 });
     let out = run_loop(&mut step, &cfg(10, 1, 1), &mut hooks, &mut NullObserver);
     assert_eq!(out.status, FitStatus::Diverged(5));
-    assert_eq!(*log.borrow(), [(2, vec![2]), (4, vec![4])]);
+    let models: Vec<(usize, Vec<u8>)> = log.borrow().iter().map(|(t, f)| (*t, f["model"].clone())).collect();
+    assert_eq!(models, [(2, vec![2]), (4, vec![4])]);
+}
+
+#[test]
+fn a_run_resumed_from_a_checkpoint_ends_as_the_uninterrupted_run() {
+    let run = |resume: Option<crate::train::checkpoint::Saved>| {
+        let saved = Saves(Saved::default(), resume);
+        let log = saved.0.clone();
+        let mut hooks = Hooks { checkpoint: Box::new(saved), ..selecting("test.m", false) };
+        let mut step = Fake { valid: Some(valid_curve), ..Fake::new(|t| t as f64) };
+        let mut obs = Recorder::default();
+        let out = run_loop(&mut step, &cfg(9, 1, 2), &mut hooks, &mut obs);
+        (out, obs.evals, log)
+    };
+    let (whole, evals, log) = run(None);
+    let at_six = log.borrow().iter().find(|(t, _)| *t == 6).cloned().unwrap();
+    let (resumed, later, _) = run(Some(crate::train::checkpoint::Saved { step: 6, files: at_six.1 }));
+    assert_eq!(
+        (resumed.status, resumed.steps, resumed.selected_step),
+        (whole.status, whole.steps, whole.selected_step)
+    );
+    assert_eq!(resumed.final_metrics, whole.final_metrics);
+    assert_eq!(later, evals.into_iter().filter(|(t, _)| *t > 6).collect::<Vec<_>>());
 }
 
 /// Validation values by step: best (lowest) at step 4 of 2, 4, 6, 8.
