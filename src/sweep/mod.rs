@@ -8,6 +8,7 @@
 pub mod grid;
 mod id;
 pub mod random;
+pub mod sampler;
 pub mod strategy;
 
 pub use crate::spec::dist::Distribution;
