@@ -10,6 +10,7 @@ mod id;
 pub mod random;
 pub mod sampler;
 pub mod strategy;
+pub mod tpe;
 
 pub use crate::spec::dist::Distribution;
 pub use crate::spec::sweep::{RawSweep, SweepKind, SweepSpec};
