@@ -233,7 +233,7 @@ class Check:
             self.raw["parity"]["models"][label] = diff
             worst.append((diff, label))
             self.row(f"parity {label}", diff <= tol and len(got) == len(want) == PARITY_ROWS,
-                     f"max |p - p_ref| {diff:.2e} over {len(got)} inputs (tolerance {tol:g}, "
+                     f"max abs diff {diff:.2e} over {len(got)} inputs (tolerance {tol:g}, "
                      f"{t['backend']} vs {reference['kind']}:{reference['device']})")
 
     def predict(self, trial_dir, npy, name):

@@ -1,13 +1,14 @@
 //! Loading LibTorch's CUDA library at run time (Linux), before the first CUDA call.
 //!
-//! A `tch` build links `libtorch_cpu.so` but not always `libtorch_cuda.so`: torch-sys links with
-//! `--as-needed`, and against PyTorch 2.11's wheel nothing in burnlab references a symbol of
-//! `libtorch_cuda.so` directly, so the linker drops it. LibTorch finds CUDA through hooks that
-//! `libtorch_cuda.so` registers from its static initialisers when it is loaded; without it,
-//! LibTorch sees no CUDA device on any machine. Linking it by force would make every start, CPU
-//! runs included, need the CUDA runtime libraries. Instead, when a CUDA device is asked for, this
-//! module `dlopen`s `libtorch_cuda.so` (`RTLD_NOW | RTLD_GLOBAL`) from the LibTorch the process
-//! already loaded, before LibTorch caches its (CUDA-less) hooks on the first CUDA query.
+//! LibTorch finds CUDA through hooks that `libtorch_cuda.so` registers from its static
+//! initialisers when it is loaded; without it, LibTorch sees no CUDA device on any machine.
+//! torch-sys links with `--as-needed`, so a `tch` binary keeps `libtorch_cuda.so` only if it uses
+//! one of its symbols. burnlab does today (tch's C++ wrapper calls
+//! `at::cuda::getCurrentCUDABlasHandle` and `at::cuda::warp_size`; `ldd` lists it, against
+//! PyTorch 2.9 and 2.11), but a small program on tch does not, and a later tch may not. So when a
+//! CUDA device is asked for, this module `dlopen`s `libtorch_cuda.so` (`RTLD_NOW | RTLD_GLOBAL`)
+//! from the LibTorch the process already loaded, before LibTorch caches its hooks on the first
+//! CUDA query; when the library is already loaded this only returns its handle.
 //!
 //! Where the library is looked for, first match wins:
 //! 1. `$BURNLAB_TORCH_LIB/libtorch_cuda.so` ([`TORCH_LIB_ENV`], a folder, e.g. a node's
