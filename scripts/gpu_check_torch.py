@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""PyTorch eager reference for scripts/gpu-check: burnlab's default `attention` model on MNIST-1D.
+"""PyTorch eager reference for scripts/gpu-check: burnlab's default `attention` or `cnn` model on MNIST-1D.
 
-The model is the one burnlab builds for `family = "attention"` with its defaults
-(src/models/attention.rs) on MNIST-1D (40 time steps, 1 channel, 10 classes):
+--model attention (the default) is the model burnlab builds for `family = "attention"` with its
+defaults (src/models/attention.rs) on MNIST-1D (40 time steps, 1 channel, 10 classes):
 
   patch embedding     Linear(1, 32) per time step
   learned positions   [1, 40, 32], N(0, 0.02)
@@ -10,6 +10,10 @@ The model is the one burnlab builds for `family = "attention"` with its defaults
                       MHA: 4 heads, dropout 0.1 on the weights; FF: 32 -> 64 -> relu -> drop -> 32
                       (= nn.TransformerEncoderLayer(32, 4, 64, 0.1, batch_first, norm_first))
   final LayerNorm, mean over the 40 tokens, Linear(32, 10)
+
+--model cnn is `family = "cnn"` with its defaults (src/models/cnn.rs), MNIST-1D's CNN:
+  Conv1d(1, 25, k5, s2, p1), Conv1d(25, 25, k3, s2, p1), Conv1d(25, 25, k3, s2, p1), ReLU after
+  each, channel-major flatten (25 * 5 = 125), Linear(125, 10)
 
 and the same training loop as burnlab's (src/train/skeleton.rs, src/models/classifier.rs): Adam (lr 1e-3, PyTorch's
 defaults), a fresh random permutation of the 4000 training examples per epoch, batches of
@@ -20,7 +24,10 @@ burnlab counts it. The data lives on the device for the whole run, as in burnlab
 Prints one JSON object on stdout: steps, seconds, steps_per_second, test_accuracy, device,
 torch version, parameter count.
 
-    python scripts/gpu_check_torch.py --device cuda --steps 2000 --batch 100
+    python scripts/gpu_check_torch.py --device cuda --steps 2000 --batch 100 [--model cnn]
+
+The data folder is <repo>/datasets/mnist1d, or $BURNLAB_DATASETS/mnist1d when that is set (as in
+the bundle of scripts/gpu-bundle).
 """
 
 import argparse
@@ -55,8 +62,29 @@ class Transformer(nn.Module):
         return self.head(h.mean(dim=1))
 
 
+class ConvNet(nn.Module):
+    def __init__(self, channels=25):
+        super().__init__()
+        self.convs = nn.ModuleList([
+            nn.Conv1d(1, channels, 5, stride=2, padding=1),
+            nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+            nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+        ])
+        self.head = nn.Linear(channels * 5, CLASSES)
+
+    def forward(self, x):  # x: [batch, 40, 1]
+        h = x.transpose(1, 2)  # [batch, 1, 40]
+        for conv in self.convs:
+            h = conv(h).relu()  # [batch, 25, 19], [batch, 25, 10], [batch, 25, 5]
+        return self.head(h.flatten(1))  # channel-major: [batch, 125]
+
+
+MODELS = {"attention": Transformer, "cnn": ConvNet}
+
+
 def load(split, device):
-    d = os.path.join(REPO_ROOT, "datasets", "mnist1d")
+    root = os.environ.get("BURNLAB_DATASETS") or os.path.join(REPO_ROOT, "datasets")
+    d = os.path.join(root, "mnist1d")
     x = np.fromfile(os.path.join(d, f"x_{split}.f32"), dtype="<f4").reshape(-1, SEQ_LEN, 1)
     y = np.fromfile(os.path.join(d, f"y_{split}.u8"), dtype=np.uint8).astype(np.int64)
     return torch.from_numpy(x.copy()).to(device), torch.from_numpy(y).to(device)
@@ -65,6 +93,7 @@ def load(split, device):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda")
+    p.add_argument("--model", choices=sorted(MODELS), default="attention")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -79,7 +108,7 @@ def main():
     torch.manual_seed(args.seed)
     x_train, y_train = load("train", device)
     x_test, y_test = load("test", device)
-    model = Transformer().to(device)
+    model = MODELS[args.model]().to(device)
     params = sum(p.numel() for p in model.parameters())
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
     n = len(y_train)
@@ -112,7 +141,7 @@ def main():
     seconds = time.perf_counter() - t0
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(json.dumps({
-        "steps": args.steps, "batch": args.batch, "seconds": seconds,
+        "model": args.model, "steps": args.steps, "batch": args.batch, "seconds": seconds,
         "steps_per_second": args.steps / seconds, "test_accuracy": accuracy,
         "final_train_loss": value, "params": params, "device": name, "torch": torch.__version__,
     }))

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "tch")]
+pub mod cuda_lib;
+
 /// A backend named in an experiment file (`backend = "flex"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -272,8 +275,10 @@ fn cuda_device_exists(i: usize) -> Result<(), UserError> {
 pub mod tch_support {
     use crate::error::UserError;
 
-    /// Fails with a clear message when CUDA device `i` is not usable by LibTorch.
+    /// Fails with a clear message when CUDA device `i` is not usable by LibTorch: LibTorch's
+    /// CUDA library cannot be loaded ([`super::cuda_lib::load`]), or the device does not exist.
     pub fn check_cuda(i: usize) -> Result<(), UserError> {
+        super::cuda_lib::load()?;
         let n = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
         if n == 0 {
             let visible = match std::env::var("CUDA_VISIBLE_DEVICES") {
@@ -285,7 +290,8 @@ pub mod tch_support {
             ))
             .help(
                 "use device = \"cpu\" (--set device=cpu), or run on a machine with an NVIDIA GPU and a driver for \
-                 CUDA 12.8 (`nvidia-smi` lists it); TCH_PRINT_CUDA_INIT_ERROR=1 prints LibTorch's reason",
+                 the CUDA version of the PyTorch loaded (`nvidia-smi` lists it); TCH_PRINT_CUDA_INIT_ERROR=1 prints \
+                 LibTorch's reason",
             ));
         }
         if i >= n {
@@ -321,8 +327,12 @@ pub mod tch_support {
         tch::get_num_threads()
     }
 
-    /// How many CUDA devices LibTorch sees (0 on a machine without a usable GPU).
+    /// How many CUDA devices LibTorch sees (0 on a machine without a usable GPU, or when
+    /// LibTorch's CUDA library cannot be loaded).
     pub fn cuda_device_count() -> usize {
+        if super::cuda_lib::load().is_err() {
+            return 0;
+        }
         usize::try_from(tch::Cuda::device_count()).unwrap_or(0)
     }
 }
