@@ -6,7 +6,7 @@
 //!
 //! Needs a python with torch and numpy: the venv of `scripts/setup-torch-venv`
 //! (`$BURNLAB_TORCH_VENV`, default `~/.cache/burnlab/torch-2.9.0`), which `scripts/test`
-//! creates before the tests. Without one the test prints why and passes without running.
+//! creates (torch 2.11.0) and exports before the tests. Without one the test prints why and passes without running.
 
 mod common;
 
