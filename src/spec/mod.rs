@@ -10,6 +10,7 @@ pub mod claims;
 pub mod dist;
 pub mod limits;
 pub mod overrides;
+pub mod pruner;
 pub mod raw;
 pub mod reference;
 pub mod report;
@@ -58,6 +59,8 @@ pub struct Experiment {
     pub seeds: Vec<u64>,
     /// The sweep over dotted keys, if any.
     pub sweep: Option<SweepSpec>,
+    /// `[sweep] pruner`: which running trials stop early, if any.
+    pub pruner: Option<pruner::PrunerSpec>,
     /// How results are summarised.
     pub report: ReportSpec,
     /// Published numbers to reproduce.
@@ -310,7 +313,13 @@ impl Experiment {
             }
         }
         let mut warnings = Vec::new();
-        let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
+        let cx = pruner::PrunerContext {
+            models: &models,
+            dataset: &dataset,
+            report_metric: &raw.report.metric,
+            steps: training.steps,
+        };
+        let (sweep, pruner) = sweep::typed(raw.sweep, &cx, loc, &mut warnings)?;
         // Any family's metric (as before), and those a `command` variant lists.
         let (builtin, ours) = (crate::models::metrics(), variant_metrics(&models));
         let recorded: Vec<String> =
@@ -339,6 +348,7 @@ impl Experiment {
             models,
             seeds: raw.seeds,
             sweep,
+            pruner,
             report: raw.report,
             reference: raw.reference,
             claims: raw.claims,
