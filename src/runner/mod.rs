@@ -454,7 +454,9 @@ impl<'a> Launcher<'a> {
             Ok(None) => record_crash(self.dir, &self.experiment, trial, &status, stopping, None)?,
             Err(e) => record_crash(self.dir, &self.experiment, trial, &status, stopping, Some(&e))?,
         };
-        if r.pruned && summary.status == TrialStatus::Interrupted {
+        // A trial its strategy stopped is pruned, also when it reached its last step before
+        // the stop did: its status must not depend on that race.
+        if r.pruned && matches!(summary.status, TrialStatus::Interrupted | TrialStatus::Completed) {
             summary.status = TrialStatus::Pruned;
             summary.error = None;
             summary.write(&tdir)?;

@@ -64,6 +64,8 @@ pub struct Search {
     history: Vec<Observation>,
     /// The objective: metric and orientation.
     objective: (String, f64),
+    /// Each running trial's last evaluation up to its prune decision: (step, metrics).
+    evals: HashMap<usize, (usize, BTreeMap<String, f64>)>,
     events: Vec<SearchEvent>,
 }
 
@@ -86,6 +88,7 @@ impl Search {
             observed: HashSet::new(),
             history: Vec::new(),
             objective: (objective, sign),
+            evals: HashMap::new(),
             events: Vec::new(),
         }
     }
@@ -175,15 +178,16 @@ impl Search {
             return;
         }
         let id = self.plan.trials[f.index].id.clone();
-        let value = f.metrics.get(&self.objective.0).copied().filter(|v| !v.is_nan());
-        self.learn(f.index, value, f.step, f.outcome);
+        // A pruned trial is observed at its prune decision, however far it ran before the
+        // stop reached it: what the log records does not depend on that race.
+        let (step, metrics) = match self.evals.remove(&f.index) {
+            Some((step, metrics)) if f.outcome == Outcome::Pruned => (step, metrics),
+            _ => (f.step, f.metrics.clone()),
+        };
+        let value = metrics.get(&self.objective.0).copied().filter(|v| !v.is_nan());
+        self.learn(f.index, value, step, f.outcome);
         if log {
-            self.events.push(SearchEvent::Finished {
-                trial: id,
-                outcome: f.outcome.name().to_string(),
-                value,
-                step: f.step,
-            });
+            self.events.push(SearchEvent::Finished { trial: id, outcome: f.outcome.name().to_string(), value, step });
         }
     }
 
@@ -291,6 +295,11 @@ impl SearchStrategy for Search {
     fn on_eval(&mut self, index: usize, step: usize, metrics: &BTreeMap<String, f64>) -> Decision {
         let Some(p) = &mut self.pruning else { return Decision::Continue };
         let id = &self.plan.trials[index].id;
+        if !self.pruned.contains(id) {
+            self.evals.insert(index, (step, metrics.clone()));
+        }
+        // At the last step there is nothing left to save: the trial completes.
+        let last = step >= self.plan.trials[index].config.training.steps;
         let key = (id.clone(), step);
         let prune = match self.decided.get(&key) {
             Some(&prune) => prune,
@@ -298,7 +307,8 @@ impl SearchStrategy for Search {
             None if self.pruned.contains(id) => true,
             None => {
                 let Some(&value) = metrics.get(&p.metric) else { return Decision::Continue };
-                let verdict = p.pruner.report(id, step, value * p.sign);
+                let mut verdict = p.pruner.report(id, step, value * p.sign);
+                verdict.prune &= !last;
                 self.events.push(SearchEvent::Report {
                     trial: id.clone(),
                     step,
