@@ -3,14 +3,15 @@
 //! kill-and-resume with every trial run and decided exactly once.
 
 mod common;
+mod resume_common;
 
 use common::{Scratch, stderr, summary, trial_dirs};
 use rand::{Rng, SeedableRng};
+use resume_common::{finish, signal, start};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A tpe + asha search over an MLP's learning rate and width: rungs at 4, 8, 16 steps.
 fn search(trials: usize) -> String {
@@ -64,11 +65,7 @@ fn pruner_mistakes_are_located_with_a_suggestion_and_exit_2() {
         ("kind = \"ashaa\", min_steps = 4", "unknown value `ashaa`", "did you mean `asha`?"),
         ("kind = \"asha\", min_step = 4", "unknown key `min_step`", "did you mean `min_steps`?"),
         ("kind = \"asha\", min_steps = 4, metric = \"valid.acuracy\"", "not a metric `mlp` records", "valid.accuracy"),
-        (
-            "kind = \"asha\", min_steps = 4, metric = \"test.accuracy\"",
-            "not evaluated during training",
-            "valid.accuracy",
-        ),
+        ("kind = \"asha\", min_steps = 4, metric = \"test.accuracy\"", "not evaluated during", "valid.accuracy"),
         ("kind = \"median\", min_steps = 4", "applies to kind = asha, hyperband only", ""),
         ("kind = \"asha\"", "needs `min_steps`", ""),
     ];
@@ -146,16 +143,6 @@ fn with_jobs_1_the_same_file_gives_the_same_log_and_tables_and_a_larger_budget_c
     assert_eq!(statuses(&a).len(), 7);
 }
 
-/// Runs `file` into `results` in a process group of its own.
-fn start(s: &Scratch, file: &Path, results: &str) -> std::process::Child {
-    s.command(&["run", file.to_str().unwrap(), "--results", results, "--quiet", "--jobs", "2"])
-        .process_group(0)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn a_killed_tpe_asha_search_resumes_with_every_trial_run_and_decided_once() {
     let s = Scratch::new();
@@ -165,19 +152,10 @@ fn a_killed_tpe_asha_search_resumes_with_every_trial_run_and_decided_once() {
     for _ in 0..3 {
         let mut child = start(&s, &file, "r");
         std::thread::sleep(Duration::from_millis(rng.random_range(300..2000)));
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+        signal(-(child.id() as i32), libc::SIGKILL);
         child.wait().unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = start(&s, &file, "r").wait_with_output().unwrap();
-        if out.status.success() {
-            break;
-        }
-        let err = stderr(&out);
-        assert!(err.contains("another burnlab run") && Instant::now() < deadline, "(seed {seed}) {err}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    finish(&s, &file, "r");
     let results = s.path().join("r");
     let ev = events(&results);
     let proposals = of_kind(&ev, "proposal");
