@@ -188,7 +188,7 @@ fn a_killed_tpe_asha_search_resumes_with_every_trial_run_and_decided_once() {
     // No evaluation was recorded twice in a trial's metrics.csv.
     for d in trial_dirs(&results, "s") {
         let csv = std::fs::read_to_string(d.join("metrics.csv")).unwrap();
-        let rows: Vec<&str> = csv.lines().skip(1).map(|l| l.rsplitn(2, ',').nth(1).unwrap()).collect();
+        let rows: Vec<&str> = csv.lines().skip(1).map(|l| l.rsplit_once(',').unwrap().0).collect();
         assert_eq!(rows.iter().collect::<BTreeSet<_>>().len(), rows.len(), "{} (seed {seed})", d.display());
     }
 }

@@ -193,7 +193,7 @@ fn timeout_seconds(value: &toml::Value, loc: &Locator<'_>) -> Result<u64, UserEr
         toml::Value::Integer(n) if *n > 0 => Some(*n as u64),
         toml::Value::String(s) => {
             let s = s.trim();
-            let unit = s.chars().last().filter(char::is_ascii_alphabetic);
+            let unit = s.chars().next_back().filter(char::is_ascii_alphabetic);
             let number = unit.map_or(s, |_| &s[..s.len() - 1]).trim();
             let scale = match unit {
                 None | Some('s') => Some(1.0),
