@@ -177,7 +177,12 @@ impl TrialSummary {
 
     /// The trial as a finished one for the search strategy.
     pub fn finished(&self) -> Finished {
-        Finished { index: self.index, outcome: self.status.outcome(), metrics: self.final_metrics.clone() }
+        Finished {
+            index: self.index,
+            outcome: self.status.outcome(),
+            metrics: self.final_metrics.clone(),
+            step: self.steps,
+        }
     }
 
     /// [`TrialSummary::read`] for reports: an unreadable summary is reported on stderr with its

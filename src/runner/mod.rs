@@ -2,6 +2,7 @@
 //! progress bars, and rebuilds the tables.
 
 mod lock;
+pub mod search_log;
 pub mod slurm;
 pub mod status;
 pub mod tensorboard;
@@ -165,7 +166,7 @@ pub fn prepare(exp: &Experiment, results_root: &Path, force: bool) -> Result<Pre
 /// # Errors
 /// As [`prepare`].
 pub fn prepare_with(
-    strategy: Box<dyn SearchStrategy>,
+    mut strategy: Box<dyn SearchStrategy>,
     exp: &Experiment,
     results_root: &Path,
     force: bool,
@@ -173,6 +174,13 @@ pub fn prepare_with(
     let dir = results_root.join(&exp.name);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let lock = ResultsLock::acquire(&dir)?;
+    // The search log: a new search with --force, else the earlier runs' proposals and
+    // decisions replayed (an adaptive strategy's plan is rebuilt from it).
+    if force {
+        search_log::remove(&dir)?;
+    } else {
+        strategy.replay(&search_log::read(&dir)?)?;
+    }
     write_atomic(&paths::experiment(&dir), exp.text_as_run().as_bytes())?;
     write_json_atomic(&paths::plan(&dir), strategy.plan())?;
     // An unreadable summary is no result: the trial runs again and rewrites it.
@@ -214,9 +222,15 @@ fn check_not_queued(dir: &Path, pending: &[usize]) -> Result<()> {
 /// How the pending trials of `plan` spread over this machine: GPUs (issue 7) are checked to
 /// be visible to LibTorch before any trial starts; with --gpus one trial per listed GPU, else
 /// one per core on CPU backends and one at a time on CUDA.
-fn pool_for<'a>(plan: &Plan, pending: &[usize], opts: &'a RunOptions) -> Result<Pool<'a>> {
+fn pool_for<'a>(
+    plan: &Plan,
+    pending: &[usize],
+    opts: &'a RunOptions,
+    open_ended: Option<crate::backend::Backend>,
+) -> Result<Pool<'a>> {
     let cores = worker::default_threads();
-    let mut backends = Vec::new();
+    // An adaptive strategy's trials are not planned yet: they run on the experiment's backend.
+    let mut backends: Vec<crate::backend::Backend> = open_ended.into_iter().collect();
     for b in pending.iter().map(|&i| plan.trials[i].config.backend()) {
         if !backends.contains(&b) {
             backends.push(b);
@@ -233,7 +247,8 @@ fn pool_for<'a>(plan: &Plan, pending: &[usize], opts: &'a RunOptions) -> Result<
     } else {
         1
     };
-    let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, pending.len().max(1));
+    let most = if open_ended.is_some() { usize::MAX } else { pending.len().max(1) };
+    let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, most);
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
     Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet, keep: opts.keep_checkpoints })
 }
@@ -247,7 +262,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let Prepared { ref dir, mut strategy, ref pending, history, mut lock } =
         prepare(exp, &opts.results_root, opts.force)?;
     check_not_queued(dir, pending)?;
-    let pool = pool_for(strategy.plan(), pending, opts)?;
+    let open_ended = (!strategy.is_fixed()).then_some(exp.backend);
+    let pool = pool_for(strategy.plan(), pending, opts, open_ended)?;
+    let skipped = history.len();
     // TensorBoard: the HParams experiment definition in the results root (runner/tensorboard.rs).
     let mut root_events = tensorboard::write_experiment(dir, exp, strategy.plan()).map_err(|e| Error::io(dir, e))?;
     let stop = stop_flag();
@@ -259,7 +276,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     Ok(RunOutcome {
         results_dir: dir.clone(),
         planned,
-        skipped: planned - pending.len(),
+        skipped,
         ran,
         interrupted: stop.load(Ordering::SeqCst),
         tables: built.files,
@@ -437,7 +454,9 @@ impl<'a> Launcher<'a> {
             Ok(None) => record_crash(self.dir, &self.experiment, trial, &status, stopping, None)?,
             Err(e) => record_crash(self.dir, &self.experiment, trial, &status, stopping, Some(&e))?,
         };
-        if r.pruned && summary.status == TrialStatus::Interrupted {
+        // A trial its strategy stopped is pruned, also when it reached its last step before
+        // the stop did: its status must not depend on that race.
+        if r.pruned && matches!(summary.status, TrialStatus::Interrupted | TrialStatus::Completed) {
             summary.status = TrialStatus::Pruned;
             summary.error = None;
             summary.write(&tdir)?;
@@ -545,9 +564,13 @@ impl LocalSweep<'_> {
                     break;
                 }
             };
+            // What the strategy decided (a proposal) is on disk before anything acts on it.
+            search_log::append(self.launcher.dir, &strategy.take_events())?;
             if strategy.plan().trials.len() != self.planned {
                 // A trial the strategy has just added: plan.json is the workers' contract.
                 write_json_atomic(&paths::plan(self.launcher.dir), strategy.plan())?;
+                let added = strategy.plan().trials.len().saturating_sub(self.planned);
+                self.launcher.overall.inc_length(added as u64);
                 self.planned = strategy.plan().trials.len();
             }
             // --gpus: pin the worker to the first listed GPU no running trial holds.
@@ -563,18 +586,22 @@ impl LocalSweep<'_> {
 
     /// Handles a worker's message: progress on its bar, each evaluation to the strategy, and
     /// SIGINT to a trial the strategy stops (it records itself as interrupted, then pruned).
-    fn on_message(&mut self, strategy: &mut dyn SearchStrategy, msg: Msg) {
+    fn on_message(&mut self, strategy: &mut dyn SearchStrategy, msg: Msg) -> Result<()> {
         match msg {
             Msg::Line(index, line) => {
-                let Some(r) = self.running.get_mut(&index) else { return };
-                let Ok(p) = serde_json::from_str::<Progress>(&line) else { return };
+                let Some(r) = self.running.get_mut(&index) else { return Ok(()) };
+                let Ok(p) = serde_json::from_str::<Progress>(&line) else { return Ok(()) };
                 self.launcher.progress(r, &p);
                 if let Progress::Eval { step, metrics } = &p
                     && !r.pruned
-                    && strategy.on_eval(index, *step, metrics) == Decision::Stop
                 {
-                    signal(&r.child, libc::SIGINT);
-                    r.pruned = true;
+                    let decision = strategy.on_eval(index, *step, metrics);
+                    // The decision is on disk before the trial is stopped.
+                    search_log::append(self.launcher.dir, &strategy.take_events())?;
+                    if decision == Decision::Stop {
+                        signal(&r.child, libc::SIGINT);
+                        r.pruned = true;
+                    }
                 }
             }
             Msg::Closed(index) => {
@@ -583,10 +610,11 @@ impl LocalSweep<'_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Reaps the workers that have exited and closed their output, recording each outcome.
-    fn reap(&mut self, strategy: &dyn SearchStrategy, stopping: bool, lock: &mut ResultsLock) -> Result<()> {
+    fn reap(&mut self, strategy: &mut dyn SearchStrategy, stopping: bool, lock: &mut ResultsLock) -> Result<()> {
         let exited: Vec<usize> = self
             .running
             .iter_mut()
@@ -597,7 +625,13 @@ impl LocalSweep<'_> {
             let r = self.running.remove(&index).expect("running trial");
             let summary = self.launcher.finish(&strategy.plan().trials[index], r, stopping)?;
             *self.counts.entry(summary.status.name().to_string()).or_default() += 1;
-            self.finished.push(summary.finished());
+            let finished = summary.finished();
+            // A trial that ended by a stop (interrupted, failed) runs again: not an outcome.
+            if summary.status.is_final() {
+                strategy.on_finish(&finished);
+                search_log::append(self.launcher.dir, &strategy.take_events())?;
+            }
+            self.finished.push(finished);
         }
         if !exited.is_empty() {
             lock.set_workers(self.worker_pids())?;
@@ -635,7 +669,7 @@ fn execute(
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(msg) => sweep.on_message(strategy, msg),
+            Ok(msg) => sweep.on_message(strategy, msg)?,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the launcher holds a sender"),
         }
@@ -792,10 +826,10 @@ mod tests {
             let metrics = BTreeMap::from([("test.accuracy".to_string(), 0.5)]);
             Msg::Line(1, serde_json::to_string(&Progress::Eval { step, metrics }).unwrap())
         };
-        sweep.on_message(&mut s, Msg::Line(1, "{\"event\":\"loss\",\"step\":5,\"value\":1.0}".into()));
-        sweep.on_message(&mut s, eval(10));
+        sweep.on_message(&mut s, Msg::Line(1, "{\"event\":\"loss\",\"step\":5,\"value\":1.0}".into())).unwrap();
+        sweep.on_message(&mut s, eval(10)).unwrap();
         assert!(!sweep.running[&1].pruned);
-        sweep.on_message(&mut s, eval(20));
+        sweep.on_message(&mut s, eval(20)).unwrap();
         assert_eq!(s.evals, vec![(1, 10), (1, 20)], "only evaluations reach the strategy");
         let mut r = sweep.running.remove(&1).unwrap();
         assert!(r.pruned);

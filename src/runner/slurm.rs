@@ -430,6 +430,14 @@ pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &S
         .help("run it with the local executor (`--executor local`)")
         .into());
     }
+    if let Some(p) = &exp.pruner {
+        return Err(UserError::new(format!(
+            "`[sweep] pruner` ({}) stops trials as results come in; a Slurm job array runs every trial to its end",
+            p.kind.name()
+        ))
+        .help("run it with the local executor (`--executor local`), or remove the pruner")
+        .into());
+    }
     let prepared = prepare_with(strategy, exp, &opts.results_root, opts.force)?;
     let (plan, Prepared { dir, pending, .. }) = (prepared.plan(), &prepared);
     let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;

@@ -187,7 +187,9 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             .iter()
             .map(|(key, values)| (key, Domain::Discrete(distinct(values.iter().map(HValue::from_toml)))))
             .collect(),
-        Some(SweepSpec::Random { params, .. }) => params.iter().map(|(key, d)| (key, domain(d))).collect(),
+        Some(SweepSpec::Random { params, .. } | SweepSpec::Adaptive { params, .. }) => {
+            params.iter().map(|(key, d)| (key, domain(d))).collect()
+        }
     };
     defs.extend(swept.into_iter().map(|(key, d)| HParamDef {
         name: key.clone(),

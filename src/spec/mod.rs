@@ -10,6 +10,7 @@ pub mod claims;
 pub mod dist;
 pub mod limits;
 pub mod overrides;
+pub mod pruner;
 pub mod raw;
 pub mod reference;
 pub mod report;
@@ -58,6 +59,8 @@ pub struct Experiment {
     pub seeds: Vec<u64>,
     /// The sweep over dotted keys, if any.
     pub sweep: Option<SweepSpec>,
+    /// `[sweep] pruner`: which running trials stop early, if any.
+    pub pruner: Option<pruner::PrunerSpec>,
     /// How results are summarised.
     pub report: ReportSpec,
     /// Published numbers to reproduce.
@@ -227,6 +230,26 @@ fn check_primary_recorded(report: &ReportSpec, models: &[ModelVariant], loc: &Lo
     .help("set [report] metric to one of them"))
 }
 
+/// Checks that `name` can be a results folder's name.
+fn check_name(name: &str, loc: &Locator<'_>) -> Result<(), UserError> {
+    if name.is_empty()
+        || name.len() > 100
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
+        return Err(UserError::new(format!(
+            "`name` must be a folder name of 1 to 100 letters, digits, '-', '_' and '.', got {:?}",
+            if name.chars().count() > 60 {
+                format!("{}...", name.chars().take(60).collect::<String>())
+            } else {
+                name.to_string()
+            }
+        ))
+        .at(loc.locate(&KeyPath::default().key("name"), false)));
+    }
+    Ok(())
+}
+
 impl Experiment {
     /// Reads, parses and validates an experiment file with `--set` overrides.
     pub fn load(path: &Path, sets: &[String]) -> Result<Experiment, UserError> {
@@ -272,21 +295,7 @@ impl Experiment {
 
     fn from_raw(raw: raw::RawExperiment, loc: &Locator<'_>) -> Result<Experiment, UserError> {
         let root = KeyPath::default();
-        if raw.name.is_empty()
-            || raw.name.len() > 100
-            || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            || raw.name.starts_with('.')
-        {
-            return Err(UserError::new(format!(
-                "`name` must be a folder name of 1 to 100 letters, digits, '-', '_' and '.', got {:?}",
-                if raw.name.chars().count() > 60 {
-                    format!("{}...", raw.name.chars().take(60).collect::<String>())
-                } else {
-                    raw.name.clone()
-                }
-            ))
-            .at(loc.locate(&root.key("name"), false)));
-        }
+        check_name(&raw.name, loc)?;
         let backend = Backend { kind: raw.backend, device: raw.device.unwrap_or(DeviceSel::Cpu) };
         backend.check().map_err(|e| UserError { location: Some(loc.locate(&root.key("backend"), false)), ..e })?;
 
@@ -310,7 +319,13 @@ impl Experiment {
             }
         }
         let mut warnings = Vec::new();
-        let sweep = raw.sweep.map(|s| s.into_typed(loc, &mut warnings)).transpose()?;
+        let cx = pruner::PrunerContext {
+            models: &models,
+            dataset: &dataset,
+            report_metric: &raw.report.metric,
+            steps: training.steps,
+        };
+        let (sweep, pruner) = sweep::typed(raw.sweep, &cx, loc, &mut warnings)?;
         // Any family's metric (as before), and those a `command` variant lists.
         let (builtin, ours) = (crate::models::metrics(), variant_metrics(&models));
         let recorded: Vec<String> =
@@ -339,6 +354,7 @@ impl Experiment {
             models,
             seeds: raw.seeds,
             sweep,
+            pruner,
             report: raw.report,
             reference: raw.reference,
             claims: raw.claims,

@@ -150,12 +150,14 @@ enum Values<'a> {
 fn sweep_values<'a>(sweep: Option<&'a SweepSpec>, key: &str) -> Option<Values<'a>> {
     match sweep? {
         SweepSpec::Grid(grid) => grid.iter().find(|(k, _)| k == key).map(|(_, v)| Values::Listed(v)),
-        SweepSpec::Random { params, .. } => params.iter().find(|(k, _)| k == key).map(|(_, d)| match d {
-            Distribution::Choice(v) => Values::Listed(v),
-            Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi]) => Values::Integers(*lo, *hi),
-            Distribution::Uniform(_) => Values::Continuous("uniform"),
-            Distribution::LogUniform(_) => Values::Continuous("log_uniform"),
-        }),
+        SweepSpec::Random { params, .. } | SweepSpec::Adaptive { params, .. } => {
+            params.iter().find(|(k, _)| k == key).map(|(_, d)| match d {
+                Distribution::Choice(v) => Values::Listed(v),
+                Distribution::IntRange([lo, hi]) | Distribution::IntLogUniform([lo, hi]) => Values::Integers(*lo, *hi),
+                Distribution::Uniform(_) => Values::Continuous("uniform"),
+                Distribution::LogUniform(_) => Values::Continuous("log_uniform"),
+            })
+        }
     }
 }
 
@@ -163,7 +165,9 @@ fn swept_keys(sweep: Option<&SweepSpec>) -> Vec<&str> {
     match sweep {
         None => Vec::new(),
         Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.as_str()).collect(),
-        Some(SweepSpec::Random { params, .. }) => params.iter().map(|(k, _)| k.as_str()).collect(),
+        Some(SweepSpec::Random { params, .. } | SweepSpec::Adaptive { params, .. }) => {
+            params.iter().map(|(k, _)| k.as_str()).collect()
+        }
     }
 }
 

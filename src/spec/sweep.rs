@@ -19,6 +19,9 @@ pub enum SweepKind {
     Grid,
     /// `trials` draws from the given distributions.
     Random,
+    /// `trials` proposals, one at a time, by the tree-structured Parzen estimator from the
+    /// results so far (`sweep::tpe`).
+    Tpe,
 }
 
 /// The `[sweep]` table as written.
@@ -33,9 +36,13 @@ pub struct RawSweep {
     /// Seed of the random draws.
     #[serde(default)]
     pub seed: u64,
-    /// Dotted key → list of values (grid) or distribution (random).
+    /// Dotted key → list of values (grid) or distribution (random, tpe).
     #[serde(default)]
     pub params: toml::Table,
+    /// Which running trials stop early (`spec/pruner.rs`), read by [`super::pruner::RawPruner`].
+    pub pruner: Option<toml::Value>,
+    /// tpe: no new trial starts after this wall-clock time (`"90m"`, `"2h"`, or seconds).
+    pub timeout: Option<toml::Value>,
 }
 
 /// A validated sweep.
@@ -52,6 +59,29 @@ pub enum SweepSpec {
         /// Key → distribution, keys in sorted order.
         params: Vec<(String, Distribution)>,
     },
+    /// Adaptive search: `trials` proposals, each from the results so far (`kind = "tpe"`).
+    Adaptive {
+        /// The proposal budget.
+        trials: usize,
+        /// The sampler's seed.
+        seed: u64,
+        /// Key → distribution, keys in sorted order.
+        params: Vec<(String, Distribution)>,
+        /// The wall-clock budget in seconds: no new trial starts after it.
+        timeout_s: Option<u64>,
+    },
+}
+
+impl SweepSpec {
+    /// The swept keys, in order.
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            SweepSpec::Grid(g) => g.iter().map(|(k, _)| k.clone()).collect(),
+            SweepSpec::Random { params, .. } | SweepSpec::Adaptive { params, .. } => {
+                params.iter().map(|(k, _)| k.clone()).collect()
+            }
+        }
+    }
 }
 
 /// The sections a sweep key may address.
@@ -76,6 +106,23 @@ fn repeated_values(values: &[toml::Value]) -> Vec<&toml::Value> {
 /// A hashable key for a sweep point (TOML values are not `Hash`); equal points give equal keys.
 pub(crate) fn point_key<T: std::fmt::Debug>(point: &[T]) -> String {
     format!("{point:?}")
+}
+
+/// The `[sweep]` section, typed: the sweep and its pruner.
+///
+/// # Errors
+/// As [`RawSweep::into_typed`] and [`super::pruner::RawPruner::into_typed`].
+pub fn typed(
+    raw: Option<RawSweep>,
+    cx: &super::pruner::PrunerContext<'_>,
+    loc: &Locator<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<SweepSpec>, Option<super::pruner::PrunerSpec>), UserError> {
+    let Some(mut raw) = raw else { return Ok((None, None)) };
+    let pruner = raw.pruner.take().map(|p| super::pruner::RawPruner::read(p, loc)).transpose()?;
+    let sweep = raw.into_typed(loc, warnings)?;
+    let pruner = pruner.map(|p| p.into_typed(cx, loc)).transpose()?;
+    Ok((Some(sweep), pruner))
 }
 
 impl RawSweep {
@@ -104,6 +151,10 @@ impl RawSweep {
                 return Err(e);
             }
         }
+        if self.timeout.is_some() && self.kind != SweepKind::Tpe {
+            return Err(UserError::new("`sweep.timeout` applies to kind = \"tpe\" only")
+                .at(loc.locate(&KeyPath::dotted("sweep.timeout"), true)));
+        }
         match self.kind {
             SweepKind::Grid => {
                 if self.trials.is_some() {
@@ -119,8 +170,51 @@ impl RawSweep {
                 })?;
                 typed_random(self.params, trials, self.seed, loc, warnings)
             }
+            SweepKind::Tpe => {
+                let trials = self.trials.filter(|&n| n > 0).ok_or_else(|| {
+                    UserError::new("a tpe sweep needs `trials = N` (N >= 1 proposals)")
+                        .at(loc.locate(&KeyPath::dotted("sweep"), false))
+                })?;
+                let timeout_s = self.timeout.map(|t| timeout_seconds(&t, loc)).transpose()?;
+                match typed_random(self.params, trials, self.seed, loc, &mut Vec::new())? {
+                    SweepSpec::Random { trials, seed, params } => {
+                        Ok(SweepSpec::Adaptive { trials, seed, params, timeout_s })
+                    }
+                    other => Ok(other),
+                }
+            }
         }
     }
+}
+
+/// `timeout`: seconds as an integer, or a number with a unit (`"90s"`, `"30m"`, `"2h"`, `"1d"`).
+fn timeout_seconds(value: &toml::Value, loc: &Locator<'_>) -> Result<u64, UserError> {
+    let parsed = match value {
+        toml::Value::Integer(n) if *n > 0 => Some(*n as u64),
+        toml::Value::String(s) => {
+            let s = s.trim();
+            let unit = s.chars().next_back().filter(char::is_ascii_alphabetic);
+            let number = unit.map_or(s, |_| &s[..s.len() - 1]).trim();
+            let scale = match unit {
+                None | Some('s') => Some(1.0),
+                Some('m') => Some(60.0),
+                Some('h') => Some(3600.0),
+                Some('d') => Some(86400.0),
+                _ => None,
+            };
+            scale
+                .zip(number.parse::<f64>().ok())
+                .map(|(k, x)| x * k)
+                .filter(|x| x.is_finite() && *x >= 1.0)
+                .map(|x| x as u64)
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        UserError::new(format!("`sweep.timeout` must be a positive duration, got {value}"))
+            .at(loc.locate(&KeyPath::dotted("sweep.timeout"), false))
+            .help("write e.g. timeout = \"90m\", \"2h\", \"1d\" or a number of seconds")
+    })
 }
 
 /// A grid: each key's non-empty list of values, repeated values reported in `warnings`.

@@ -7,14 +7,18 @@
 
 pub mod grid;
 mod id;
+pub mod log;
+pub mod pruner;
 pub mod random;
 pub mod sampler;
+pub mod search;
 pub mod strategy;
 pub mod tpe;
 
 pub use crate::spec::dist::Distribution;
 pub use crate::spec::sweep::{RawSweep, SweepKind, SweepSpec};
 pub use id::trial_id;
+pub use log::SearchEvent;
 pub use strategy::{Ask, Decision, Finished, Outcome, SearchStrategy};
 
 use crate::backend::{BackendKind, DeviceSel};
@@ -122,6 +126,7 @@ fn check_plan_size(exp: &Experiment, loc: &Locator<'_>) -> Result<(), UserError>
             (n, format!("grid {} points", sizes.join(" x ")))
         }
         Some(SweepSpec::Random { trials, .. }) => (Some(*trials), format!("{trials} random draws")),
+        Some(SweepSpec::Adaptive { trials, .. }) => (Some(*trials), format!("{trials} proposals")),
     };
     let total = points.and_then(|p| p.checked_mul(exp.models.len())).and_then(|n| n.checked_mul(exp.seeds.len()));
     match total {
@@ -143,12 +148,16 @@ fn check_plan_size(exp: &Experiment, loc: &Locator<'_>) -> Result<(), UserError>
 pub type Point = Vec<(String, toml::Value)>;
 
 /// The sweep's points, in plan order (grid: the product in sorted key order; random: the
-/// seeded draws).
+/// seeded draws; adaptive: the first proposal, the only one known before results come in).
 fn points(sweep: Option<&SweepSpec>) -> Vec<Point> {
     match sweep {
         None => vec![Vec::new()],
         Some(SweepSpec::Grid(grid)) => grid::points(grid),
         Some(SweepSpec::Random { trials, seed, params }) => random::points(*trials, *seed, params),
+        Some(SweepSpec::Adaptive { seed, params, .. }) => {
+            use sampler::Sampler;
+            vec![tpe::Tpe::new(*seed).sample(0, params, &[])]
+        }
     }
 }
 
@@ -158,10 +167,37 @@ fn points(sweep: Option<&SweepSpec>) -> Vec<Point> {
 /// # Errors
 /// The first invalid trial, as [`expand`].
 pub fn strategy(exp: &Experiment) -> Result<Box<dyn SearchStrategy>, UserError> {
-    Ok(match &exp.sweep {
-        Some(SweepSpec::Random { .. }) => Box::new(random::Random::new(exp)?),
-        None | Some(SweepSpec::Grid(_)) => Box::new(grid::Grid::new(exp)?),
+    Ok(match (&exp.sweep, &exp.pruner) {
+        (Some(SweepSpec::Adaptive { seed, .. }), _) => {
+            Box::new(search::Search::adaptive(exp, Box::new(tpe::Tpe::new(*seed))))
+        }
+        (Some(SweepSpec::Random { .. }), Some(_)) => Box::new(search::Search::fixed("random", expand(exp)?, exp)),
+        (_, Some(_)) => Box::new(search::Search::fixed("grid", expand(exp)?, exp)),
+        (Some(SweepSpec::Random { .. }), None) => Box::new(random::Random::new(exp)?),
+        (None | Some(SweepSpec::Grid(_)), None) => Box::new(grid::Grid::new(exp)?),
     })
+}
+
+/// The trials of one sweep point: one per model variant and seed, in that order, each with
+/// its label, the keys of `point` that apply to the variant, and its resolved configuration.
+///
+/// # Errors
+/// The first invalid trial, as [`expand`].
+pub fn point_trials(
+    exp: &Experiment,
+    point: &[(String, toml::Value)],
+) -> Result<Vec<(String, Point, TrialConfig)>, UserError> {
+    let loc = exp.locator();
+    let mut out = Vec::new();
+    for variant in &exp.models {
+        let params = variant.spec.param_names();
+        let applies = |k: &str| k.strip_prefix("model.").is_none_or(|p| params.iter().any(|n| n == p));
+        let point: Point = point.iter().filter(|(k, _)| applies(k)).cloned().collect();
+        for &seed in &exp.seeds {
+            out.push((variant.label.clone(), point.clone(), resolve(exp, variant, &point, seed, &loc)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Expands an experiment into its trials. Each trial's configuration is resolved and checked
@@ -171,11 +207,7 @@ pub fn expand(exp: &Experiment) -> Result<Plan, UserError> {
     let loc = exp.locator();
     check_plan_size(exp, &loc)?;
     let points = points(exp.sweep.as_ref());
-    let swept_keys: Vec<String> = match &exp.sweep {
-        None => Vec::new(),
-        Some(SweepSpec::Grid(g)) => g.iter().map(|(k, _)| k.clone()).collect(),
-        Some(SweepSpec::Random { params, .. }) => params.iter().map(|(k, _)| k.clone()).collect(),
-    };
+    let swept_keys: Vec<String> = exp.sweep.as_ref().map(SweepSpec::keys).unwrap_or_default();
     check_model_keys(exp, &swept_keys, &loc)?;
 
     let mut trials: Vec<Trial> = Vec::new();

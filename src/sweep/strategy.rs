@@ -15,6 +15,7 @@
 //! stopped at); here the runner stops it from outside (recorded `pruned`).
 
 use super::Plan;
+pub use super::log::SearchEvent;
 use std::collections::{BTreeMap, VecDeque};
 
 /// How a finished trial ended, as a strategy sees it.
@@ -30,6 +31,26 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// Lower-case name, as in `search.jsonl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Diverged => "diverged",
+            Outcome::Pruned => "pruned",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome named `name` ([`Outcome::Failed`] for any other name).
+    pub fn from_name(name: &str) -> Self {
+        [Outcome::Completed, Outcome::Diverged, Outcome::Pruned]
+            .into_iter()
+            .find(|o| o.name() == name)
+            .unwrap_or(Outcome::Failed)
+    }
+}
+
 /// A trial that has ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
@@ -39,6 +60,8 @@ pub struct Finished {
     pub outcome: Outcome,
     /// Its last evaluation's metrics (`test.accuracy`, ...; empty when it has none).
     pub metrics: BTreeMap<String, f64>,
+    /// The training steps it ran.
+    pub step: usize,
 }
 
 /// A strategy's answer when the runner has a free slot.
@@ -77,6 +100,30 @@ pub trait SearchStrategy {
     fn on_eval(&mut self, index: usize, step: usize, metrics: &BTreeMap<String, f64>) -> Decision {
         let _ = (index, step, metrics);
         Decision::Continue
+    }
+
+    /// Called when a trial started in this run has ended (before the next
+    /// [`ask`](SearchStrategy::ask), which also lists it). The default does nothing.
+    fn on_finish(&mut self, finished: &Finished) {
+        let _ = finished;
+    }
+
+    /// Restores the strategy from the events of an earlier run's `search.jsonl`, before
+    /// anything is asked. The default (a strategy that records nothing) ignores them.
+    ///
+    /// # Errors
+    /// A log that does not fit this experiment (a proposal whose trials differ now).
+    fn replay(&mut self, events: &[SearchEvent]) -> Result<(), crate::error::UserError> {
+        let _ = events;
+        Ok(())
+    }
+
+    /// The events since the last call, for the runner to append to `search.jsonl` (fsynced)
+    /// before it acts on them: proposals after [`ask`](SearchStrategy::ask), decisions after
+    /// [`on_eval`](SearchStrategy::on_eval), outcomes after
+    /// [`on_finish`](SearchStrategy::on_finish). The default records nothing.
+    fn take_events(&mut self) -> Vec<SearchEvent> {
+        Vec::new()
     }
 }
 
@@ -154,7 +201,7 @@ mod tests {
     #[test]
     fn a_fixed_plan_skips_what_finished_before_and_ends() {
         let mut f = FixedPlan::new(plan(4));
-        let before = [Finished { index: 1, outcome: Outcome::Completed, metrics: BTreeMap::new() }];
+        let before = [Finished { index: 1, outcome: Outcome::Completed, metrics: BTreeMap::new(), step: 0 }];
         assert_eq!(f.next(&before), Ask::Start(0));
         assert_eq!(f.next(&before), Ask::Start(2));
         assert_eq!(f.next(&[]), Ask::Start(3));

@@ -74,12 +74,16 @@ impl EarlyStoppingSpec {
 
     /// The direction: `mode`, else from the metric's name.
     pub fn mode(&self) -> Mode {
-        self.mode.unwrap_or_else(|| {
-            let name = self.metric.rsplit('.').next().unwrap_or_default();
-            let lower = name.ends_with("loss") || ["fd", "kl", "mode_distance", "mse", "mae"].contains(&name);
-            if lower { Mode::Min } else { Mode::Max }
-        })
+        self.mode.unwrap_or_else(|| mode_of(&self.metric))
     }
+}
+
+/// The better direction of a metric, from its name: [`Mode::Min`] for a name ending in `loss`
+/// or a distance or error (`fd`, `kl`, `mode_distance`, `mse`, `mae`), else [`Mode::Max`].
+pub fn mode_of(metric: &str) -> Mode {
+    let name = metric.rsplit('.').next().unwrap_or_default();
+    let lower = name.ends_with("loss") || ["fd", "kl", "mode_distance", "mse", "mae"].contains(&name);
+    if lower { Mode::Min } else { Mode::Max }
 }
 
 /// The early-stopping hook: improvement means better than the best value so far by more than

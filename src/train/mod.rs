@@ -21,7 +21,7 @@ mod spec;
 mod step;
 
 pub use clip::ClipGradSpec;
-pub use early::{EarlyStopping, EarlyStoppingSpec, Mode};
+pub use early::{EarlyStopping, EarlyStoppingSpec, Mode, mode_of};
 pub use hooks::{Checkpointer, ConstantLr, Decision, EvalHook, Hooks, KeepGoing, LrSchedule, NoCheckpoints};
 pub use optim::build_optimizer;
 pub use schedule::{BurnSchedule, LrScheduleSpec, ScheduleKind};
