@@ -52,7 +52,7 @@ fn trials_stopped_with_ctrl_c_resume_with_identical_numbers() {
 #[test]
 fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
     let s = Scratch::new();
-    let text = recipe("flex").replace("log_every = 10", "log_every = 10\ncheckpoint_every = 50");
+    let text = recipe("flex").replace("checkpoint_every = 20", "checkpoint_every = 50");
     let text = text.replace("[[models]]\nfamily = \"attention\"\nd_model = 16\nff = 32\nheads = 2\nlayers = 1\n\n", "");
     let file = s.file("r.toml", &text);
     let ran = s.burnlab(&["run", file.to_str().unwrap(), "--results", "all", "--quiet", "--keep-checkpoints", "all"]);
@@ -75,9 +75,15 @@ fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
     assert!(!trial_dirs(&s.path().join("none"), "r")[0].join("checkpoint").exists());
 }
 
-/// An MLP whose checkpoint takes about 1 MB (weights and Adam's moments).
+/// An MLP whose checkpoint takes about 1 MB (weights and Adam's moments), written at every
+/// evaluation.
 fn big() -> String {
-    mnist1d("r", "flex", "steps = 60\neval_every = 20", "[[models]]\nfamily = \"mlp\"\nhidden = 256\n")
+    mnist1d(
+        "r",
+        "flex",
+        "steps = 60\neval_every = 20\ncheckpoint_every = 20",
+        "[[models]]\nfamily = \"mlp\"\nhidden = 256\n",
+    )
 }
 
 /// Unmounts a file system when dropped.

@@ -1,5 +1,5 @@
-//! Saved models (issue 17): every finished classifier trial keeps `model/`, and `burnlab eval`,
-//! `predict` and `best` use it in new processes.
+//! Saved models (issue 17): every finished classifier or GAN trial keeps `model/`, and
+//! `burnlab eval`, `predict` and `best` use it in new processes.
 
 mod common;
 
@@ -43,10 +43,15 @@ fn json(out: &std::process::Output) -> Value {
 }
 
 fn test_metrics(v: &Value) -> Vec<(String, f64)> {
+    prefixed(v, "test.")
+}
+
+/// The metrics of `v` whose names start with `prefix`.
+fn prefixed(v: &Value, prefix: &str) -> Vec<(String, f64)> {
     v.as_object()
         .unwrap()
         .iter()
-        .filter(|(k, _)| k.starts_with("test."))
+        .filter(|(k, _)| k.starts_with(prefix))
         .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
         .collect()
 }
@@ -85,6 +90,11 @@ fn eval_in_a_new_process_gives_exactly_the_reported_test_metrics() {
             let reported = test_metrics(&sum["final_metrics"]);
             assert!(reported.len() >= 3, "{reported:?}");
             assert_eq!(test_metrics(&eval["metrics"]), reported, "{select}: {}", dir.display());
+            // The validation split: the selected evaluation's numbers.
+            let valid = json(&s.burnlab(&["eval", arg(dir), "--split", "valid", "--json"]));
+            let reported = prefixed(&sum["final_metrics"], "valid.");
+            assert!(reported.len() >= 3, "{reported:?}");
+            assert_eq!(prefixed(&valid["metrics"], "valid."), reported, "{select}: {}", dir.display());
             evaluated += 1;
         }
         assert_eq!(evaluated, 2, "{select}: the mlp and the cnn");
@@ -106,22 +116,51 @@ fn eval_in_a_new_process_gives_exactly_the_reported_test_metrics() {
     }
 }
 
+/// A small GAN (select = "best") on the dataset of the `[dataset]` lines `dataset`.
+fn gan(name: &str, dataset: &str, metric: &str) -> String {
+    format!(
+        "name = \"{name}\"\nseeds = [0]\n[dataset]\n{dataset}\n[training]\nsteps = 20\neval_every = 10\n\
+         batch_size = 32\n[[models]]\nfamily = \"gan\"\nz_dim = 4\ng_width = 16\ng_depth = 1\nd_width = 16\n\
+         d_depth = 1\nmaxout_pieces = 2\neval_samples = 300\n[report]\nmetric = \"{metric}\"\nselect = \"best\"\n"
+    )
+}
+
 #[test]
-fn families_without_a_classifier_head_save_nothing_and_say_so() {
+fn a_gan_saves_its_generator_and_eval_gives_exactly_its_reported_test_metrics() {
     let s = Scratch::new();
-    let file = s.file(
-        "g.toml",
-        "name = \"g\"\nseeds = [0]\n[dataset]\nname = \"ring\"\n[training]\nsteps = 5\neval_every = 5\n\
-         batch_size = 50\n[[models]]\nfamily = \"gan\"\n[report]\nmetric = \"test.modes\"\n",
-    );
-    assert!(s.run(&file, &[]).status.success());
-    let dir = &trial_dirs(&s.results(), "g")[0];
-    assert!(!dir.join("model").exists());
-    for args in [vec!["eval", arg(dir)], vec!["predict", arg(dir), "--input", "x.npy", "--output", "p.csv"]] {
-        let out = s.burnlab(&args);
+    // MNIST-1D with a validation split: the Frechet distance from the test split, of the best
+    // G; the ring without one: the mode metrics the trainer reports on test.
+    let cases = [("fd", "name = \"mnist1d\"", "test.fd"), ("ring", "name = \"ring\"\nvalidation = 0", "test.modes")];
+    for (name, dataset, metric) in cases {
+        let file = s.file(&format!("{name}.toml"), &gan(name, dataset, metric));
+        assert!(s.run(&file, &[]).status.success());
+        let dir = &trial_dirs(&s.results(), name)[0];
+        let sum = summary(dir);
+        for f in ["final.bpk", "best.bpk", "discriminator.bpk", "model.json"] {
+            assert!(dir.join("model").join(f).is_file(), "{name}: {f}");
+        }
+        let reported = test_metrics(&sum["final_metrics"]);
+        assert!(reported.iter().any(|(k, _)| k == metric), "{reported:?}");
+        let eval = json(&s.burnlab(&["eval", arg(dir), "--json"]));
+        assert_eq!(eval["weights"], "best");
+        assert_eq!(test_metrics(&eval["metrics"]), reported, "{name}");
+        let out = s.burnlab(&["predict", arg(dir), "--input", "x.npy", "--output", "p.csv"]);
         assert_eq!(out.status.code(), Some(2));
-        assert!(stderr(&out).contains("the `gan` family saves no model"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("no per-row predictions") && stderr(&out).contains("burnlab eval"));
+        let export = s.path().join(format!("{name}-best"));
+        let best = json(&s.burnlab(&["best", &format!("results/{name}"), "--export", arg(&export), "--json"]));
+        assert_eq!(best["choices"][0]["trial"].as_str(), dir.file_name().unwrap().to_str());
+        assert_eq!(test_metrics(&json(&s.burnlab(&["eval", arg(&export), "--json"]))["metrics"]), reported);
     }
+    // The validation split of the final G: the last evaluation's Frechet distance in
+    // metrics.csv. (The best G's batch-norm statistics are the final ones, so its validation
+    // numbers are not those of its evaluation; see docs/models.md.)
+    let dir = &trial_dirs(&s.results(), "fd")[0];
+    let valid = json(&s.burnlab(&["eval", arg(dir), "--split", "valid", "--weights", "final", "--json"]));
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let last = csv.lines().filter(|l| l.starts_with("20,valid,fd,")).map(|l| l.rsplit(',').next().unwrap());
+    let last: Vec<f64> = last.map(|v| v.parse().unwrap()).collect();
+    assert_eq!(vec![valid["metrics"]["valid.fd"].as_f64().unwrap()], last, "{csv}");
 }
 
 #[test]

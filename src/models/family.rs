@@ -126,27 +126,26 @@ pub trait FamilySpec: Erased {
     /// trainers never fail (a diverged or interrupted run is an outcome).
     fn train(&self, ctx: TrainCtx<'_>, obs: &mut dyn Observer) -> TrialResult<FitOutcome>;
     /// Whether its finished trials save their model (`trials/<id>/model/`, read by
-    /// [`FamilySpec::evaluate_saved`] and [`FamilySpec::predict_saved`]): every [`Family`];
-    /// `false` by default (`gan`, `command`).
+    /// [`FamilySpec::evaluate_saved`] and [`FamilySpec::predict_saved`]): every [`Family`]
+    /// and `gan`; `false` by default (`command`).
     fn saves_model(&self) -> bool {
         false
     }
     /// The metrics (named `{split_name}.{name}`, as its trainer records them) of the saved
-    /// weights `weights` (a record file of a trial's `model/`, `results::model`) on `split`
-    /// of a dataset shaped `data`, the model built on `device` (`burnlab eval`).
+    /// weights `saved.weights` (a record file of a trial's `model/`, `results::model`) on
+    /// `saved.split` of `saved.data`, the model built for `saved.trained` on `saved.device`
+    /// (`burnlab eval`).
     ///
     /// # Errors
     /// A user error: the weights cannot be loaded into the model (naming the file), or the
-    /// family has no classifier head (the default: `gan`, `command`).
-    fn evaluate_saved(
-        &self,
-        _weights: &Path,
-        _data: &DataInfo,
-        _split: &Split,
-        _split_name: &str,
-        _device: &Device,
-    ) -> TrialResult<Metrics> {
+    /// family saves no model (the default: `command`).
+    fn evaluate_saved(&self, _saved: &super::saved::SavedEval<'_>) -> TrialResult<Metrics> {
         Err(no_saved_classifier(self.name()))
+    }
+    /// Why `burnlab predict` has nothing to give for its saved model (`None`: it predicts,
+    /// the default): a family whose model makes no per-row outputs says what to use instead.
+    fn why_no_predictions(&self) -> Option<String> {
+        None
     }
     /// The outputs of the saved weights `weights` for each row of `inputs` (shaped `data`;
     /// labels ignored): the class probabilities, `[n][classes]`, or the one predicted value of
@@ -168,8 +167,8 @@ pub trait FamilySpec: Erased {
 /// The error of `eval` and `predict` for a family without a classifier head.
 fn no_saved_classifier(family: &str) -> crate::error::Error {
     crate::error::UserError::new(format!(
-        "the `{family}` family saves no classifier: `burnlab eval` and `predict` work with the families \
-         trained by the classifier trainer (`burnlab list`: every family but `gan` and `command`)"
+        "the `{family}` family saves no model: `burnlab eval` works with the families trained by burnlab \
+         (`burnlab list`: every family but `command`), `predict` with those trained by the classifier trainer"
     ))
     .into()
 }
@@ -204,16 +203,9 @@ impl<F: Family> FamilySpec for F {
     fn saves_model(&self) -> bool {
         true
     }
-    fn evaluate_saved(
-        &self,
-        weights: &Path,
-        data: &DataInfo,
-        split: &Split,
-        split_name: &str,
-        device: &Device,
-    ) -> TrialResult<Metrics> {
-        let model = super::saved::load_weights(self.init(data, device), weights)?;
-        Ok(super::classifier::evaluate(&model, &DeviceSplit::new(split, data, device), split_name))
+    fn evaluate_saved(&self, s: &super::saved::SavedEval<'_>) -> TrialResult<Metrics> {
+        let model = super::saved::load_weights(self.init(s.trained, s.device), s.weights)?;
+        Ok(super::classifier::evaluate(&model, &DeviceSplit::new(s.split, s.trained, s.device), s.split_name))
     }
     fn predict_saved(
         &self,

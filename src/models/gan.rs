@@ -718,6 +718,21 @@ impl super::FamilySpec for GanSpec {
     fn metrics(&self) -> Vec<String> {
         self::train::METRICS.iter().map(|m| m.to_string()).collect()
     }
+    /// G's weights (`final`, `best`) and D's (`discriminator`), in `model/`.
+    fn saves_model(&self) -> bool {
+        true
+    }
+    /// The saved generator's metrics, as the trainer measures them ([`train::evaluate_saved`]).
+    fn evaluate_saved(&self, saved: &super::saved::SavedEval<'_>) -> crate::error::Result<crate::train::Metrics> {
+        self::train::evaluate_saved(self, saved)
+    }
+    fn why_no_predictions(&self) -> Option<String> {
+        Some(
+            "a GAN has no per-row predictions: its generator turns noise into samples; `burnlab eval TRIAL_DIR` \
+             measures the saved generator (its Frechet distance or mode metrics)"
+                .to_string(),
+        )
+    }
     /// The adversarial trainer, with the mixture's modes when the dataset has them.
     fn train(
         &self,

@@ -1,16 +1,40 @@
-//! Saved weights of a classifier: its record as bytes at the end of training
-//! ([`record_bytes`]), loaded back into a freshly built model ([`load_weights`]), and the
-//! model's outputs on new inputs ([`predict`]). The files and `model.json` belong to
+//! Saved weights of a trained model: its record as bytes at the end of training
+//! ([`record_bytes`]), loaded back into a freshly built model ([`load_weights`]), and a
+//! classifier's outputs on new inputs ([`predict`]). The files and `model.json` belong to
 //! `results::model`; `burnlab eval` and `predict` (src/trained/) drive these through
-//! [`super::FamilySpec::evaluate_saved`] and [`super::FamilySpec::predict_saved`].
+//! [`super::FamilySpec::evaluate_saved`] (given a [`SavedEval`]) and
+//! [`super::FamilySpec::predict_saved`].
 
 use super::{Classifier, Inputs};
-use crate::data::{DeviceSplit, Task};
+use crate::data::{DataInfo, Dataset, DeviceSplit, Split, Task};
 use crate::error::{Result, UserError};
 use crate::train::Observer;
 use burn::module::Module;
+use burn::tensor::Device;
 use burn::tensor::activation::softmax;
 use std::path::Path;
+
+/// What `burnlab eval` measures a saved model on ([`super::FamilySpec::evaluate_saved`]).
+pub struct SavedEval<'a> {
+    /// The weights: a record file (`*.bpk`) of a trial's `model/`.
+    pub weights: &'a Path,
+    /// The shape of the examples the model was built for (`model.json`'s `input`).
+    pub trained: &'a DataInfo,
+    /// The dataset loaded for the evaluation (with the `--set` overrides): all its splits,
+    /// for a family whose metrics need more than the measured one (the GAN's Frechet feature
+    /// network trains on the training split).
+    pub data: &'a Dataset,
+    /// The split measured (one of `data`'s).
+    pub split: &'a Split,
+    /// Its name, the prefix of the metrics the family returns (`test`, `valid`, `train`), as
+    /// the trial's `metrics.csv` names them.
+    pub split_name: &'a str,
+    /// The trial's seed (`model.json`'s `seed`): the GAN draws its fixed evaluation noise
+    /// from it, as its trainer did.
+    pub seed: u64,
+    /// The trial's training device (its backend, autodiff).
+    pub device: &'a Device,
+}
 
 /// The record of `model` (in validation mode) as burnpack bytes, what `Module::save_file`
 /// writes; `None` if Burn cannot serialise it.

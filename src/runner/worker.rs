@@ -14,7 +14,7 @@ use crate::results::{MetricsLog, TrialStatus, TrialSummary, paths};
 use crate::sweep::{Plan, Trial};
 use crate::tensorboard::EventWriter;
 use crate::tensorboard::image::{self, Channels};
-use crate::train::checkpoint::{CHECKPOINT_DIR, CheckpointDir, KeepCheckpoints, Saved, TrialCheckpoints};
+use crate::train::checkpoint::{CHECKPOINT_DIR, Cadence, CheckpointDir, KeepCheckpoints, Saved, TrialCheckpoints};
 use crate::train::{Checkpointer, FitOutcome, FitStatus, Observer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,8 +135,8 @@ fn train_trial(
     let store = CheckpointDir::of_trial(dir);
     let resume = store.latest()?;
     let mut obs = TrialObserver::start(plan, trial, (results, dir), progress, stop, resume.as_ref())?;
-    let every = cfg.training.checkpoint_interval();
-    let checkpoints = TrialCheckpoints::new(store.clone(), every, keep, (device.clone(), cfg.seed), resume);
+    let cadence = Cadence::of(&cfg.training);
+    let checkpoints = TrialCheckpoints::new(store.clone(), cadence, keep, (device.clone(), cfg.seed), resume);
     obs.checkpointer = Some(Box::new(checkpoints));
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let select_best = cfg.select_best.as_ref();

@@ -18,9 +18,15 @@
 //! complete, and only then named by `LATEST` (replaced atomically); older checkpoints are
 //! removed after that. A kill at any moment leaves `LATEST` naming a complete checkpoint, and
 //! a failed write (a full disk) leaves the previous one in place. Only `LATEST` is synced to
-//! disk (one `fsync` per checkpoint: syncing every file would cost small models more than 2% of
-//! their training time), so after a power failure the newest checkpoint's files may be
-//! missing; resuming from it then fails with an error that says `--force` starts over. Weights and optimizer state
+//! disk (one `fsync` per checkpoint), so after a power failure the newest checkpoint's files
+//! may be missing; resuming from it then fails with an error that says `--force` starts over.
+//!
+//! A worker's [`TrialCheckpoints`] takes the snapshot (the files' bytes) on the training
+//! thread and writes it in a background thread, at most one write in flight; with the default
+//! interval ([`Cadence::Throttled`]) it skips a boundary less than [`THROTTLE`] times the last
+//! write's cost after that write, unless a stop is pending, so that checkpoints cost at most
+//! about 2% of a trial's time (docs/benchmarks.md, "Checkpoint overhead"). The boundaries, and
+//! the device reseeding at each, do not depend on which are written. Weights and optimizer state
 //! are Burn burnpack records ([`module_bytes`], [`optim_bytes`]); floats of the loop's state
 //! are stored as their bit patterns, so a resumed run continues from exactly the same values.
 //!
@@ -274,30 +280,101 @@ fn dir_size(path: &Path) -> u64 {
         .sum()
 }
 
+/// The throttle's factor: with the default interval, a boundary's checkpoint is written only
+/// when at least `THROTTLE` times the last write's cost has passed since that write started,
+/// which bounds the time spent on checkpoints to about `1 / THROTTLE` (2%) of the run.
+pub const THROTTLE: u32 = 50;
+
+/// When checkpoints are written at their boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// At every boundary (`training.checkpoint_every` given).
+    Every,
+    /// At a boundary when [`THROTTLE`] times the last write's cost has passed since it
+    /// started, and whenever a stop is pending (`checkpoint_every` absent: the default).
+    Throttled,
+}
+
+impl Cadence {
+    /// The interval and cadence `[training]` asks for: `checkpoint_every` at every boundary
+    /// when given, else every `eval_every` steps, throttled.
+    pub fn of(training: &super::TrainingSpec) -> (usize, Cadence) {
+        let cadence = if training.checkpoint_every.is_some() { Cadence::Every } else { Cadence::Throttled };
+        (training.checkpoint_interval(), cadence)
+    }
+}
+
+/// The write in flight: its thread (the write's duration, or its error) and the time the
+/// training thread spent taking its snapshot.
+struct InFlight {
+    thread: std::thread::JoinHandle<Result<std::time::Duration>>,
+    snapshot: std::time::Duration,
+    started: std::time::Instant,
+}
+
 /// The checkpointer of a trial run by a worker: saves into the trial's `checkpoint/` every
 /// `every` steps (0: never), keeps what [`KeepCheckpoints`] asks for while it runs (the
 /// newest, plus the best evaluation's with `best`, or all), reseeds `device` at each boundary
 /// and hands the loop the checkpoint to resume from.
+///
+/// A checkpoint's files are written by a background thread while training goes on, at most
+/// one write in flight: [`Checkpointer::save`] waits for the previous write (and returns its
+/// error) before starting the next, and [`Checkpointer::flush`] waits for it. `LATEST` names a
+/// checkpoint only once its folder is complete. With [`Cadence::Throttled`] a boundary is
+/// written only when [`Checkpointer::wants`] says so.
 pub struct TrialCheckpoints {
     store: CheckpointDir,
     every: usize,
+    cadence: Cadence,
     keep: KeepCheckpoints,
     device: Device,
     seed: u64,
     resume: Option<Saved>,
+    in_flight: Option<InFlight>,
+    /// The last finished write: when it started and what it cost (snapshot and write).
+    last: Option<(std::time::Instant, std::time::Duration)>,
+    /// When the snapshot of the boundary being saved started ([`Checkpointer::wants`]).
+    snapshot_from: Option<std::time::Instant>,
 }
 
 impl TrialCheckpoints {
     /// Checkpoints in `store` every `every` steps of the trial seeded `seed` on `device`,
-    /// resuming from `resume` (read with [`CheckpointDir::latest`]) when given.
+    /// written as `cadence` says, resuming from `resume` (read with
+    /// [`CheckpointDir::latest`]) when given.
     pub fn new(
         store: CheckpointDir,
-        every: usize,
+        (every, cadence): (usize, Cadence),
         keep: KeepCheckpoints,
         (device, seed): (Device, u64),
         resume: Option<Saved>,
     ) -> Self {
-        TrialCheckpoints { store, every, keep, device, seed, resume }
+        let (in_flight, last, snapshot_from) = (None, None, None);
+        TrialCheckpoints { store, every, cadence, keep, device, seed, resume, in_flight, last, snapshot_from }
+    }
+
+    /// Waits for the write in flight, if any; records its cost.
+    ///
+    /// # Errors
+    /// The write's error (naming the file), or a panic of the writer.
+    fn join(&mut self) -> Result<()> {
+        let Some(flight) = self.in_flight.take() else { return Ok(()) };
+        let took = flight.thread.join().map_err(|_| anyhow::anyhow!("the checkpoint writer panicked"))??;
+        self.last = Some((flight.started, flight.snapshot + took));
+        Ok(())
+    }
+
+    /// Whether the throttle lets the boundary at `now` be written: no write in flight and
+    /// at least [`THROTTLE`] times the last write's cost since it started (always, before
+    /// the first write).
+    ///
+    /// # Errors
+    /// The error of the write that finished, naming the file.
+    fn throttle_allows(&mut self, now: std::time::Instant) -> Result<bool> {
+        if self.in_flight.as_ref().is_some_and(|f| !f.thread.is_finished()) {
+            return Ok(false);
+        }
+        self.join()?;
+        Ok(self.last.is_none_or(|(started, cost)| now.duration_since(started) >= cost * THROTTLE))
     }
 }
 
@@ -306,13 +383,41 @@ impl Checkpointer for TrialCheckpoints {
         self.every > 0 && step.is_multiple_of(self.every)
     }
 
-    fn save(&mut self, step: usize, best: Option<usize>, files: &Files) -> Result<()> {
-        self.store.write(step, files)?;
-        match self.keep {
-            KeepCheckpoints::All => Ok(()),
-            KeepCheckpoints::Best => self.store.prune(&[Some(step), best].into_iter().flatten().collect::<Vec<_>>()),
-            _ => self.store.prune(&[step]),
-        }
+    fn wants(&mut self, _step: usize, stop_pending: bool) -> Result<bool> {
+        let now = std::time::Instant::now();
+        let wanted = match self.cadence {
+            Cadence::Throttled if !stop_pending => self.throttle_allows(now)?,
+            _ => true,
+        };
+        self.snapshot_from = wanted.then_some(now);
+        Ok(wanted)
+    }
+
+    fn save(&mut self, step: usize, best: Option<usize>, files: Files) -> Result<()> {
+        self.join()?;
+        let started = self.snapshot_from.take().unwrap_or_else(std::time::Instant::now);
+        let snapshot = started.elapsed();
+        let keep: Option<Vec<usize>> = match self.keep {
+            KeepCheckpoints::All => None,
+            KeepCheckpoints::Best => Some([Some(step), best].into_iter().flatten().collect()),
+            _ => Some(vec![step]),
+        };
+        let store = self.store.clone();
+        let thread = std::thread::Builder::new()
+            .name("checkpoint-writer".into())
+            .spawn(move || {
+                let t = std::time::Instant::now();
+                store.write(step, &files)?;
+                keep.map_or(Ok(()), |k| store.prune(&k))?;
+                Ok(t.elapsed())
+            })
+            .map_err(|e| anyhow::anyhow!("starting the checkpoint writer: {e}"))?;
+        self.in_flight = Some(InFlight { thread, snapshot, started });
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.join()
     }
 
     fn reseed(&mut self, step: usize) {
@@ -321,6 +426,13 @@ impl Checkpointer for TrialCheckpoints {
 
     fn resume(&mut self) -> Option<Saved> {
         self.resume.take()
+    }
+}
+
+impl Drop for TrialCheckpoints {
+    /// Waits for a write in flight (its error was the loop's to report).
+    fn drop(&mut self) {
+        let _ = self.join();
     }
 }
 
@@ -383,6 +495,7 @@ pub fn json_file<T: for<'de> Deserialize<'de>>(files: &Files, name: &str) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     fn files(tag: &str) -> Files {
         Files::from([("a.bin".to_string(), tag.as_bytes().to_vec())])
@@ -407,5 +520,52 @@ mod tests {
         assert!(store.size() > 0);
         store.finish(KeepCheckpoints::None, None).unwrap();
         assert!(!store.path().exists() && store.size() == 0);
+    }
+
+    fn checkpointer(root: &Path, cadence: Cadence) -> TrialCheckpoints {
+        let store = CheckpointDir::of_trial(root);
+        TrialCheckpoints::new(store, (10, cadence), KeepCheckpoints::Last, (Device::flex(), 0), None)
+    }
+
+    #[test]
+    fn the_throttle_skips_boundaries_soon_after_a_write_but_never_before_a_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = checkpointer(dir.path(), Cadence::Throttled);
+        assert!(c.due(20) && !c.due(25));
+        // The first boundary is written, and its cost measured.
+        assert!(c.wants(10, false).unwrap());
+        c.save(10, None, files("ten")).unwrap();
+        c.flush().unwrap();
+        assert!(c.last.is_some_and(|(_, cost)| cost > Duration::ZERO));
+        // A boundary less than 50 times the last write's cost after it is skipped...
+        let now = Instant::now();
+        c.last = Some((now, Duration::from_secs(1)));
+        assert!(!c.wants(20, false).unwrap());
+        // ... unless a stop is pending.
+        assert!(c.wants(30, true).unwrap());
+        c.save(30, None, files("thirty")).unwrap();
+        c.flush().unwrap();
+        assert_eq!(c.store.steps(), [30]);
+        // One 50 times the last write's cost after it is written.
+        c.last = Some((now - Duration::from_secs(51), Duration::from_secs(1)));
+        assert!(c.wants(40, false).unwrap());
+        // An explicit `checkpoint_every` writes every boundary.
+        let mut every = checkpointer(dir.path(), Cadence::Every);
+        every.save(50, None, files("fifty")).unwrap();
+        assert!(every.wants(60, false).unwrap());
+        every.flush().unwrap();
+        assert_eq!(every.store.latest().unwrap().unwrap().step, 50);
+    }
+
+    #[test]
+    fn a_failed_background_write_is_reported_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // `checkpoint` is a file: its partial folder cannot be made.
+        std::fs::write(dir.path().join(CHECKPOINT_DIR), b"").unwrap();
+        let mut c = checkpointer(dir.path(), Cadence::Every);
+        c.save(10, None, files("ten")).unwrap();
+        let error = c.flush().unwrap_err().to_string();
+        assert!(error.contains("checkpoint/.partial-ckpt-0000010"), "{error}");
+        assert!(c.flush().is_ok(), "reported once");
     }
 }

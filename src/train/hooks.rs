@@ -55,27 +55,49 @@ impl EvalHook for KeepGoing {}
 
 /// Saves the training state at checkpoint boundaries and hands back the state to resume from
 /// ([`super::checkpoint::TrialCheckpoints`] in a worker). The loop calls [`Checkpointer::due`]
-/// after each step (after its evaluation); at a boundary of a run that goes on it saves, then
-/// reseeds the device ([`Checkpointer::reseed`]), in every run, so that a run resumed from that
-/// boundary draws the same device randoms as one that was never interrupted.
+/// after each step (after its evaluation); at a boundary of a run that goes on it asks
+/// [`Checkpointer::wants`] whether to write this boundary, and if so takes the step's state
+/// and [`Checkpointer::save`]s it; then, at every boundary, written or not, it reseeds the
+/// device ([`Checkpointer::reseed`]), in every run, so that a run resumed from any boundary
+/// draws the same device randoms as one that was never interrupted. Before the run ends (and
+/// before a stop right after a checkpoint) it calls [`Checkpointer::flush`].
 pub trait Checkpointer {
     /// Whether `step` is a checkpoint boundary; never by default.
     fn due(&self, _step: usize) -> bool {
         false
     }
 
-    /// Writes the checkpoint of `step`: `files` by name (the step's state, the loop's
-    /// `loop.json`, the observer's files); `best` is the step of the best evaluation so far
-    /// when selecting the best.
+    /// Whether to write the boundary `step` (a throttle may skip some); `stop_pending` says
+    /// that the run is about to stop (a Slurm time-limit warning, Ctrl-C), when a checkpoint
+    /// must be written. Always by default.
     ///
     /// # Errors
-    /// An I/O error naming the file; the previous checkpoint must stay usable.
+    /// The error of an earlier write that finished since (naming the file).
+    fn wants(&mut self, _step: usize, _stop_pending: bool) -> crate::error::Result<bool> {
+        Ok(true)
+    }
+
+    /// Writes (or starts writing) the checkpoint of `step`: `files` by name (the step's
+    /// state, the loop's `loop.json`, the observer's files); `best` is the step of the best
+    /// evaluation so far when selecting the best.
+    ///
+    /// # Errors
+    /// An I/O error naming the file (of this write or of the previous one); the previous
+    /// checkpoint must stay usable.
     fn save(
         &mut self,
         _step: usize,
         _best: Option<usize>,
-        _files: &super::checkpoint::Files,
+        _files: super::checkpoint::Files,
     ) -> crate::error::Result<()> {
+        Ok(())
+    }
+
+    /// Waits until every checkpoint saved is written (a no-op by default).
+    ///
+    /// # Errors
+    /// The error of a write, naming the file.
+    fn flush(&mut self) -> crate::error::Result<()> {
         Ok(())
     }
 

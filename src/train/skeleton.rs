@@ -26,9 +26,12 @@ use std::time::Instant;
 /// evaluation hook's state are restored from it and the run goes on after its step. After each
 /// step that is a boundary ([`super::Checkpointer::due`]) of a run that goes on, the step's
 /// state ([`TrainStep::checkpoint`]), the loop's (`loop.json`) and the observer's files are
-/// saved, then the device is reseeded ([`super::Checkpointer::reseed`]); the run then ends as
-/// `Interrupted` when [`Observer::stop_after_checkpoint`] says so. A checkpoint that cannot be
-/// saved or restored goes to [`Observer::on_error`] and ends the run as `Interrupted`.
+/// saved when the checkpointer wants this boundary ([`super::Checkpointer::wants`]: always
+/// when a stop is pending), then the device is reseeded ([`super::Checkpointer::reseed`]),
+/// written or not; the run then ends as `Interrupted`, once the checkpoint is written, when
+/// [`Observer::stop_after_checkpoint`] says so. Every checkpoint is written before the loop
+/// returns ([`super::Checkpointer::flush`]). A checkpoint that cannot be saved or restored
+/// goes to [`Observer::on_error`] and ends the run as `Interrupted`.
 ///
 /// After a run that completed or was stopped (not one that diverged or was interrupted), the
 /// test split is evaluated once ([`TrainStep::test`], on the best weights when selecting the
@@ -82,17 +85,21 @@ pub fn run_loop<S: TrainStep + ?Sized>(
             break;
         }
         if t < cfg.steps && hooks.checkpoint.due(t) {
-            if let Err(e) = run.checkpoint(step, t, hooks, obs) {
+            let stop = obs.stop_after_checkpoint();
+            if let Err(e) = run.boundary(step, t, stop, hooks, obs) {
                 obs.on_error(e);
                 status = FitStatus::Interrupted(t);
                 break;
             }
-            hooks.checkpoint.reseed(t);
-            if obs.stop_after_checkpoint() {
+            if stop {
                 status = FitStatus::Interrupted(t);
                 break;
             }
         }
+    }
+    if let Err(e) = hooks.checkpoint.flush() {
+        obs.on_error(e);
+        status = FitStatus::Interrupted(done);
     }
     let (selected_step, mut final_metrics) = run.selected();
     if matches!(status, FitStatus::Completed | FitStatus::Stopped(_)) {
@@ -151,6 +158,27 @@ impl Run {
         (decision == Decision::Stop && t < cfg.steps).then_some(FitStatus::Stopped(t))
     }
 
+    /// The checkpoint boundary after step `t`: saves the checkpoint when the checkpointer
+    /// wants it (always when `stop` or a stop request is pending, and then waits until it is
+    /// written), then reseeds the device.
+    fn boundary<S: TrainStep + ?Sized>(
+        &self,
+        step: &S,
+        t: usize,
+        stop: bool,
+        hooks: &mut Hooks,
+        obs: &dyn Observer,
+    ) -> Result<()> {
+        if hooks.checkpoint.wants(t, stop || obs.should_stop())? {
+            self.checkpoint(step, t, hooks, obs)?;
+        }
+        if stop {
+            hooks.checkpoint.flush()?;
+        }
+        hooks.checkpoint.reseed(t);
+        Ok(())
+    }
+
     /// Saves the checkpoint of step `t`: the step's files, `loop.json` and the observer's
     /// files (nothing when the step does not support checkpoints).
     fn checkpoint<S: TrainStep + ?Sized>(
@@ -168,7 +196,7 @@ impl Run {
         let state = self.state(t, &hooks.on_eval.state());
         files.insert(LOOP_FILE.into(), checkpoint::json_bytes(&state).map_err(|e| anyhow::anyhow!("{e}"))?);
         files.extend(obs.checkpoint_files());
-        hooks.checkpoint.save(t, self.best.as_ref().map(|b| b.1), &files)
+        hooks.checkpoint.save(t, self.best.as_ref().map(|b| b.1), files)
     }
 
     /// Restores the loop, the step and the evaluation hook from `saved`.

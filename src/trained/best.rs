@@ -84,7 +84,7 @@ pub fn best(dir: &Path, export: Option<&Path>) -> Result<Best> {
     if choices.is_empty() {
         return Err(UserError::new("no completed trial with a saved model (trials/<id>/model/)")
             .at(dir.display().to_string())
-            .help("run the experiment first; trials of the `gan` and `command` families save no model")
+            .help("run the experiment first; trials of the `command` family save no model")
             .into());
     }
     if let Some(export) = export {

@@ -5,6 +5,7 @@ use super::{SavedModel, Weights};
 use crate::backend::Backend;
 use crate::data::{Dataset, DatasetSpec, Split};
 use crate::error::{Result, UserError};
+use crate::models::saved::SavedEval;
 use crate::train::Metrics;
 use serde::Serialize;
 use std::path::Path;
@@ -73,8 +74,8 @@ pub struct Evaluation {
 ///
 /// # Errors
 /// User errors (exit code 2) for a missing or unreadable saved model (naming the file), bad
-/// or incompatible dataset settings, a missing split, or a family without a classifier head;
-/// the dataset's loading errors.
+/// or incompatible dataset settings, a missing split, or a family that saves no model; the
+/// dataset's loading errors.
 pub fn eval(dir: &Path, sets: &[String], split: SplitChoice, weights: Option<Weights>) -> Result<Evaluation> {
     let saved = SavedModel::open(dir)?;
     let path = saved.weights(weights)?;
@@ -84,9 +85,9 @@ pub fn eval(dir: &Path, sets: &[String], split: SplitChoice, weights: Option<Wei
     let rows = split.of(&data)?;
     let trained = &saved.card.input;
     let family = &saved.card.model.spec;
-    let metrics = Backend::run_on_cpu_pool(saved.card.threads, || {
-        family.evaluate_saved(&path, trained, rows, split.name(), &device)
-    })?;
+    let (seed, split_name) = (saved.card.seed, split.name());
+    let on = SavedEval { weights: &path, trained, data: &data, split: rows, split_name, seed, device: &device };
+    let metrics = Backend::run_on_cpu_pool(saved.card.threads, || family.evaluate_saved(&on))?;
     let weights = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Evaluation {
         trial: saved.card.trial.clone(),

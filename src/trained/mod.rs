@@ -129,8 +129,8 @@ fn why_no_model(dir: &Path) -> Option<UserError> {
     if !crate::models::families().default_of(family)?.saves_model() {
         return Some(
             UserError::new(format!(
-                "the `{family}` family saves no model: `burnlab eval` and `predict` work with the families \
-                 trained by the classifier trainer"
+                "the `{family}` family saves no model: `burnlab eval` and `predict` read the models that \
+                 burnlab's own trainers save (classifiers, `gan`)"
             ))
             .at(at),
         );

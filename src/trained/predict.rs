@@ -41,9 +41,12 @@ impl std::fmt::Display for Written {
 /// # Errors
 /// User errors naming the file: a missing or unreadable saved model, an input of another shape
 /// than the model's (the expected shape is named), an unknown file type, non-numeric values;
-/// a family without a classifier head.
+/// a family without per-row outputs (the GAN: it points to `burnlab eval`).
 pub fn predict(dir: &Path, input: &Path, output: &Path, weights: Option<Weights>) -> Result<Written> {
     let saved = SavedModel::open(dir)?;
+    if let Some(why) = saved.card.model.spec.why_no_predictions() {
+        return Err(UserError::new(why).at(dir.display().to_string()).help("burnlab eval TRIAL_DIR").into());
+    }
     let path = saved.weights(weights)?;
     let info = saved.card.input.clone();
     if info.is_multimodal() {

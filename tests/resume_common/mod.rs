@@ -20,9 +20,11 @@ pub fn mnist1d(name: &str, backend: &str, training: &str, rest: &str) -> String 
 }
 
 /// Attention (dropout 0.1: device randoms in every step) and a small MLP on MNIST-1D, with a
-/// learning-rate schedule, early stopping and `select = "best"`, on `backend`.
+/// learning-rate schedule, early stopping and `select = "best"`, on `backend`; checkpoints at
+/// every evaluation (an explicit `checkpoint_every`: the default interval's throttle would
+/// skip most of the small MLP's, and the kills must find checkpoints mid-run).
 pub fn recipe(backend: &str) -> String {
-    let training = "steps = 200\neval_every = 20\nlog_every = 10\n\
+    let training = "steps = 200\neval_every = 20\nlog_every = 10\ncheckpoint_every = 20\n\
         lr_schedule = { kind = \"cosine\", warmup_steps = 30 }\n\
         early_stopping = { metric = \"valid.loss\", patience = 6 }";
     let models = "[[models]]\nfamily = \"attention\"\nd_model = 16\nff = 32\nheads = 2\nlayers = 1\n\n\
@@ -31,7 +33,8 @@ pub fn recipe(backend: &str) -> String {
 }
 
 /// A small GAN on the ring mixture (batch norm in G: running statistics in the checkpoint;
-/// noise from the device at every step); `BACKEND` is replaced.
+/// noise from the device at every step), checkpointed at every evaluation; `BACKEND` is
+/// replaced.
 pub const GAN: &str = r#"name = "r"
 backend = "BACKEND"
 seeds = [0]
@@ -44,6 +47,7 @@ batch_size = 32
 steps = 480
 eval_every = 20
 log_every = 10
+checkpoint_every = 20
 
 [[models]]
 family = "gan"

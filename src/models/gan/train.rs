@@ -30,8 +30,10 @@ use crate::data::{Dataset, DeviceSplit};
 use crate::tensorboard::image::{Channels, grid, to_u8};
 use crate::data::normal::Gaussian;
 use crate::models::TrainCtx;
+use crate::models::saved::{self, SavedEval};
 use crate::train::{
-    self, ClipGradSpec, checkpoint, FitOutcome, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec, seeds,
+    self, ClipGradSpec, FitOutcome, FitStatus, Hooks, Metrics, Observer, StepLosses, TrainStep, TrainingSpec,
+    checkpoint, seeds,
 };
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -62,11 +64,58 @@ pub const METRICS: &[&str] = &[
 ///
 /// Real batches come from the trial's [`seeds::GAN_REAL_BATCHES`] stream of `ctx.seed`, the
 /// evaluation noise from [`seeds::GAN_EVAL_NOISE`]. `ctx.device` must be an autodiff device.
+///
+/// A run that completed or was stopped hands its weights to [`Observer::on_model`]: G's as
+/// `final` (and the best evaluation's G as `best` when selecting the best;
+/// [`crate::models::saved::emit_weights`]) and D's as `discriminator`.
 pub fn fit_gan(spec: &GanSpec, ctx: TrainCtx<'_>, modes: Option<&Modes>, obs: &mut dyn Observer) -> FitOutcome {
     let (data, cfg) = (ctx.data, ctx.training);
     let mut step = AdversarialStep::new(spec, data, modes, cfg, ctx.device, ctx.seed);
     let mut hooks = Hooks { select_best: ctx.select_best.cloned(), ..Hooks::from_training(cfg) };
-    train::run_loop(&mut step, cfg, &mut hooks, obs)
+    let outcome = train::run_loop(&mut step, cfg, &mut hooks, obs);
+    if matches!(outcome.status, FitStatus::Completed | FitStatus::Stopped(_)) {
+        let best = ctx.select_best.map(|_| step.best_g.as_ref().unwrap_or_else(|| step.g()));
+        saved::emit_weights(obs, step.g(), best);
+        if let Some(bytes) = saved::record_bytes(step.d()) {
+            obs.on_model(DISCRIMINATOR, &bytes);
+        }
+    }
+    outcome
+}
+
+/// The name of D's saved weights in a trial's `model/` (`discriminator.bpk`).
+pub const DISCRIMINATOR: &str = "discriminator";
+
+/// The metrics of the saved generator `saved.weights` on `saved.split`, measured as the
+/// trainer measured its own (`burnlab eval`): the same fixed evaluation noise (from the trial
+/// seed), the Frechet feature network trained anew on the training split (from its fixed
+/// seed, so the same network), the mode metrics on a 2D mixture. The Frechet distance is from
+/// the measured split, except for the training split and for `test` on a dataset without a
+/// validation split, where it is from the training split (what the trainer reports as `test.fd`
+/// then). `saved.device` is reseeded.
+///
+/// # Errors
+/// The weights cannot be loaded into this generator (a user error naming the file).
+pub fn evaluate_saved(spec: &GanSpec, saved: &SavedEval<'_>) -> crate::error::Result<Metrics> {
+    let (data, device) = (saved.data, saved.device);
+    let g = saved::load_weights(spec.generator(saved.trained, device), saved.weights)?;
+    let modes = data.modes.as_ref();
+    let train = DeviceSplit::new(&data.train, &data.info, device);
+    let frechet = frechet_scorer(&train, data, modes, device, saved.seed);
+    let noise = eval_noise(spec.eval_samples, spec.z_dim, saved.seed, device);
+    let eval = Evaluator { data, modes, noise, frechet };
+    let from_train = saved.split_name == "train" || (saved.split_name == "test" && data.valid.is_none());
+    let real = eval.frechet.as_ref().filter(|_| !from_train).map(|f| f.real_of(real_x(saved.split, data, device)));
+    Ok(evaluate(&g, &eval, saved.split_name, real.as_ref(), 0, &mut train::NullObserver))
+}
+
+/// What an evaluation of G needs besides G: the data (its shape, for the samples' image), the
+/// mixture's modes, the fixed evaluation noise and the Frechet scorer.
+struct Evaluator<'a> {
+    data: &'a Dataset,
+    modes: Option<&'a Modes>,
+    noise: Tensor<2>,
+    frechet: Option<FrechetScorer>,
 }
 
 /// A GAN under training: G and D with their optimizers, the real batches, the fixed
@@ -74,7 +123,6 @@ pub fn fit_gan(spec: &GanSpec, ctx: TrainCtx<'_>, modes: Option<&Modes>, obs: &m
 struct AdversarialStep<'a> {
     spec: &'a GanSpec,
     data: &'a Dataset,
-    modes: Option<&'a Modes>,
     device: Device,
     /// Always `Some` between steps (the optimizers take the networks by value).
     g: Option<Generator>,
@@ -84,13 +132,12 @@ struct AdversarialStep<'a> {
     real: InputBatches,
     /// Generated examples per update: `batch_size * pack`.
     n: usize,
-    noise: Tensor<2>,
-    frechet: Option<FrechetScorer>,
+    eval: Evaluator<'a>,
     /// `training.clip_grad`, applied to G's and to D's gradients.
     clip: Option<ClipGradSpec>,
     /// With a validation split: its features' Gaussian for the Frechet distance.
     valid_real: Option<Gaussian>,
-    /// The generator [`TrainStep::keep_best`] kept (with a validation split only).
+    /// The generator [`TrainStep::keep_best`] kept.
     best_g: Option<Generator>,
     num_params: usize,
 }
@@ -117,25 +164,8 @@ impl<'a> AdversarialStep<'a> {
         let noise = eval_noise(spec.eval_samples, spec.z_dim, seed, device);
         let valid_real = frechet.as_ref().zip(data.valid.as_ref()).map(|(f, v)| f.real_of(real_x(v, data, device)));
         let (g, d, device, clip) = (Some(g), Some(d), device.clone(), cfg.clip_grad.clone());
-        let best_g = None;
-        AdversarialStep {
-            spec,
-            data,
-            modes,
-            device,
-            g,
-            d,
-            g_opt,
-            d_opt,
-            real,
-            n,
-            noise,
-            frechet,
-            valid_real,
-            best_g,
-            clip,
-            num_params,
-        }
+        let (best_g, eval) = (None, Evaluator { data, modes, noise, frechet });
+        AdversarialStep { spec, data, device, g, d, g_opt, d_opt, real, n, eval, valid_real, best_g, clip, num_params }
     }
 
     fn g(&self) -> &Generator {
@@ -202,13 +232,18 @@ impl TrainStep for AdversarialStep<'_> {
 
     fn evaluate(&mut self, step: usize, obs: &mut dyn Observer) -> Metrics {
         let split = if self.data.valid.is_some() { "valid" } else { "test" };
-        evaluate(self.g(), self, split, self.valid_real.as_ref(), step, obs)
+        evaluate(self.g(), &self.eval, split, self.valid_real.as_ref(), step, obs)
     }
 
+    /// Keeps G: the `best` weights saved, and the test split's G with a validation split.
+    ///
+    /// With a validation split the copy is a clone, whose batch-norm running statistics stay
+    /// shared with the training G (Burn's `RunningState`), so the test metrics, and `best.bpk`
+    /// written at the end, use the final statistics, as they always have. Without one, the
+    /// reported test metrics are this evaluation's, so the copy is a snapshot (`valid()`: its
+    /// own statistics as they are now), which `best.bpk` then reproduces exactly.
     fn keep_best(&mut self) {
-        if self.data.valid.is_some() {
-            self.best_g = Some(self.g().clone());
-        }
+        self.best_g = Some(if self.data.valid.is_some() { self.g().clone() } else { self.g().valid() });
     }
 
     /// With a validation split: the test metrics of the selected G, the Frechet distance from
@@ -218,9 +253,9 @@ impl TrainStep for AdversarialStep<'_> {
         if self.data.valid.is_none() {
             return Metrics::new();
         }
-        let real = self.frechet.as_ref().map(|f| f.real_of(real_x(&self.data.test, self.data, &self.device)));
+        let real = self.eval.frechet.as_ref().map(|f| f.real_of(real_x(&self.data.test, self.data, &self.device)));
         let g = if best { self.best_g.as_ref().unwrap_or_else(|| self.g()) } else { self.g() };
-        evaluate(g, self, "test", real.as_ref(), 0, &mut train::NullObserver)
+        evaluate(g, &self.eval, "test", real.as_ref(), 0, &mut train::NullObserver)
     }
 
     /// `g.bpk`, `d.bpk`, `g_optim.bpk`, `d_optim.bpk`, `real.json` (the real batches) and,
@@ -248,7 +283,10 @@ impl TrainStep for AdversarialStep<'_> {
         checkpoint::load_optim(&mut self.d_opt, checkpoint::file(files, "d_optim.bpk")?)?;
         self.real.restore(&checkpoint::json_file(files, "real.json")?)?;
         if let Some(best) = files.get("best_g.bpk") {
-            self.best_g = Some(checkpoint::load_module(self.g().clone(), best)?);
+            // As kept (`keep_best`): sharing G's running statistics with a validation split,
+            // a snapshot of its own without.
+            let into = if self.data.valid.is_some() { self.g().clone() } else { self.g().valid() };
+            self.best_g = Some(checkpoint::load_module(into, best)?);
         }
         Ok(())
     }
@@ -343,7 +381,7 @@ fn host(x: Tensor<3>) -> Vec<f32> {
 /// fits, else (`None`) from the training split.
 fn evaluate(
     g: &Generator,
-    at: &AdversarialStep<'_>,
+    at: &Evaluator<'_>,
     split: &str,
     real: Option<&Gaussian>,
     step: usize,
@@ -386,7 +424,6 @@ mod tests {
     use super::*;
     use crate::data::MixtureOptions;
     use crate::data::mixture::{Mixture, load};
-    use crate::train::FitStatus;
 
     fn ctx<'a>(data: &'a Dataset, cfg: &'a TrainingSpec, device: &'a Device) -> TrainCtx<'a> {
         TrainCtx { data, training: cfg, device, seed: 0, select_best: None, trial: None }

@@ -274,10 +274,10 @@ impl Checkpointer for Saves {
         &mut self,
         step: usize,
         _best: Option<usize>,
-        files: &crate::train::checkpoint::Files,
+        files: crate::train::checkpoint::Files,
     ) -> crate::error::Result<()> {
         assert!(files.contains_key("loop.json"));
-        self.0.borrow_mut().push((step, files.clone()));
+        self.0.borrow_mut().push((step, files));
         Ok(())
     }
     fn resume(&mut self) -> Option<crate::train::checkpoint::Saved> {
