@@ -813,8 +813,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = scripted(&[]);
         let (mut sweep, _pool, _rx) = local(dir.path(), &s.plan.clone(), "true");
+        // SIGINT back to its default action in the child: a test run started in the
+        // background by a non-interactive shell inherits SIGINT ignored, and `sleep` would
+        // then outlive the stop (a real worker installs its own handler).
         let sleeper = || Running {
-            child: Command::new("sleep").arg("30").spawn().unwrap(),
+            child: {
+                use std::os::unix::process::CommandExt;
+                let mut cmd = Command::new("sleep");
+                cmd.arg("30");
+                // SAFETY: only async-signal-safe signal(2) between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        libc::signal(libc::SIGINT, libc::SIG_DFL);
+                        Ok(())
+                    });
+                }
+                cmd.spawn().unwrap()
+            },
             bar: ProgressBar::hidden(),
             name: "t".into(),
             stdout_open: true,
