@@ -31,8 +31,9 @@ fn trials_stopped_with_ctrl_c_resume_with_identical_numbers() {
     let file = s.file("r.toml", &recipe("flex"));
     finish(&s, &file, "whole");
     let mut resumed_from = Vec::new();
-    for (delay, codes) in [(1500, [130, 130]), (2000, [130, 0])] {
+    for (delay, codes) in [(200, [130, 130]), (600, [130, 0])] {
         let child = start(&s, &file, "stopped");
+        resume_common::wait_for_checkpoint(&s.path().join("stopped"));
         std::thread::sleep(Duration::from_millis(delay));
         signal(child.id() as i32, libc::SIGINT);
         let out = child.wait_with_output().unwrap();

@@ -107,6 +107,24 @@ pub fn signal(pid: i32, sig: i32) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
 }
 
+/// Waits (at most 120 s) until a trial of experiment `r` under `results` has written a
+/// checkpoint, so that a kill that follows can leave one to resume however slow the machine.
+///
+/// # Panics
+/// When none appears in time.
+pub fn wait_for_checkpoint(results: &Path) {
+    let trials = results.join("r").join("trials");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let entries = std::fs::read_dir(&trials).into_iter().flatten().flatten();
+        if entries.into_iter().any(|e| e.path().join("checkpoint/LATEST").exists()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no checkpoint under {} after 120 s", trials.display());
+}
+
 /// The latest checkpoint of every unfinished trial (no `summary.json`): those a rerun resumes.
 pub fn checkpoints(results: &Path) -> Vec<String> {
     trial_dirs(results, "r")
@@ -119,7 +137,8 @@ pub fn checkpoints(results: &Path) -> Vec<String> {
 
 /// The uninterrupted run of `experiment` (its `BACKEND` replaced by `backend`), then a run
 /// killed `kills` times (SIGKILL to the runner's process
-/// group, after a random 0.4-2.4 s each time) and finished; both must end the same.
+/// group, once a trial has a checkpoint and a random 0-0.6 s later, each time) and finished; both
+/// must end the same.
 pub fn killed_runs_end_as_uninterrupted(experiment: &str, backend: &str, kills: usize) {
     let s = Scratch::new();
     let file = s.file("r.toml", &experiment.replace("BACKEND", backend));
@@ -129,7 +148,10 @@ pub fn killed_runs_end_as_uninterrupted(experiment: &str, backend: &str, kills: 
     let mut seen = Vec::new();
     for _ in 0..kills {
         let mut child = start(&s, &file, "killed");
-        std::thread::sleep(Duration::from_millis(rng.random_range(400..2400)));
+        // Not before a trial has a checkpoint (at once after the first kill): on a loaded
+        // machine the first checkpoint can take longer than any fixed delay.
+        wait_for_checkpoint(&s.path().join("killed"));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..600)));
         signal(-(child.id() as i32), libc::SIGKILL);
         child.wait().unwrap();
         seen.push(checkpoints(&s.path().join("killed")));
