@@ -5,17 +5,19 @@
 //! ```sh
 //! cargo run --release -- run experiments/mnist1d-search-grid.toml --jobs 1
 //! cargo run --release -- run experiments/mnist1d-search-asha.toml --jobs 1
+//! cargo run --release -- run experiments/mnist1d-search-asha-rf4.toml --jobs 1
 //! cargo bench --bench search_mnist1d -- [--results results] [--out results/mnist1d-search] [--search-seeds 5]
 //! ```
 //!
-//! Reads `mnist1d-search-grid` and `mnist1d-search-asha` (their trial folders, or the committed
+//! Reads `mnist1d-search-grid` and the ASHA runs (their trial folders, or the committed
 //! `summary.csv`), and writes `table.md` and `best-found.svg` into `--out`:
 //!
-//! - **ASHA against the grid.** The grid's best configuration is the one with the highest mean
-//!   validation accuracy over its seeds; its test accuracy has a 95% Student-t interval over
-//!   the seeds. ASHA's pick is the configuration with the highest mean validation accuracy over
-//!   its trials that ran every step. Reported: both test accuracies, whether ASHA's falls in the
-//!   grid best's interval, and the training steps each spent.
+//! - **ASHA against the grid** (`mnist1d-search-asha`, reduction factor 3, and
+//!   `mnist1d-search-asha-rf4`, 4, where present). The grid's best configuration is the one with
+//!   the highest mean validation accuracy over its seeds; its test accuracy has a 95% Student-t
+//!   interval over the seeds. ASHA's pick is the configuration with the highest mean validation
+//!   accuracy over its trials that ran every step. Reported: both test accuracies, whether
+//!   ASHA's falls in the grid best's interval, and the training steps each spent.
 //! - **TPE against random search**, as a tabular benchmark on the grid's results (Eggensperger
 //!   et al. 2015; HPOBench): the space is the grid's four axes (family, learning rate, width
 //!   level, dropout) as categorical choices; a proposal "trains" its configuration by looking up
@@ -32,7 +34,7 @@
 use burnlab::report::stats::Stats;
 use burnlab::report::{fallback, load};
 use burnlab::results::TrialStatus;
-use burnlab::sweep::sampler::{Observation, RandomSampler, Sampler};
+use burnlab::sweep::sampler::{Observation, RandomSampler, Sampler, propose_unseen};
 use burnlab::sweep::tpe::Tpe;
 use burnlab::sweep::{Distribution, Outcome, Point};
 use plotters::prelude::*;
@@ -56,6 +58,8 @@ struct Run {
 struct Config {
     name: String,
     axes: [String; 4],
+    /// Validation accuracy of each seed's trial.
+    valids: Vec<f64>,
     valid: Stats,
     test: Stats,
     steps: usize,
@@ -86,7 +90,7 @@ fn read(dir: &Path) -> Vec<Run> {
                 value_text(t.swept.get("model.dropout")),
             ];
             Some(Run {
-                config: format!("{} {}", t.label, t.setting_name()),
+                config: t.setting_name(),
                 axes,
                 completed: s.status == TrialStatus::Completed,
                 steps: s.steps,
@@ -118,6 +122,7 @@ fn configs(runs: &[Run]) -> Vec<Config> {
                 name: name.to_string(),
                 axes: rs[0].axes.clone(),
                 valid: Stats::of(&valid).expect("one value"),
+                valids: valid,
                 test: Stats::of(&test).expect("one value"),
                 steps,
             }
@@ -177,28 +182,33 @@ fn width_level(grid: &[Config], c: &Config) -> String {
 
 /// One search over the grid's table: the best-found (validation, test, steps spent) after each
 /// proposal.
-fn search(sampler: &mut dyn Sampler, grid: &[Config], budget: usize) -> Vec<(f64, f64, usize)> {
+fn search(sampler: &mut dyn Sampler, seed: u64, grid: &[Config], budget: usize) -> Vec<(f64, f64, usize)> {
     let space = space(grid);
     let key = |c: &Config| vec![c.axes[0].clone(), c.axes[1].clone(), width_level(grid, c), c.axes[3].clone()];
     let table: BTreeMap<Vec<String>, &Config> = grid.iter().map(|c| (key(c), c)).collect();
-    let (mut history, mut seen, mut spent) = (Vec::<Observation>::new(), Vec::<String>::new(), 0usize);
+    let (mut history, mut seen, mut spent) = (Vec::<Observation>::new(), Vec::<Point>::new(), 0usize);
     let mut best: Option<&Config> = None;
     let mut out = Vec::new();
     for number in 0..budget {
-        let point: Point = sampler.sample(number, &space, &history);
+        let point: Point = propose_unseen(sampler, (seed, number), &space, &history, &seen);
         let k: Vec<String> = point.iter().map(|(_, v)| v.as_str().expect("a choice").to_string()).collect();
-        let found = table.get(&k).copied();
-        if let Some(c) = found {
-            if !seen.contains(&c.name) {
-                seen.push(c.name.clone());
-                spent += c.steps;
+        // As the runner does: a point proposed before is redrawn at random once
+        // (`propose_unseen`); a new point runs one trial per seed, each one observation (the
+        // sampler minimises: accuracy negated); a repeat runs nothing and adds no observation,
+        // but counts against the budget.
+        if let Some(c) = table.get(&k).copied()
+            && !seen.contains(&point)
+        {
+            seen.push(point.clone());
+            spent += c.steps;
+            for v in &c.valids {
+                let point = point.clone();
+                history.push(Observation { point, value: Some(-v), step: 1000, outcome: Outcome::Completed });
             }
             if best.is_none_or(|b| c.valid.mean > b.valid.mean) {
                 best = Some(c);
             }
         }
-        let value = found.map(|c| -c.valid.mean);
-        history.push(Observation { point, value, step: 1, outcome: Outcome::Completed });
         if let Some(b) = best {
             out.push((b.valid.mean, b.test.mean, spent));
         }
@@ -233,45 +243,61 @@ fn ci(s: &Stats) -> String {
     if s.n > 1 { format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci95.0, s.ci95.1) } else { format!("{:.4} (n = 1)", s.mean) }
 }
 
+/// The ASHA runs compared with the grid: (row name, results folder).
+const ASHA_RUNS: [(&str, &str); 2] =
+    [("ASHA, reduction factor 3", "mnist1d-search-asha"), ("ASHA, reduction factor 4", "mnist1d-search-asha-rf4")];
+
 /// The ASHA-against-grid section of `table.md`.
-fn asha_section(grid_runs: &[Run], asha_runs: &[Run], md: &mut String) {
-    let (grid, asha) = (configs(grid_runs), configs(asha_runs));
-    let (g, a) = (best(&grid), best(&asha));
+fn asha_section(grid_runs: &[Run], ashas: &[(&str, Vec<Run>)], md: &mut String) {
+    let grid = configs(grid_runs);
+    let g = best(&grid);
     let grid_steps: usize = grid_runs.iter().map(|r| r.steps).sum();
-    let asha_steps: usize = asha_runs.iter().map(|r| r.steps).sum();
-    let pruned = asha_runs.iter().filter(|r| !r.completed).count();
-    let within = a.test.mean >= g.test.ci95.0 && a.test.mean <= g.test.ci95.1;
-    let _ = writeln!(md, "## ASHA against the full grid\n");
     let _ = writeln!(
         md,
-        "| run | trials (pruned) | training steps | share of the grid's | best configuration (by valid) | valid. accuracy | test accuracy, mean [95% CI] (n) |"
+        "## ASHA against the full grid
+"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---|---:|---|");
-    for (name, runs, steps, c) in [("grid", grid_runs, grid_steps, g), ("ASHA", asha_runs, asha_steps, a)] {
-        let p = runs.iter().filter(|r| !r.completed).count();
+    let _ = writeln!(
+        md,
+        "| run | trials (pruned) | training steps | share of the grid's | best configuration (by valid.) | its valid. accuracy | its test accuracy, mean [95% CI] (n) | the same configuration in the grid: test accuracy (n = 2) |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---|---:|---|---:|");
+    let rows = std::iter::once(("grid", grid_runs)).chain(ashas.iter().map(|(n, r)| (*n, r.as_slice())));
+    let mut notes = String::new();
+    for (name, runs) in rows {
+        let found = configs(runs);
+        let c = best(&found);
+        let steps: usize = runs.iter().map(|r| r.steps).sum();
+        let pruned = runs.iter().filter(|r| !r.completed).count();
         let share = 100.0 * steps as f64 / grid_steps as f64;
+        let in_grid =
+            grid.iter().find(|x| x.name == c.name).map_or("–".to_string(), |x| format!("{:.4}", x.test.mean));
         let _ = writeln!(
             md,
-            "| {name} | {} ({p}) | {steps} | {share:.1}% | {} | {:.4} | {} ({}) |",
+            "| {name} | {} ({pruned}) | {steps} | {share:.1}% | {} | {:.4} | {} ({}) | {in_grid} |",
             runs.len(),
             c.name,
             c.valid.mean,
             ci(&c.test),
             c.test.n
         );
+        if name != "grid" {
+            let within = c.test.mean >= g.test.ci95.0 && c.test.mean <= g.test.ci95.1;
+            let _ = writeln!(
+                notes,
+                "- {name}: its pick's test accuracy {:.4} is {} the grid best's 95% interval [{:.4}, {:.4}] \
+                 (Student t over {} seeds; {:+.4} from the grid best's mean), with {share:.1}% of the grid's \
+                 training steps.",
+                c.test.mean,
+                if within { "within" } else { "outside" },
+                g.test.ci95.0,
+                g.test.ci95.1,
+                g.test.n,
+                c.test.mean - g.test.mean,
+            );
+        }
     }
-    let _ = writeln!(
-        md,
-        "\nASHA's pick has test accuracy {:.4}: {} the grid best's 95% interval [{:.4}, {:.4}] (Student t over its {} seeds), \
-         with {:.1}% of the grid's training steps ({pruned} of {} trials pruned).\n",
-        a.test.mean,
-        if within { "within" } else { "outside" },
-        g.test.ci95.0,
-        g.test.ci95.1,
-        g.test.n,
-        100.0 * asha_steps as f64 / grid_steps as f64,
-        asha_runs.len()
-    );
+    let _ = writeln!(md, "\n{notes}");
 }
 
 /// The TPE-against-random section of `table.md`; returns the mean curves (steps, test) of both.
@@ -279,7 +305,7 @@ fn tpe_section(grid_runs: &[Run], a: &Args, md: &mut String) -> [Vec<(f64, f64)>
     let grid = configs(grid_runs);
     let g = best(&grid);
     let runs: Vec<[Vec<(f64, f64, usize)>; 2]> = (0..a.seeds)
-        .map(|s| [search(&mut RandomSampler::new(s), &grid, a.budget), search(&mut Tpe::new(s), &grid, a.budget)])
+        .map(|s| [search(&mut RandomSampler::new(s), s, &grid, a.budget), search(&mut Tpe::new(s), s, &grid, a.budget)])
         .collect();
     let _ = writeln!(md, "## TPE against random search (tabular, on the grid's results)\n");
     let _ = writeln!(
@@ -352,22 +378,25 @@ fn plot(path: &Path, lines: &[Line<'_>]) {
 fn main() {
     let a = args();
     let grid_runs = read(&a.results.join("mnist1d-search-grid"));
-    let asha_runs = read(&a.results.join("mnist1d-search-asha"));
+    let ashas: Vec<(&str, Vec<Run>)> = ASHA_RUNS
+        .iter()
+        .filter(|(_, dir)| a.results.join(dir).join("plan.json").is_file())
+        .map(|(name, dir)| (*name, read(&a.results.join(dir))))
+        .collect();
     let mut md = String::from(
         "# Adaptive search on MNIST-1D: ASHA and TPE against the full grid\n\n\
-         Written by `cargo bench --bench search_mnist1d` from `results/mnist1d-search-grid` and \
-         `results/mnist1d-search-asha` (docs/benchmarks.md, \"Adaptive search\").\n\n",
+         Written by `cargo bench --bench search_mnist1d` from `results/mnist1d-search-grid` and the \
+         ASHA runs `results/mnist1d-search-asha*` (docs/benchmarks.md, \"Adaptive search\").\n\n",
     );
-    asha_section(&grid_runs, &asha_runs, &mut md);
+    asha_section(&grid_runs, &ashas, &mut md);
     let [random, tpe] = tpe_section(&grid_runs, &a, &mut md);
     std::fs::create_dir_all(&a.out).expect("output folder");
     std::fs::write(a.out.join("table.md"), &md).expect("table.md");
-    let lines = [
-        ("grid (plan order)", curve(&grid_runs), RGBColor(90, 90, 90)),
-        ("grid + ASHA", curve(&asha_runs), RGBColor(214, 39, 40)),
-        ("random search (mean of seeds)", random, RGBColor(31, 119, 180)),
-        ("TPE (mean of seeds)", tpe, RGBColor(44, 160, 44)),
-    ];
+    let colours = [RGBColor(214, 39, 40), RGBColor(255, 127, 14)];
+    let mut lines: Vec<Line<'_>> = vec![("grid (plan order)", curve(&grid_runs), RGBColor(90, 90, 90))];
+    lines.extend(ashas.iter().zip(colours).map(|((name, runs), c)| (*name, curve(runs), c)));
+    lines.push(("random search (mean of seeds)", random, RGBColor(31, 119, 180)));
+    lines.push(("TPE (mean of seeds)", tpe, RGBColor(44, 160, 44)));
     plot(&a.out.join("best-found.svg"), &lines);
     print!("{md}");
 }
