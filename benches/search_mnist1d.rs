@@ -240,7 +240,7 @@ fn args() -> Args {
 }
 
 fn ci(s: &Stats) -> String {
-    if s.n > 1 { format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci95.0, s.ci95.1) } else { format!("{:.4} (n = 1)", s.mean) }
+    if s.n > 1 { format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci95.0, s.ci95.1) } else { format!("{:.4}", s.mean) }
 }
 
 /// The ASHA runs compared with the grid: (row name, results folder).
