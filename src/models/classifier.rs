@@ -372,7 +372,9 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
 
     fn keep_best(&mut self) {
         if self.test.is_some() {
-            self.best = Some(self.model().clone());
+            // A snapshot (`valid`), not a clone: a clone shares module state such as batch
+            // norm's running statistics (`RunningState`), which later steps would update.
+            self.best = Some(self.model().valid());
         }
     }
 
@@ -412,7 +414,9 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
         checkpoint::load_optim(&mut self.optim, checkpoint::file(files, "optim.bpk")?)?;
         self.batches.restore(&checkpoint::json_file(files, "batches.json")?)?;
         if let Some(best) = files.get("best.bpk") {
-            self.best = Some(checkpoint::load_module(self.model().clone(), best)?);
+            // Into a snapshot, as `keep_best` keeps: loading into a clone would write the
+            // shared running statistics of the model just restored.
+            self.best = Some(checkpoint::load_module(self.model().valid(), best)?);
         }
         Ok(())
     }
