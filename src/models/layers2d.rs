@@ -220,6 +220,18 @@ mod tests {
     }
 
     #[test]
+    fn a_valid_snapshot_keeps_its_statistics_while_a_clone_shares_them() {
+        // Why the classifier keeps its best weights as `valid()`, not `clone()`.
+        let device = Device::flex().autodiff();
+        let bn = BatchNorm::new(1, &device);
+        let (snapshot, clone) = (bn.valid(), bn.clone());
+        let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 6.0], [2, 1, 2]), &device);
+        bn.forward(x);
+        assert_eq!(values(snapshot.running_mean.value()), vec![0.0]);
+        assert!((values(clone.running_mean.value())[0] - 0.3).abs() < 1e-6);
+    }
+
+    #[test]
     fn pooling_sizes_and_values() {
         let device = Device::flex();
         let x = Tensor::<4>::from_data(

@@ -61,7 +61,7 @@ impl ResNetSpec {
 
     fn check_depth(&self) -> Result<(), FieldError> {
         let d = self.depth;
-        if d >= 8 && (d - 2) % 6 == 0 {
+        if d >= 8 && (d - 2).is_multiple_of(6) {
             return Ok(());
         }
         let below = d.checked_sub(2).map(|n| n / 6 * 6 + 2).filter(|&v| v >= 8);
