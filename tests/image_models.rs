@@ -1,10 +1,12 @@
 //! The image models through the whole program: a `cnn` with batch norm, pooling, dropout and a
 //! dense head, and a `resnet`, trained on `digits` by `burnlab run` (finite losses, summaries,
 //! the same numbers from the same seed), their saved models evaluated again by `burnlab eval`
-//! (batch norm's running statistics saved with the weights), `burnlab list`, and the located
-//! errors of bad combinations.
+//! (batch norm's running statistics saved with the weights), killed runs that resume with the
+//! numbers of an uninterrupted one (running statistics in the checkpoints), `burnlab list`,
+//! and the located errors of bad combinations.
 
 mod common;
+mod resume_common;
 
 use common::{Scratch, stderr, stdout, summary, trial_dirs};
 use serde_json::Value;
@@ -117,4 +119,48 @@ fn bad_image_models_are_located_errors() {
     let (code, err) = plan("family = \"resnet\"\ndepth = 10\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("bad.toml:") && err.contains("the nearest are 8 and 14"), "{err}");
+}
+
+/// The two models on `digits`, checkpointed every 10 steps (between evaluations as well as
+/// at them), selecting the best evaluation; `BACKEND` is replaced.
+const RESUMED: &str = r#"name = "r"
+backend = "BACKEND"
+seeds = [0]
+
+[dataset]
+name = "digits"
+validation = 0.1
+
+[training]
+lr = 0.01
+steps = 150
+eval_every = 20
+log_every = 10
+checkpoint_every = 10
+batch_size = 32
+
+[report]
+select = "best"
+
+[[models]]
+family = "cnn"
+dim = 2
+channels = [4, 8]
+kernels = 3
+strides = 1
+padding = 1
+batch_norm = true
+pool = "max"
+dropout = 0.1
+head = [16]
+
+[[models]]
+family = "resnet"
+depth = 8
+width = 4
+"#;
+
+#[test]
+fn killed_image_model_runs_resume_with_identical_numbers() {
+    resume_common::killed_runs_end_as_uninterrupted(RESUMED, "flex", 2);
 }
