@@ -3,6 +3,7 @@
 //! answers its HTTP API with the scalars and the HParams experiment of every trial.
 
 mod common;
+mod search_common;
 
 use burnlab::tensorboard::EventWriter;
 use burnlab::tensorboard::image::{Channels, grid};
@@ -579,4 +580,43 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
     let text = tb.wait_for(timeout, |tb| tb.json("GET", "/data/plugin/text/text?run=.&tag=table", ""));
     let html = text[0]["text"].as_str().unwrap();
     assert!(html.contains("<table>") && html.contains("<h1>tiny</h1>"), "{html}");
+}
+
+#[test]
+fn pruned_trials_show_apart_in_the_hparams_table() {
+    let s = Scratch::new();
+    // The `--jobs 1` search of tests/search.rs, which prunes.
+    let file = s.file("p.toml", &search_common::tpe_asha("p", 5, 3, (16, 4)));
+    let out = s.run(&file, &["--jobs", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = inspect(&s.results().join("p"));
+    // The experiment lists `trial/pruned` as a metric, so that the table can filter on it.
+    let e = &runs["."]["hparams"]["_hparams_/experiment"]["message"];
+    let tags: Vec<&str> =
+        e["metric_infos"].as_array().unwrap().iter().map(|m| m["name"]["tag"].as_str().unwrap()).collect();
+    assert!(tags.contains(&"trial/pruned"), "{tags:?}");
+    let mut seen = BTreeSet::new();
+    for d in trial_dirs(&s.results(), "p") {
+        let (sum, run) = (summary(&d), &runs[run_of(&d)]);
+        let status = sum["status"].as_str().unwrap().to_string();
+        let end = &run["hparams"]["_hparams_/session_end_info"]["message"];
+        let pruned = run["scalars"]["trial/pruned"].as_array().unwrap_or_else(|| panic!("{status}: {run}"));
+        assert_eq!(pruned.len(), 1, "one value, at the end: {pruned:?}");
+        let (step, value) = (pruned[0][0].as_u64().unwrap(), pruned[0][1].as_f64().unwrap());
+        assert_eq!(step, sum["steps"].as_u64().unwrap());
+        match status.as_str() {
+            "pruned" => {
+                assert_eq!(value, 1.0);
+                assert_eq!(end["status"], "STATUS_UNKNOWN", "{end}");
+                assert!(step < 16);
+            }
+            "completed" => {
+                assert_eq!(value, 0.0);
+                assert_eq!(end["status"], "STATUS_SUCCESS", "{end}");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+        seen.insert(status);
+    }
+    assert_eq!(seen, BTreeSet::from(["completed".to_string(), "pruned".to_string()]));
 }
