@@ -622,3 +622,42 @@ fn pruned_trials_show_apart_in_the_hparams_table() {
     }
     assert_eq!(seen, BTreeSet::from(["completed".to_string(), "pruned".to_string()]));
 }
+
+#[test]
+fn a_tensorboard_server_filters_pruned_trials_by_metric_and_by_status() {
+    let s = Scratch::new();
+    let file = s.file("p.toml", &search_common::tpe_asha("p", 5, 3, (16, 4)));
+    let out = s.run(&file, &["--jobs", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dirs = trial_dirs(&s.results(), "p");
+    let of_status = |status: &str| -> BTreeSet<String> {
+        dirs.iter().filter(|d| summary(d)["status"] == status).map(|d| run_of(d)).collect()
+    };
+    let (pruned, completed) = (of_status("pruned"), of_status("completed"));
+    assert!(!pruned.is_empty() && !completed.is_empty() && pruned.len() + completed.len() == dirs.len());
+    let mut tb = TensorBoard::start(&s.results().join("p"), s.path().join("tensorboard.log"));
+    // The sessions TensorBoard's HParams table shows for a filter, once every trial is loaded.
+    let mut shown = |filter: &str, statuses: &str| -> BTreeSet<String> {
+        let all = format!(
+            r#"{{"experimentName": "", "allowedStatuses": {ALL_STATUSES}, "startIndex": 0, "sliceSize": 100}}"#
+        );
+        tb.wait_for(Duration::from_secs(60), |tb| {
+            let v = tb.json("POST", "/data/plugin/hparams/session_groups", &all)?;
+            if v["totalSize"] == dirs.len() { Ok(()) } else { Err(format!("not all loaded: {v}")) }
+        });
+        let request = format!(
+            r#"{{"experimentName": "", "allowedStatuses": {statuses}, "colParams": [{filter}], "startIndex": 0, "sliceSize": 100}}"#
+        );
+        let v = tb.json("POST", "/data/plugin/hparams/session_groups", &request).unwrap();
+        let groups = v["sessionGroups"].as_array().cloned().unwrap_or_default();
+        groups.iter().map(|g| g["sessions"][0]["name"].as_str().unwrap().to_string()).collect()
+    };
+    let by_metric = |lo: f64| {
+        format!(r#"{{"metric": {{"tag": "trial/pruned"}}, "filterInterval": {{"minValue": {lo}, "maxValue": {lo}}}}}"#)
+    };
+    assert_eq!(shown(&by_metric(1.0), ALL_STATUSES), pruned, "trial/pruned = 1");
+    assert_eq!(shown(&by_metric(0.0), ALL_STATUSES), completed, "trial/pruned = 0");
+    let any = r#"{"metric": {"tag": "trial/pruned"}}"#;
+    assert_eq!(shown(any, r#"["STATUS_SUCCESS"]"#), completed, "status Success");
+    assert_eq!(shown(any, r#"["STATUS_UNKNOWN"]"#), pruned, "status Unknown");
+}
