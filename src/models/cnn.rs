@@ -3,10 +3,10 @@
 //! With the defaults it is MNIST-1D's CNN: Conv1d 1->25 k5 s2 p1, 25->25 k3 s2 p1,
 //! 25->25 k3 s2 p1, ReLU after each, channel-major flatten (25 * 5 = 125) -> Linear 10.
 
-use super::layers::{token_embedding, token_ids};
+use super::layers::{Dropout, token_embedding, token_ids};
 use super::{Classifier, Family, Footprint, Inputs};
 use crate::check::FieldError;
-use crate::check::at_least_one;
+use crate::check::{at_least_one, probability};
 use crate::data::DataInfo;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
@@ -100,6 +100,10 @@ pub struct CnnSpec {
     pub dim: usize,
     /// Embedding width on token-id datasets (the convolution's input channels there).
     pub embed: usize,
+    /// Dropout probability after each convolution's ReLU; 0 (the default, left out of the
+    /// trial's configuration so that ids stay): none.
+    #[serde(skip_serializing_if = "crate::check::is_zero")]
+    pub dropout: f64,
 }
 
 impl Default for CnnSpec {
@@ -111,6 +115,7 @@ impl Default for CnnSpec {
             padding: PerLayer::All(1),
             dim: 1,
             embed: 16,
+            dropout: 0.0,
         }
     }
 }
@@ -171,10 +176,13 @@ pub struct Cnn {
     pub conv2d: Vec<Conv2d>,
     /// The classifier on the flattened feature map.
     pub out: Linear,
+    /// Dropout after each convolution's ReLU.
+    pub dropout: Dropout,
 }
 
 impl Family for CnnSpec {
     const NAME: &'static str = "cnn";
+    const OPTIONAL_PARAMS: &'static [&'static str] = &["dropout"];
     const SUMMARY: &'static str = "CNN: conv (channels, kernels, strides, padding) + relu per layer; flatten; linear";
     type Model = Cnn;
 
@@ -190,6 +198,7 @@ impl Family for CnnSpec {
         self.strides.check("strides", n, 1)?;
         self.padding.check("padding", n, 0)?;
         at_least_one("embed", self.embed)?;
+        probability("dropout", self.dropout)?;
         match self.dim {
             1 => {}
             2 if data.image.is_none() => {
@@ -227,7 +236,8 @@ impl Family for CnnSpec {
         // Sizes were checked by `validate`; fall back to 1 so `init` never panics on its own.
         let spatial: usize = self.output_size(data).map(|s| s.iter().product()).unwrap_or(1);
         let embedding = if self.dim == 1 { token_embedding(data, self.embed, device) } else { None };
-        Cnn { embedding, conv1d, conv2d, out: LinearConfig::new(c_in * spatial, data.num_classes).init(device) }
+        let out = LinearConfig::new(c_in * spatial, data.num_classes).init(device);
+        Cnn { embedding, conv1d, conv2d, out, dropout: Dropout::new(self.dropout) }
     }
 
     fn footprint(&self, data: &DataInfo) -> Footprint {
@@ -289,7 +299,7 @@ impl Classifier for Cnn {
             // Image rows are time steps and columns channels: one input channel, [h, w] = [t, c].
             let mut h = x.reshape([b, 1, t, c]);
             for conv in &self.conv2d {
-                h = relu(conv.forward(h));
+                h = self.dropout.forward(relu(conv.forward(h)));
             }
             return self.out.forward(h.flatten(1, 3));
         }
@@ -300,7 +310,7 @@ impl Classifier for Cnn {
             None => x.swap_dims(1, 2),
         };
         for conv in &self.conv1d {
-            h = relu(conv1d_im2col(conv, h));
+            h = self.dropout.forward(relu(conv1d_im2col(conv, h)));
         }
         // [B, C, L] flattened channel-major, as PyTorch's `view(B, -1)`.
         self.out.forward(h.flatten(1, 2))

@@ -202,6 +202,11 @@ impl ModelSpec {
             walk("", &t, &mut names);
         }
         names.retain(|k| k != "family");
+        for p in self.optional_params() {
+            if !names.iter().any(|n| n == p) {
+                names.push(p.to_string());
+            }
+        }
         names
     }
 }
