@@ -296,6 +296,11 @@ impl TrialObserver {
 impl Observer for TrialObserver {
     fn on_train_loss(&mut self, step: usize, loss: f64) {
         self.record(step, "train", "loss", loss);
+        // Flushed at once (a write, no fsync): a checkpoint between evaluations must find every
+        // point before it in the event file, which a resumed attempt copies up to its step.
+        if let Err(e) = self.events.flush() {
+            self.error.get_or_insert(Error::io(self.events.path(), e));
+        }
         if self.progress {
             Progress::Loss { step, value: loss }.emit();
         }
