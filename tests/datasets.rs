@@ -225,3 +225,69 @@ fn digits_and_longrange_run_through_the_binary() {
         assert_eq!(sum["num_params"], params, "{ds}");
     }
 }
+
+/// An experiment on `fashion-mnist` (`dataset` lines) with one model (`model` lines).
+fn fashion(dataset: &str, model: &str, steps: usize) -> String {
+    format!(
+        "name = \"fm\"\nseeds = [0]\n\n[dataset]\nname = \"fashion-mnist\"\n{dataset}\n\n[training]\nlr = 0.01\nbatch_size = 16\nsteps = {steps}\neval_every = 10\n\n[[models]]\n{model}\n"
+    )
+}
+
+#[test]
+fn fashion_mnist_sample_trains_linear_mlp_and_cnns() {
+    let models = [
+        ("family = \"linear\"", 28 * 28 * 10 + 10),
+        ("family = \"mlp\"\nhidden = 16", 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10),
+        ("family = \"cnn\"\nchannels = [4]\nkernels = [5]\nstrides = 2", 0),
+        ("family = \"cnn\"\ndim = 2\nchannels = [4, 8]\nkernels = [3, 3]\nstrides = 2", 0),
+    ];
+    for (model, params) in models {
+        let s = Scratch::new();
+        let out = s.run(&s.file("e.toml", &fashion("sample = true", model, 30)), &[]);
+        assert!(out.status.success(), "{model}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fm");
+        let sum = summary(&dirs[0]);
+        assert_eq!(sum["status"], "completed", "{model}: {sum}");
+        if params > 0 {
+            assert_eq!(sum["num_params"], params, "{model}");
+        }
+        let losses = csv_metric(&dirs[0], "train", "loss");
+        assert_eq!(losses.last().map(|l| l.0), Some(30), "{model}: {losses:?}");
+        assert!(losses.iter().all(|(_, l)| l.is_finite()), "{model}: {losses:?}");
+        // 300 training images, 0.1 carved out as the validation split (30, 3 per class).
+        let valid = csv_metric(&dirs[0], "valid", "accuracy");
+        assert!(valid.iter().all(|(_, a)| (0.0..=1.0).contains(a)) && !valid.is_empty(), "{model}: {valid:?}");
+    }
+}
+
+#[test]
+fn fashion_mnist_missing_or_changed_files_name_the_install_script() {
+    let s = Scratch::new();
+    let missing = s.path().join("nowhere");
+    let text = fashion(&format!("path = \"{}\"", missing.display()), "family = \"linear\"", 5);
+    s.file("e.toml", &text);
+    for cmd in ["validate", "run"] {
+        let out = if cmd == "run" { s.run(Path::new("e.toml"), &[]) } else { s.burnlab(&["validate", "e.toml"]) };
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.starts_with("error: e.toml:6:"), "at the `path` line: {err}");
+        for want in ["`dataset.path`", "nowhere/train-images-idx3-ubyte.gz", "datasets/fashion-mnist/install"] {
+            assert!(err.contains(want), "{cmd}: missing {want:?} in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The sample's files are not the full set's: their digests differ.
+    let copy = s.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/fashion-mnist-sample");
+    for f in std::fs::read_dir(&sample).unwrap() {
+        let p = f.unwrap().path();
+        std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+    }
+    s.file("e.toml", &fashion(&format!("path = \"{}\"", copy.display()), "family = \"linear\"", 5));
+    let out = s.run(Path::new("e.toml"), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("checksum mismatch") && err.contains("copy/train-images-idx3-ubyte.gz"), "{err}");
+    assert!(!s.results().exists(), "nothing written: {err}");
+}

@@ -1,7 +1,11 @@
 //! Datasets: loading shipped data into memory and batching it onto a device.
 
 pub mod batches;
+pub mod folder;
+pub mod idx;
 pub mod normal;
+pub mod npy;
+pub mod pixels;
 pub mod source;
 pub mod spec;
 pub mod validation;
@@ -27,10 +31,14 @@ datasets! {
     xor_modal: XorModalOptions;
     mixture: Ring, Grid;
     table: TableOptions;
+    fashion_mnist: FashionMnistOptions;
+    images: ImagesOptions;
 }
 
 pub use digits::DigitsOptions;
 pub use digits_mnist1d::DigitsMnist1dOptions;
+pub use fashion_mnist::FashionMnistOptions;
+pub use images::{ImageFormat, ImagesOptions};
 pub use longrange::LongrangeOptions;
 pub use mixture::{MixtureOptions, Modes};
 pub use mnist1d::Mnist1dOptions;
@@ -61,6 +69,11 @@ pub struct DataInfo {
     pub task: Task,
     /// `[height, width]` when examples are images (rows are time steps, columns channels).
     pub image: Option<[usize; 2]>,
+    /// Channels per pixel of an image dataset read by `data::pixels` (1 grey, 3 RGB; 0 where
+    /// not set, meaning 1): examples are then `[channels · height, width]`, channel-major, and
+    /// `data::pixels::image_batch` gives 2-D models `[batch, channels, height, width]`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub image_channels: usize,
     /// Vocabulary size when inputs are token ids (stored as floats in channel 0; id 0 is padding).
     pub vocab: Option<usize>,
     /// Multimodal datasets: every modality in order (the first is the one the fields above
@@ -76,6 +89,10 @@ pub struct Modality {
     /// Its example shape (with the dataset's class count and no `modalities`), which an
     /// encoder for it is built from.
     pub info: DataInfo,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl DataInfo {

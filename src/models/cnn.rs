@@ -153,7 +153,7 @@ impl CnnSpec {
     /// Input channels of the first convolution.
     fn in_channels(&self, data: &DataInfo) -> usize {
         match (self.dim, data.vocab) {
-            (2, _) => 1,
+            (2, _) => data.image_channels.max(1),
             (_, Some(_)) => self.embed,
             _ => data.channels,
         }
@@ -286,8 +286,10 @@ impl Classifier for Cnn {
         let x = inputs.x();
         let [b, t, c] = x.dims();
         if !self.conv2d.is_empty() {
-            // Image rows are time steps and columns channels: one input channel, [h, w] = [t, c].
-            let mut h = x.reshape([b, 1, t, c]);
+            // An image of k channels is k·h time steps of w channels, channel-major
+            // (`data::pixels`): [b, k·h, w] -> [b, k, h, w], with k the first layer's input.
+            let k = self.conv2d[0].weight.dims()[1];
+            let mut h = x.reshape([b, k, t / k, c]);
             for conv in &self.conv2d {
                 h = relu(conv.forward(h));
             }
