@@ -79,7 +79,13 @@ fn image_folders_decode_as_pillow_does() {
             // differ by a level or two in their inverse DCT; the resized image (16x12 to 8x6,
             // both bilinear with an antialiasing support) by a few.
             let jpeg = i % 4 == 3;
-            let bound = if i % 4 == resized { 3 } else if jpeg { 2 } else { 0 };
+            let bound = if i % 4 == resized {
+                3
+            } else if jpeg {
+                2
+            } else {
+                0
+            };
             assert!(worst <= bound, "image {i} ({channels} channel(s)): off by {worst}, allowed {bound}");
         }
     }
@@ -129,7 +135,10 @@ fn bad_files_are_refused_with_the_file_named() {
     refused(&folder("one-class"), &["`dataset.train`", "one-class", "one class sub-folder (`only`)"]);
     refused(&folder("corrupt"), &["`dataset.train`", "corrupt/b/1.png", "cannot decode the image"]);
     refused("train = \"@folder/train\"\ntest = \"@folder/test\"", &["`dataset.size` is missing"]);
-    refused("train = \"@npy/train.npz\"\ntest = \"@npy/test.npz\"\nlabels_array = \"z\"", &["no array `z`", "did you mean `y`?"]);
+    refused(
+        "train = \"@npy/train.npz\"\ntest = \"@npy/test.npz\"\nlabels_array = \"z\"",
+        &["no array `z`", "did you mean `y`?"],
+    );
 }
 
 #[test]

@@ -76,7 +76,10 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         if EXTENSIONS.contains(&ext.as_str()) {
             files.push(path);
         } else if path.is_file() {
-            return Err(format!("{}: not a .png or .jpg image (remove it or move it out of the folder)", path.display()));
+            return Err(format!(
+                "{}: not a .png or .jpg image (remove it or move it out of the folder)",
+                path.display()
+            ));
         }
     }
     Ok(files)

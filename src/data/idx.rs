@@ -73,10 +73,8 @@ pub fn parse_idx(bytes: &[u8]) -> Result<IdxArray, String> {
     if bytes.len() < header {
         return Err(format!("truncated IDX file: {} bytes, shorter than its {header}-byte header", bytes.len()));
     }
-    let dims: Vec<usize> = bytes[4..header]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        bytes[4..header].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize).collect();
     let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_VALUES);
     let Some(count) = count else {
         return Err(format!("IDX dimensions {dims:?} announce more than 2^32 values"));
