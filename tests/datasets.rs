@@ -291,3 +291,28 @@ fn fashion_mnist_missing_or_changed_files_name_the_install_script() {
     assert!(err.contains("checksum mismatch") && err.contains("copy/train-images-idx3-ubyte.gz"), "{err}");
     assert!(!s.results().exists(), "nothing written: {err}");
 }
+
+#[test]
+fn fashion_mnist_augmentation_is_reproducible_and_changes_training() {
+    let metrics = |dataset: &str| {
+        let s = Scratch::new();
+        let out = s.run(&s.file("e.toml", &fashion(dataset, "family = \"linear\"", 20)), &[]);
+        assert!(out.status.success(), "{dataset}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fm");
+        assert_eq!(summary(&dirs[0])["status"], "completed");
+        csv_metric(&dirs[0], "train", "loss")
+    };
+    let augmented = "sample = true\nnormalize = true\naugment = [{ kind = \"crop\", padding = 2 }, { kind = \"flip\" }, { kind = \"translate\", pixels = 1 }]";
+    let first = metrics(augmented);
+    assert!(first.iter().all(|(_, l)| l.is_finite()), "{first:?}");
+    assert_eq!(first, metrics(augmented), "same config and seed, same numbers");
+    assert_ne!(first, metrics("sample = true\nnormalize = true"), "augmentation changes the batches");
+    // A bad step is refused before anything runs, at the `augment` line.
+    let s = Scratch::new();
+    s.file("e.toml", &fashion("sample = true\naugment = [{ kind = \"flip\", p = 2.0 }]", "family = \"linear\"", 5));
+    let out = s.burnlab(&["validate", "e.toml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: e.toml:7:") && err.contains("`dataset.augment` step 1"), "{err}");
+    assert!(err.contains("`p` must be in [0, 1], got 2"), "{err}");
+}

@@ -10,7 +10,8 @@
 //! (rows) of 28 channels (pixels), scaled to [0, 1] (`data::pixels`).
 
 use super::idx::{IdxArray, parse_idx};
-use super::pixels::{ImageSet, Pixels, image_info};
+use super::augment::Augment;
+use super::pixels::{ImageSet, Pixels, image_info, splits};
 use super::{DataInfo, Dataset, datasets_dir};
 use crate::check::FieldError;
 use flate2::read::GzDecoder;
@@ -32,6 +33,12 @@ pub struct FashionMnistOptions {
     /// test images, the first 30 / 10 of each class) instead.
     #[serde(skip_serializing_if = "is_false")]
     pub sample: bool,
+    /// Normalise with the training split's per-channel mean and standard deviation.
+    #[serde(skip_serializing_if = "is_false")]
+    pub normalize: bool,
+    /// Augmentation of training batches, in order (`data::augment`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub augment: Vec<Augment>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -165,7 +172,7 @@ impl super::DatasetSource for FashionMnistOptions {
         if let Some(done) = CHECKED.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return done.clone();
         }
-        let done = self.splits().map(|_| ());
+        let done = super::augment::validate(&self.augment).and_then(|_| self.splits().map(|_| ()));
         CHECKED.lock().unwrap_or_else(|e| e.into_inner()).insert(key, done.clone());
         done
     }
@@ -179,8 +186,10 @@ impl super::DatasetSource for FashionMnistOptions {
         Some(CLASSES.iter().map(|c| c.to_string()).collect())
     }
     fn load(&self) -> crate::error::Result<Dataset> {
+        super::augment::validate(&self.augment).map_err(super::option_error)?;
         let (train, test) = self.splits().map_err(super::option_error)?;
-        Ok(Dataset::new(self.info(), train.to_split(), test.to_split()))
+        let (train, test) = splits(&train, &test, self.normalize, &self.augment);
+        Ok(Dataset::new(self.info(), train, test))
     }
 }
 

@@ -17,7 +17,8 @@
 use super::folder::read_folder;
 use super::idx::{IdxArray, read_idx};
 use super::npy::{NdArray, read_npy, read_npz};
-use super::pixels::{ImageSet, Pixels, array_images, array_labels, image_info};
+use super::augment::Augment;
+use super::pixels::{ImageSet, Pixels, array_images, array_labels, image_info, splits};
 use super::{DataInfo, Dataset};
 use crate::check::FieldError;
 use crate::error::did_you_mean;
@@ -69,6 +70,16 @@ pub struct ImagesOptions {
     /// `.npz`: the labels' array name (default `y`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels_array: Option<String>,
+    /// Normalise with the training split's per-channel mean and standard deviation.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub normalize: bool,
+    /// Augmentation of training batches, in order (`data::augment`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub augment: Vec<Augment>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for ImagesOptions {
@@ -84,6 +95,8 @@ impl Default for ImagesOptions {
             channels: None,
             features_array: None,
             labels_array: None,
+            normalize: false,
+            augment: Vec::new(),
         }
     }
 }
@@ -128,6 +141,7 @@ impl super::DatasetSource for ImagesOptions {
         "your own images: IDX, NumPy .npy/.npz arrays, or folders of PNG/JPEG (one per class)"
     }
     fn validate(&self) -> Checked<()> {
+        super::augment::validate(&self.augment)?;
         prepared(self).map(|_| ())
     }
     fn info(&self) -> DataInfo {
@@ -140,8 +154,10 @@ impl super::DatasetSource for ImagesOptions {
         prepared(self).ok().and_then(|p| p.1)
     }
     fn load(&self) -> crate::error::Result<Dataset> {
+        super::augment::validate(&self.augment).map_err(super::option_error)?;
         let l = read_both(self).map_err(super::option_error)?;
-        Ok(Dataset::new(info_of(&l), l.train.to_split(), l.test.to_split()))
+        let (train, test) = splits(&l.train, &l.test, self.normalize, &self.augment);
+        Ok(Dataset::new(info_of(&l), train, test))
     }
 }
 

@@ -9,6 +9,7 @@
 //!
 //! **Scaling.** `uint8` pixels are divided by 255 (values in [0, 1]); float pixels are kept.
 
+use super::augment::Augment;
 use super::npy::{NdArray, Values};
 use super::{DataInfo, Split};
 use burn::tensor::Tensor;
@@ -92,6 +93,48 @@ impl ImageSet {
     pub fn num_classes(&self) -> usize {
         self.labels.iter().max().map_or(0, |&m| m as usize + 1)
     }
+}
+
+/// Per-channel mean and standard deviation (population, over every pixel of every image) of
+/// `x`, images `[c, h, w]` as floats (`[n, c, h, w]`).
+pub fn channel_stats(x: &[f32], [c, h, w]: [usize; 3]) -> Vec<(f64, f64)> {
+    let plane = h * w;
+    (0..c)
+        .map(|k| {
+            let values = x.chunks(c * plane).flat_map(|img| &img[k * plane..(k + 1) * plane]);
+            let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);
+            for &v in values {
+                (n, sum, sq) = (n + 1.0, sum + f64::from(v), sq + f64::from(v) * f64::from(v));
+            }
+            let mean = sum / n.max(1.0);
+            (mean, (sq / n.max(1.0) - mean * mean).max(0.0).sqrt())
+        })
+        .collect()
+}
+
+/// Normalises `x` in place: `(x - mean) / std` per channel (a channel with std 0 is only
+/// centred).
+pub fn normalize(x: &mut [f32], [c, h, w]: [usize; 3], stats: &[(f64, f64)]) {
+    let plane = h * w;
+    for img in x.chunks_mut(c * plane) {
+        for (k, &(mean, std)) in stats.iter().enumerate() {
+            let scale = if std > 0.0 { std } else { 1.0 };
+            img[k * plane..(k + 1) * plane].iter_mut().for_each(|v| *v = ((f64::from(*v) - mean) / scale) as f32);
+        }
+    }
+}
+
+/// Both splits as burnlab trains on them: floats (bytes / 255), normalised with the training
+/// split's per-channel statistics when `normalize`, the training split carrying `augment`.
+pub fn splits(train: &ImageSet, test: &ImageSet, normalize_them: bool, augment: &[Augment]) -> (Split, Split) {
+    let (mut a, mut b) = (train.to_split(), test.to_split());
+    if normalize_them {
+        let stats = channel_stats(&a.x, train.shape);
+        normalize(&mut a.x, train.shape, &stats);
+        normalize(&mut b.x, test.shape, &stats);
+    }
+    a.augment = augment.to_vec();
+    (a, b)
 }
 
 /// The example shape of images `[c, h, w]` with `num_classes` classes.
@@ -202,5 +245,18 @@ mod tests {
         let set = ImageSet::new([1, 2, 2], Pixels::U8(vec![0, 255, 0, 0, 51, 0, 0, 0]), vec![0, 3]).unwrap();
         assert_eq!((set.num_classes(), &set.to_split().x[..2]), (4, &[0.0, 1.0][..]));
         assert!((set.to_split().x[4] - 0.2).abs() < 1e-7);
+    }
+
+    #[test]
+    fn normalisation_uses_the_training_channels_statistics() {
+        // Two 1x2 images of 2 channels: channel 0 holds 1, 3, 5, 7; channel 1 holds 2 everywhere.
+        let x = [1.0, 3.0, 2.0, 2.0, 5.0, 7.0, 2.0, 2.0];
+        let stats = channel_stats(&x, [2, 1, 2]);
+        assert_eq!(stats, vec![(4.0, 5f64.sqrt()), (2.0, 0.0)]);
+        let mut y = x;
+        normalize(&mut y, [2, 1, 2], &stats);
+        let s5 = 5f64.sqrt() as f32;
+        let want = [-3.0 / s5, -1.0 / s5, 0.0, 0.0, 1.0 / s5, 3.0 / s5, 0.0, 0.0];
+        assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{y:?}");
     }
 }
