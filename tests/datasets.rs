@@ -205,7 +205,8 @@ fn the_new_datasets_are_listed() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v["datasets"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "ring", "grid", "table"]);
+    let want = ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "ring", "grid", "table"];
+    assert_eq!(names, [&want[..], &["fashion-mnist", "images"]].concat());
     let longrange = &v["datasets"][2]["defaults"];
     assert_eq!((longrange["length"].as_u64(), longrange["vocab"].as_u64()), (Some(64), Some(8)));
     let ring = &v["datasets"][5]["defaults"];
