@@ -101,6 +101,8 @@ impl Default for ImagesOptions {
     }
 }
 
+/// The most classes (the largest label plus one).
+pub const MAX_CLASSES: usize = 1000;
 /// The largest `size` side accepted (pixels).
 pub const MAX_SIDE: usize = 4096;
 
@@ -179,9 +181,14 @@ fn read_both(o: &ImagesOptions) -> Checked<Loaded> {
             format!("{}: class folders {:?} differ from the training folders {:?}", o.test, test_classes, classes),
         ));
     }
-    let n = info_of(&Loaded { train: train.clone(), test: test.clone(), classes: classes.clone() }).num_classes;
+    let n = classes.as_ref().map_or(train.num_classes().max(test.num_classes()), Vec::len);
     if n < 2 {
         return Err(FieldError::new("train", format!("{}: every label is 0; a classifier needs at least two classes", o.train)));
+    }
+    if n > MAX_CLASSES {
+        let (key, path) = if test.num_classes() > train.num_classes() { ("test", &o.test) } else { ("train", &o.train) };
+        let message = format!("{path}: holds the label {}; at most {MAX_CLASSES} classes (ids 0 to {})", n - 1, MAX_CLASSES - 1);
+        return Err(FieldError::new(key, message));
     }
     Ok(Loaded { train, test, classes })
 }
