@@ -33,6 +33,12 @@ pub fn at_least_one(key: &str, value: usize) -> Result<(), FieldError> {
     if value == 0 { Err(FieldError::new(key, "must be at least 1")) } else { Ok(()) }
 }
 
+/// Whether a float key is at its default 0 (`#[serde(skip_serializing_if)]`: a key left out
+/// of a trial's configuration at its default, so that adding it kept existing trial ids).
+pub fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// Checks that a probability (a dropout rate, an Adam beta; the parameter `key`) is in [0, 1).
 pub fn probability(key: &str, p: f64) -> Result<(), FieldError> {
     if (0.0..1.0).contains(&p) { Ok(()) } else { Err(FieldError::new(key, format!("must be in [0, 1), got {p}"))) }

@@ -56,7 +56,7 @@ pub struct SlurmArgs {
     /// GPUs per trial (--gres=gpu:N) [default: 0].
     #[arg(long, value_name = "N")]
     pub gpus_per_trial: Option<usize>,
-    /// At most M trials at once (the array's %M throttle).
+    /// At most M trials at once (the array's %M throttle; an adaptive sweep's slots).
     #[arg(long, value_name = "M")]
     pub max_parallel: Option<usize>,
     /// An extra sbatch option, repeatable: --sbatch-arg=--mem=4G
@@ -109,7 +109,8 @@ pub enum Command {
         /// Folder holding `<experiment name>/`.
         #[arg(long, default_value = "results")]
         results: PathBuf,
-        /// Trials run in parallel (default: one per core on CPU backends).
+        /// Trials run in parallel (default: one per core on CPU backends); with --executor slurm,
+        /// an adaptive sweep's trials queued or running at once (default 4).
         #[arg(long)]
         jobs: Option<usize>,
         /// One trial at a time on each listed CUDA device (LibTorch), e.g. --gpus 0,1; indices
@@ -239,6 +240,10 @@ pub enum Command {
         /// and requeue this task, which resumes from it.
         #[arg(long)]
         requeue: bool,
+        /// A sweep with a pruner: report each evaluation in the trial directory and wait for
+        /// the runner's decision there (docs/search.md).
+        #[arg(long)]
+        decisions: bool,
     },
 }
 
@@ -267,8 +272,8 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Compare { dirs, metric, output } => compare(&dirs, metric.as_deref(), output),
         Command::Status { dir, json } => status(&dir, json),
         Command::List { json } => list(json).map(|_| 0),
-        Command::Trial { dir, index, progress, keep_checkpoints, requeue } => {
-            trial(&dir, index, progress, (keep_checkpoints, requeue))
+        Command::Trial { dir, index, progress, keep_checkpoints, requeue, decisions } => {
+            trial(&dir, index, progress, (keep_checkpoints, requeue, decisions))
         }
         Command::Eval { trial_dir, sets, split, weights, json } => {
             let evaluation = trained::eval::eval(&trial_dir, &sets, split, weights)?;
@@ -296,7 +301,8 @@ fn print_either<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce() 
     Ok(0)
 }
 
-/// `run --executor slurm`: submits the unfinished trials as one job array.
+/// `run --executor slurm`: submits the unfinished trials as one job array, or, for an adaptive
+/// sweep or one with a pruner, drives the search from here with one Slurm job per trial.
 fn run_slurm(
     exp: &Experiment,
     slurm: SlurmArgs,
@@ -305,11 +311,16 @@ fn run_slurm(
     (jobs, gpus): (Option<usize>, &[usize]),
     (json, quiet): (bool, bool),
 ) -> Result<i32> {
+    let opts = runner::slurm::SlurmOptions { keep_checkpoints: keep, ..slurm.options(results, force) };
+    if runner::slurm::driver::needs_driver(exp)? {
+        // An adaptive sweep or one with a pruner: the driver submits trials as slots free.
+        no_local_options(None, gpus)?;
+        let outcome = runner::slurm::driver::drive(exp, &opts, jobs, quiet || json)?;
+        print_outcome(&outcome, json, quiet)?;
+        return Ok(if outcome.interrupted { 130 } else { i32::from(outcome.ran.contains_key("failed")) });
+    }
     no_local_options(jobs, gpus)?;
-    let sub = runner::slurm::submit(
-        exp,
-        &runner::slurm::SlurmOptions { keep_checkpoints: keep, ..slurm.options(results, force) },
-    )?;
+    let sub = runner::slurm::submit(exp, &opts)?;
     runner::slurm::print_submission(&sub, json, quiet)?;
     Ok(0)
 }
@@ -382,11 +393,16 @@ fn status(dir: &Path, json: bool) -> Result<i32> {
 
 /// `trial` (hidden): runs one trial in this process; exit code 1 when it failed, 130 when
 /// interrupted.
-fn trial(dir: &Path, index: usize, progress: bool, (keep, requeue): (KeepCheckpoints, bool)) -> Result<i32> {
+fn trial(
+    dir: &Path,
+    index: usize,
+    progress: bool,
+    (keep, requeue, decisions): (KeepCheckpoints, bool, bool),
+) -> Result<i32> {
     if requeue {
         runner::worker::watch_time_limit();
     }
-    let summary = runner::worker::run_trial(dir, index, progress, runner::stop_flag(), keep)?;
+    let summary = runner::worker::run_trial(dir, index, (progress, runner::stop_flag()), keep, decisions)?;
     if let Some(e) = &summary.error {
         eprintln!("trial {} failed: {e}", summary.id);
     }

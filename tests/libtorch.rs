@@ -185,14 +185,16 @@ macro_rules! with_classifier {
 
 #[test]
 fn every_family_matches_ndarray_on_libtorch_cpu() {
-    use burnlab::models::{attention::AttentionSpec, cnn::CnnSpec, fusion::FusionSpec, linear::LinearSpec};
+    use burnlab::models::{
+        attention::AttentionSpec, cnn::CnnSpec, fusion::FusionSpec, linear::LinearSpec, resnet::ResNetSpec,
+    };
     use burnlab::models::{mlp::MlpSpec, rnn::GruSpec, rnn::LstmSpec};
     let dir = tempfile::tempdir().unwrap();
     let cases = cases();
     for case in &cases {
         let spec = without_dropout(&case.spec);
         let ran = with_classifier!(spec, s => parity(case.family, s, &case.data, dir.path()),
-            LinearSpec, MlpSpec, CnnSpec, GruSpec, LstmSpec, AttentionSpec, FusionSpec);
+            LinearSpec, MlpSpec, CnnSpec, ResNetSpec, GruSpec, LstmSpec, AttentionSpec, FusionSpec);
         assert!(ran, "{}: not a built-in classifier family (add its type above)", case.family);
     }
     assert_eq!(cases.len(), classifier_families().count());

@@ -76,6 +76,28 @@ fn checkpoint_every_sets_the_interval_and_keep_checkpoints_what_stays() {
     assert!(!trial_dirs(&s.path().join("none"), "r")[0].join("checkpoint").exists());
 }
 
+#[test]
+fn checkpoint_every_0_writes_no_checkpoint_and_changes_no_number() {
+    // Attention draws dropout masks from the device, which is reseeded at every boundary:
+    // with checkpoints off the boundaries stay those of the default interval.
+    let s = Scratch::new();
+    let with = s.file("with.toml", &recipe("flex"));
+    let without = s.file("without.toml", &recipe("flex").replace("checkpoint_every = 20", "checkpoint_every = 0"));
+    let mut metrics = Vec::new();
+    for (file, results) in [(&with, "with"), (&without, "without")] {
+        let ran = s.burnlab(&["run", file.to_str().unwrap(), "--results", results, "--quiet"]);
+        assert!(ran.status.success(), "{}", stderr(&ran));
+        let mut csvs: Vec<String> = outcome(&s.path().join(results)).into_values().map(|(csv, _)| csv).collect();
+        csvs.sort();
+        metrics.push(csvs);
+    }
+    assert_eq!(metrics[0].len(), 2);
+    assert_eq!(metrics[0], metrics[1], "the same metrics.csv with and without checkpoints");
+    for d in trial_dirs(&s.path().join("without"), "r") {
+        assert!(!d.join("checkpoint").exists(), "{} has a checkpoint", d.display());
+    }
+}
+
 /// An MLP whose checkpoint takes about 1 MB (weights and Adam's moments), written at every
 /// evaluation.
 fn big() -> String {

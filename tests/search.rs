@@ -4,6 +4,7 @@
 
 mod common;
 mod resume_common;
+mod search_common;
 
 use common::{Scratch, stderr, summary, trial_dirs};
 use rand::{Rng, SeedableRng};
@@ -15,35 +16,7 @@ use std::time::Duration;
 
 /// A tpe + asha search over an MLP's learning rate and width: rungs at 4, 8, 16 steps.
 fn search(trials: usize) -> String {
-    format!(
-        r#"name = "s"
-seeds = [0]
-
-[dataset]
-name = "mnist1d"
-validation = 0.2
-
-[training]
-batch_size = 50
-steps = 16
-eval_every = 4
-log_every = 4
-
-[[models]]
-family = "mlp"
-depth = 1
-
-[sweep]
-kind = "tpe"
-trials = {trials}
-seed = 3
-pruner = {{ kind = "asha", min_steps = 4, reduction_factor = 2 }}
-
-[sweep.params]
-"training.lr" = {{ log_uniform = [1e-4, 3e-1] }}
-"model.hidden" = {{ int_log_uniform = [4, 32] }}
-"#
-    )
+    search_common::tpe_asha("s", trials, 3, (16, 4))
 }
 
 fn events(results: &Path) -> Vec<Value> {
@@ -80,9 +53,12 @@ fn pruner_mistakes_are_located_with_a_suggestion_and_exit_2() {
         assert!(err.contains("bad.toml:22:"), "{pruner}: located at the pruner line: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // The Slurm driver submits as it goes: there is no whole script for --dry-run to write.
     let file = s.file("slurm.toml", &search(3));
-    let out = s.burnlab(&["run", file.to_str().unwrap(), "--executor", "slurm", "--results", "r"]);
+    let out = s.burnlab(&["run", file.to_str().unwrap(), "--executor", "slurm", "--results", "r", "--dry-run"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("submits its trials as it goes"), "{}", stderr(&out));
+    assert!(!s.path().join("r").exists(), "nothing written");
 }
 
 /// Each trial's status and step from its summary, by id.
@@ -130,8 +106,16 @@ fn with_jobs_1_the_same_file_gives_the_same_log_and_tables_and_a_larger_budget_c
         .collect();
     assert!(!pruned.is_empty(), "asha pruned a trial: {log}");
     assert_eq!(pruned.iter().map(|s| s.as_str()).collect::<BTreeSet<_>>(), decided);
-    // A pruned trial stopped before the last step and shows apart in the table.
-    assert!(st.values().any(|(s, steps)| s == "pruned" && *steps < 16));
+    // A pruned trial stopped at the step of the decision (its worker waits for each one) and
+    // shows apart in the table.
+    let pruned_at: BTreeSet<(&str, u64)> =
+        st.iter().filter(|(_, (s, _))| s == "pruned").map(|(id, (_, steps))| (id.as_str(), *steps)).collect();
+    let decided_at: BTreeSet<(&str, u64)> = of_kind(&ev, "report")
+        .iter()
+        .filter(|e| e["decision"] == "prune")
+        .map(|e| (e["trial"].as_str().unwrap(), e["step"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(pruned_at, decided_at);
     assert!(std::fs::read_to_string(a.join("s/table.md")).unwrap().contains("pruned"));
     // 5 -> 7 proposals continues the same search: the first 5 proposals are kept, 2 more run.
     let file = s.file("s.toml", &search(7));

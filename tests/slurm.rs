@@ -6,6 +6,7 @@
 //! `a_real_slurm_cluster_gives_the_local_tables` only when `BURNLAB_SLURM_TESTS=1`.
 
 mod common;
+mod search_common;
 
 use common::*;
 use serde_json::Value;
@@ -190,6 +191,27 @@ fn bad_executor_options_are_user_errors() {
     let out = burnlab_with(&s, None, &["status", "results"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no plan.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_adaptive_sweeps_driver_options_are_user_errors_before_anything_is_written() {
+    let s = Scratch::new();
+    let file = s.file("a.toml", &search_common::tpe_asha("a", 3, 0, (16, 4)));
+    let f = file.to_str().unwrap();
+    for (args, msg) in [
+        (vec!["--jobs", "0"], "--jobs must be at least 1"),
+        (vec!["--jobs", "2", "--max-parallel", "3"], "--jobs 2 and --max-parallel 3 both bound"),
+        (vec!["--gpus", "0"], "--gpus is an option of the local executor"),
+        (vec!["--cpus-per-trial", "0"], "--cpus-per-trial must be at least 1"),
+        (vec!["--dry-run"], "submits its trials as it goes"),
+    ] {
+        let mut a = vec!["run", f, "--results", "results", "--executor", "slurm"];
+        a.extend(args.iter());
+        let out = burnlab_with(&s, None, &a);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(msg), "{a:?}: {}", stderr(&out));
+    }
+    assert!(!s.results().exists(), "nothing written");
 }
 
 /// Fake `sbatch` (prints the id in `next_id`, logs its arguments) and `squeue` (prints

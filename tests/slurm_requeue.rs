@@ -7,10 +7,10 @@
 
 mod common;
 mod resume_common;
+mod slurm_common;
 
-use common::{Scratch, stderr, stdout, trial_dirs};
+use common::{Scratch, stderr, trial_dirs};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// About 90 s of training on one thread (idle machine), checkpointed every 200 steps (about
@@ -27,32 +27,9 @@ fn status(dir: &Path) -> Option<String> {
     v["status"].as_str().map(str::to_string)
 }
 
-fn cluster(action: &str) -> std::process::Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-cluster");
-    Command::new("bash").arg(script).arg(action).output().unwrap()
-}
-
-/// Stops the cluster when dropped, if this test started it.
-struct Cluster(bool);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if self.0 && std::env::var("BURNLAB_SLURM_KEEP").as_deref() != Ok("1") {
-            cluster("stop");
-        }
-    }
-}
-
 #[test]
 fn a_trial_past_its_time_limit_is_requeued_and_resumes_with_the_local_numbers() {
-    if std::env::var("BURNLAB_SLURM_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set BURNLAB_SLURM_TESTS=1 (as root: starts a single-node Slurm cluster)");
-        return;
-    }
-    let was_up = stdout(&cluster("status")).contains("slurmctld: running");
-    let up = cluster("start");
-    assert!(up.status.success(), "scripts/slurm-cluster start: {}", stderr(&up));
-    let _cluster = Cluster(!was_up);
+    let Some(_cluster) = slurm_common::up() else { return };
     let s = Scratch::new();
     let file = s.file("q.toml", &long());
     let f = file.to_str().unwrap();

@@ -3,6 +3,7 @@
 //! answers its HTTP API with the scalars and the HParams experiment of every trial.
 
 mod common;
+mod search_common;
 
 use burnlab::tensorboard::EventWriter;
 use burnlab::tensorboard::image::{Channels, grid};
@@ -579,4 +580,84 @@ fn a_tensorboard_server_serves_the_scalars_and_the_hparams_of_every_trial() {
     let text = tb.wait_for(timeout, |tb| tb.json("GET", "/data/plugin/text/text?run=.&tag=table", ""));
     let html = text[0]["text"].as_str().unwrap();
     assert!(html.contains("<table>") && html.contains("<h1>tiny</h1>"), "{html}");
+}
+
+#[test]
+fn pruned_trials_show_apart_in_the_hparams_table() {
+    let s = Scratch::new();
+    // The `--jobs 1` search of tests/search.rs, which prunes.
+    let file = s.file("p.toml", &search_common::tpe_asha("p", 5, 3, (16, 4)));
+    let out = s.run(&file, &["--jobs", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = inspect(&s.results().join("p"));
+    // The experiment lists `trial/pruned` as a metric, so that the table can filter on it.
+    let e = &runs["."]["hparams"]["_hparams_/experiment"]["message"];
+    let tags: Vec<&str> =
+        e["metric_infos"].as_array().unwrap().iter().map(|m| m["name"]["tag"].as_str().unwrap()).collect();
+    assert!(tags.contains(&"trial/pruned"), "{tags:?}");
+    let mut seen = BTreeSet::new();
+    for d in trial_dirs(&s.results(), "p") {
+        let (sum, run) = (summary(&d), &runs[run_of(&d)]);
+        let status = sum["status"].as_str().unwrap().to_string();
+        let end = &run["hparams"]["_hparams_/session_end_info"]["message"];
+        let pruned = run["scalars"]["trial/pruned"].as_array().unwrap_or_else(|| panic!("{status}: {run}"));
+        assert_eq!(pruned.len(), 1, "one value, at the end: {pruned:?}");
+        let (step, value) = (pruned[0][0].as_u64().unwrap(), pruned[0][1].as_f64().unwrap());
+        assert_eq!(step, sum["steps"].as_u64().unwrap());
+        match status.as_str() {
+            "pruned" => {
+                assert_eq!(value, 1.0);
+                // STATUS_UNKNOWN is the enum's zero: the decoded message leaves it out.
+                assert!(end["status"].is_null() || end["status"] == "STATUS_UNKNOWN", "{end}");
+                assert!(end["end_time_secs"].as_f64().is_some(), "the session ended: {end}");
+                assert!(step < 16);
+            }
+            "completed" => {
+                assert_eq!(value, 0.0);
+                assert_eq!(end["status"], "STATUS_SUCCESS", "{end}");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+        seen.insert(status);
+    }
+    assert_eq!(seen, BTreeSet::from(["completed".to_string(), "pruned".to_string()]));
+}
+
+#[test]
+fn a_tensorboard_server_filters_pruned_trials_by_metric_and_by_status() {
+    let s = Scratch::new();
+    let file = s.file("p.toml", &search_common::tpe_asha("p", 5, 3, (16, 4)));
+    let out = s.run(&file, &["--jobs", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dirs = trial_dirs(&s.results(), "p");
+    let of_status = |status: &str| -> BTreeSet<String> {
+        dirs.iter().filter(|d| summary(d)["status"] == status).map(|d| run_of(d)).collect()
+    };
+    let (pruned, completed) = (of_status("pruned"), of_status("completed"));
+    assert!(!pruned.is_empty() && !completed.is_empty() && pruned.len() + completed.len() == dirs.len());
+    let mut tb = TensorBoard::start(&s.results().join("p"), s.path().join("tensorboard.log"));
+    // The sessions TensorBoard's HParams table shows for a filter, once every trial is loaded.
+    let mut shown = |filter: &str, statuses: &str| -> BTreeSet<String> {
+        let all = format!(
+            r#"{{"experimentName": "", "allowedStatuses": {ALL_STATUSES}, "startIndex": 0, "sliceSize": 100}}"#
+        );
+        tb.wait_for(Duration::from_secs(60), |tb| {
+            let v = tb.json("POST", "/data/plugin/hparams/session_groups", &all)?;
+            if v["totalSize"] == dirs.len() { Ok(()) } else { Err(format!("not all loaded: {v}")) }
+        });
+        let request = format!(
+            r#"{{"experimentName": "", "allowedStatuses": {statuses}, "colParams": [{filter}], "startIndex": 0, "sliceSize": 100}}"#
+        );
+        let v = tb.json("POST", "/data/plugin/hparams/session_groups", &request).unwrap();
+        let groups = v["sessionGroups"].as_array().cloned().unwrap_or_default();
+        groups.iter().map(|g| g["sessions"][0]["name"].as_str().unwrap().to_string()).collect()
+    };
+    let by_metric = |lo: f64| {
+        format!(r#"{{"metric": {{"tag": "trial/pruned"}}, "filterInterval": {{"minValue": {lo}, "maxValue": {lo}}}}}"#)
+    };
+    assert_eq!(shown(&by_metric(1.0), ALL_STATUSES), pruned, "trial/pruned = 1");
+    assert_eq!(shown(&by_metric(0.0), ALL_STATUSES), completed, "trial/pruned = 0");
+    let any = r#"{"metric": {"tag": "trial/pruned"}}"#;
+    assert_eq!(shown(any, r#"["STATUS_SUCCESS"]"#), completed, "status Success");
+    assert_eq!(shown(any, r#"["STATUS_UNKNOWN"]"#), pruned, "status Unknown");
 }

@@ -55,12 +55,8 @@ pub fn install_datasets(entries: Entries<Datasets>) -> std::result::Result<(), S
 pub struct DatasetSpec {
     #[serde(flatten)]
     source: Open<Datasets>,
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "crate::check::is_zero")]
     validation: f64,
-}
-
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
 }
 
 impl DatasetSpec {

@@ -372,7 +372,9 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
 
     fn keep_best(&mut self) {
         if self.test.is_some() {
-            self.best = Some(self.model().clone());
+            // A snapshot (`valid`), not a clone: a clone shares module state such as batch
+            // norm's running statistics (`RunningState`), which later steps would update.
+            self.best = Some(self.model().valid());
         }
     }
 
@@ -412,7 +414,9 @@ impl<M: Classifier> TrainStep for ClassifierStep<M> {
         checkpoint::load_optim(&mut self.optim, checkpoint::file(files, "optim.bpk")?)?;
         self.batches.restore(&checkpoint::json_file(files, "batches.json")?)?;
         if let Some(best) = files.get("best.bpk") {
-            self.best = Some(checkpoint::load_module(self.model().clone(), best)?);
+            // Into a snapshot, as `keep_best` keeps: loading into a clone would write the
+            // shared running statistics of the model just restored.
+            self.best = Some(checkpoint::load_module(self.model().valid(), best)?);
         }
         Ok(())
     }
@@ -527,6 +531,52 @@ mod tests {
             param: burn::module::Param<burn::tensor::Tensor<D>>,
         ) -> burn::module::Param<burn::tensor::Tensor<D>> {
             param.map(|t| t.zeros_like().require_grad())
+        }
+    }
+
+    /// Sets float parameters (and module state) to a fixed pattern of values in [0.2, 1.0):
+    /// a deterministic start that is positive, as a running variance must be.
+    struct Pattern(usize);
+
+    impl burn::module::ModuleMapper for Pattern {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            let start = self.0;
+            param.map(|t| {
+                let shape = t.shape();
+                let n = shape.num_elements();
+                let values: Vec<f32> = (start..start + n).map(|i| 0.2 + (i * 37 % 97) as f32 / 121.0).collect();
+                self.0 += n;
+                Tensor::<D>::from_data(burn::tensor::TensorData::new(values, shape), &t.device()).require_grad()
+            })
+        }
+    }
+
+    #[test]
+    fn select_best_tests_the_best_evaluations_batch_norm_statistics() {
+        // As `select_best_tests_the_weights_of_the_best_evaluation`, with batch norm: the kept
+        // weights are a snapshot, so later steps do not move their running statistics (a
+        // clone would share them with the model in training).
+        let mut valid = split(12, 2);
+        valid.y.iter_mut().for_each(|y| *y = 1 - *y);
+        let data = Dataset::new(info(), split(64, 0), split(40, 1)).with_valid(valid);
+        let spec: crate::models::cnn::CnnSpec =
+            toml::from_str("channels = [3]\nkernels = 3\nstrides = 1\nbatch_norm = true\n").unwrap();
+        let run = |steps: usize, select: Option<&Selection>| {
+            let cfg = TrainingSpec { lr: 0.1, batch_size: 8, steps, eval_every: 5, log_every: 5, ..Default::default() };
+            let device = Device::flex().autodiff();
+            let model = burn::module::Module::map(spec.init(&data.info, &device), &mut Pattern(0));
+            fit(model, &data, &cfg, &device, 0, select, &mut Seen::default())
+        };
+        let select = Selection { metric: "test.loss".into(), maximize: false };
+        let long = run(40, Some(&select));
+        let best = long.selected_step.unwrap();
+        assert!(best < 40, "the best evaluation is the last: nothing to check");
+        let cut = run(best, None);
+        for m in ["test.loss", "test.accuracy", "valid.loss"] {
+            assert_eq!(long.final_metrics[m], cut.final_metrics[m], "{m}");
         }
     }
 

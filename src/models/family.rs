@@ -32,6 +32,10 @@ pub trait Family: Serialize + DeserializeOwned + Default + Clone + PartialEq + D
     /// Whether it reads every modality of a multimodal dataset (`fusion`); other families
     /// refuse such datasets rather than silently use the first modality.
     const MULTIMODAL: bool = false;
+    /// Parameters left out of a trial's configuration at their default
+    /// (`#[serde(skip_serializing_if)]`, so that adding them kept existing trial ids), which
+    /// sweeps may still name (`"model.dropout" = [0.0, 0.2]`).
+    const OPTIONAL_PARAMS: &'static [&'static str] = &[];
     /// The Burn module this family builds.
     type Model: Classifier;
     /// Checks parameter ranges and fit with the dataset.
@@ -91,6 +95,11 @@ pub trait FamilySpec: Erased {
     /// Whether it reads multimodal datasets (see [`Family::MULTIMODAL`]).
     fn multimodal(&self) -> bool {
         false
+    }
+    /// Parameters absent from the serialised defaults that sweeps may name (see
+    /// [`Family::OPTIONAL_PARAMS`]).
+    fn optional_params(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Checks the parameters against the dataset (after the multimodal check that
     /// [`super::ModelSpec::validate`] makes for every family).
@@ -182,6 +191,9 @@ impl<F: Family> FamilySpec for F {
     }
     fn multimodal(&self) -> bool {
         F::MULTIMODAL
+    }
+    fn optional_params(&self) -> &'static [&'static str] {
+        F::OPTIONAL_PARAMS
     }
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {
         Family::validate(self, data)

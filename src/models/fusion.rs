@@ -73,8 +73,8 @@ pub enum EncoderSpec {
     Linear(LinearSpec),
     /// The `mlp` family.
     Mlp(MlpSpec),
-    /// The `cnn` family.
-    Cnn(CnnSpec),
+    /// The `cnn` family (boxed: its parameters are the largest).
+    Cnn(Box<CnnSpec>),
     /// The `gru` family.
     Gru(GruSpec),
     /// The `lstm` family.
@@ -86,7 +86,7 @@ pub enum EncoderSpec {
 impl EncoderSpec {
     /// The default encoder for a modality: `mlp` for images, `cnn` for sequences.
     pub fn default_for(info: &DataInfo) -> EncoderSpec {
-        if info.image.is_some() { EncoderSpec::Mlp(MlpSpec::default()) } else { EncoderSpec::Cnn(CnnSpec::default()) }
+        if info.image.is_some() { EncoderSpec::Mlp(MlpSpec::default()) } else { EncoderSpec::Cnn(Box::default()) }
     }
 
     fn validate(&self, data: &DataInfo) -> Result<(), FieldError> {

@@ -11,6 +11,8 @@
 pub mod classifier;
 pub mod family;
 pub mod layers;
+pub mod layers2d;
+pub mod per_layer;
 pub mod saved;
 pub mod scores;
 
@@ -31,6 +33,7 @@ families! {
     linear: LinearSpec;
     mlp: MlpSpec;
     cnn: CnnSpec;
+    resnet: ResNetSpec;
     rnn: GruSpec, LstmSpec;
     attention: AttentionSpec;
     fusion: FusionSpec;
@@ -186,7 +189,8 @@ impl ModelSpec {
     }
 
     /// The parameter names this family accepts, with the dotted keys inside nested tables
-    /// (`encoders.image.hidden`), which sweeps can name too.
+    /// (`encoders.image.hidden`), which sweeps can name too, and the parameters serialised
+    /// only when set ([`FamilySpec::optional_params`]).
     pub fn param_names(&self) -> Vec<String> {
         fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
             for (k, v) in table {
@@ -202,6 +206,11 @@ impl ModelSpec {
             walk("", &t, &mut names);
         }
         names.retain(|k| k != "family");
+        for p in self.optional_params() {
+            if !names.iter().any(|n| n == p) {
+                names.push(p.to_string());
+            }
+        }
         names
     }
 }
@@ -245,11 +254,19 @@ mod tests {
         let gan = |arch| ModelSpec::new(gan::GanSpec { arch, ..Default::default() });
         let attention_cls =
             ModelSpec::new(attention::AttentionSpec { pool: attention::Pool::Cls, ..Default::default() });
+        let cnn_blocks = ModelSpec::new(
+            toml::from_str::<cnn::CnnSpec>(
+                "dim = 2\nchannels = [8, 16]\nkernels = 3\nstrides = 1\nbatch_norm = true\npool = \"max\"\nhead = [32]\n",
+            )
+            .unwrap(),
+        );
         let cases = [
             (on("mnist1d"), default("linear")),
             (on("mnist1d"), default("mlp")),
             (on("mnist1d"), default("cnn")),
             (on("longrange"), default("cnn")),
+            (on("digits"), cnn_blocks),
+            (on("digits"), default("resnet")),
             (on("mnist1d"), default("gru")),
             (on("longrange"), default("lstm")),
             (on("mnist1d"), default("attention")),
@@ -267,6 +284,18 @@ mod tests {
             assert!((0.95..1.05).contains(&ratio), "{}: estimated {estimate}, built {built}", spec.name());
             assert!(spec.footprint(&info).activations > 0.0);
         }
+    }
+
+    #[test]
+    fn keys_serialised_only_when_set_are_still_parameter_names() {
+        let cnn = families().default_of("cnn").unwrap();
+        let names = cnn.param_names();
+        for key in ["channels", "kernels", "pool", "pool_size", "batch_norm", "head", "head_dropout"] {
+            assert!(names.iter().any(|n| n == key), "{key} not in {names:?}");
+        }
+        assert_eq!(names.iter().filter(|n| *n == "pool").count(), 1);
+        let set = ModelSpec::new(toml::from_str::<cnn::CnnSpec>("pool = \"max\"\n").unwrap());
+        assert_eq!(set.param_names().iter().filter(|n| *n == "pool").count(), 1);
     }
 
     #[test]

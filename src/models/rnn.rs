@@ -11,10 +11,10 @@
 //! backends the LSTM's whole recurrence is one fused operation with a hand-written backward
 //! pass ([`fused`]); elsewhere (LibTorch on a GPU) it is composed from tensor operations.
 
-use super::layers::{token_embedding, token_ids};
+use super::layers::{Dropout, token_embedding, token_ids};
 use super::{Classifier, Family, Footprint, Inputs};
 use crate::check::FieldError;
-use crate::check::at_least_one;
+use crate::check::{at_least_one, probability};
 use crate::data::DataInfo;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Initializer, Linear, LinearConfig};
@@ -70,11 +70,16 @@ pub struct RnnSpec {
     pub readout: Readout,
     /// Embedding width on token-id datasets (the input size per step there).
     pub embed: usize,
+    /// Dropout probability on each layer's outputs: between stacked layers (as PyTorch's
+    /// `nn.GRU(dropout=...)`) and on the read-out features before the classifier; 0 (the
+    /// default, left out of the trial's configuration so that ids stay): none.
+    #[serde(skip_serializing_if = "crate::check::is_zero")]
+    pub dropout: f64,
 }
 
 impl Default for RnnSpec {
     fn default() -> Self {
-        Self { hidden: 6, layers: 1, bidirectional: true, readout: Readout::Flatten, embed: 16 }
+        Self { hidden: 6, layers: 1, bidirectional: true, readout: Readout::Flatten, embed: 16, dropout: 0.0 }
     }
 }
 
@@ -256,13 +261,16 @@ pub struct Rnn {
     /// How outputs become features.
     #[module(skip)]
     pub readout: Readout,
+    /// Dropout between layers and on the read-out features.
+    pub dropout: Dropout,
 }
 
 impl RnnSpec {
     fn validate(&self) -> Result<(), FieldError> {
         at_least_one("hidden", self.hidden)?;
         at_least_one("layers", self.layers)?;
-        at_least_one("embed", self.embed)
+        at_least_one("embed", self.embed)?;
+        probability("dropout", self.dropout)
     }
 
     fn init(&self, cell: Cell, data: &DataInfo, device: &Device) -> Rnn {
@@ -286,6 +294,7 @@ impl RnnSpec {
             reverse,
             out: LinearConfig::new(features, data.num_classes).init(device),
             readout: self.readout,
+            dropout: Dropout::new(self.dropout),
         }
     }
 }
@@ -318,6 +327,7 @@ impl RnnSpec {
 
 impl Family for GruSpec {
     const NAME: &'static str = "gru";
+    const OPTIONAL_PARAMS: &'static [&'static str] = &["dropout"];
     const SUMMARY: &'static str = "GRU (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear";
     type Model = Rnn;
 
@@ -336,6 +346,7 @@ impl Family for GruSpec {
 
 impl Family for LstmSpec {
     const NAME: &'static str = "lstm";
+    const OPTIONAL_PARAMS: &'static [&'static str] = &["dropout"];
     const SUMMARY: &'static str = "LSTM (PyTorch's equations), optionally bidirectional; flatten/last/mean readout; linear";
     type Model = Rnn;
 
@@ -367,6 +378,9 @@ impl Rnn {
         let mut seq = self.sequence(x);
         let mut states = None;
         for (l, fwd) in self.forward.iter().enumerate() {
+            if l > 0 {
+                seq = self.dropout.forward(seq);
+            }
             let cells: Vec<&Recurrent> = std::iter::once(fwd).chain(self.reverse.get(l)).collect();
             // Both directions run side by side, the reverse one over the time-flipped sequence.
             let inputs = match cells.len() {
@@ -404,7 +418,7 @@ impl Classifier for Rnn {
             }
             Readout::Mean => states.mean_dim(1).permute([2, 1, 0, 3]).reshape([b, d * h]),
         };
-        self.out.forward(features)
+        self.out.forward(self.dropout.forward(features))
     }
 }
 
@@ -439,7 +453,7 @@ mod tests {
         let device = Device::flex();
         for readout in [Readout::Flatten, Readout::Last, Readout::Mean] {
             for bidirectional in [false, true] {
-                let spec = RnnSpec { hidden: 5, layers: 2, bidirectional, readout, embed: 16 };
+                let spec = RnnSpec { hidden: 5, layers: 2, bidirectional, readout, embed: 16, dropout: 0.0 };
                 let model = spec.init(Cell::Lstm, &digits(), &device);
                 let dirs = if bidirectional { 2 } else { 1 };
                 let features = if readout == Readout::Flatten { 8 * dirs * 5 } else { dirs * 5 };
@@ -567,5 +581,22 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("first"));
         let bad: Result<LstmSpec, _> = toml::from_str("hiden = 3\n");
         assert!(bad.unwrap_err().to_string().contains("unknown field `hiden`"));
+        assert_eq!(key(RnnSpec { dropout: 1.0, ..Default::default() }), "dropout");
+    }
+
+    #[test]
+    fn dropout_is_left_out_of_the_configuration_at_0_and_trains_differently_above() {
+        let json = |spec: &GruSpec| serde_json::to_string(spec).unwrap();
+        assert!(!json(&GruSpec::default()).contains("dropout"), "ids of existing trials stay");
+        let spec: GruSpec = toml::from_str("dropout = 0.2\n").unwrap();
+        assert!(json(&spec).contains("\"dropout\":0.2"));
+        // Training (autodiff) outputs change with dropout.
+        let data = mnist1d();
+        let device = Device::flex().autodiff();
+        let plain = GruSpec::default().init(&data, &device);
+        let x = Tensor::<3>::random([4, data.seq_len, data.channels], Distribution::Default, &device);
+        let with = Rnn { dropout: Dropout::new(0.5), ..plain.clone() };
+        let (a, b) = (plain.forward(&Inputs { modalities: vec![x.clone()] }), with.forward(&Inputs { modalities: vec![x] }));
+        assert!(a.into_data().as_slice::<f32>().unwrap() != b.into_data().as_slice::<f32>().unwrap());
     }
 }

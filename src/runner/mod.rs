@@ -1,6 +1,8 @@
 //! The local runner: plans a sweep, runs unfinished trials in parallel worker processes with
 //! progress bars, and rebuilds the tables.
 
+pub mod decision;
+mod drive;
 mod lock;
 pub mod search_log;
 pub mod slurm;
@@ -15,8 +17,9 @@ use crate::fsutil::{write_atomic, write_json_atomic};
 use crate::results::summary::json_float;
 use crate::results::{TrialStatus, TrialSummary, paths};
 use crate::spec::Experiment;
-use crate::sweep::{self, Ask, Decision, Finished, Plan, SearchStrategy, Trial};
+use crate::sweep::{self, Decision, Finished, Plan, SearchStrategy, Trial};
 use crate::train::checkpoint::{CheckpointDir, KeepCheckpoints};
+use drive::SearchLoop;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -250,7 +253,7 @@ fn pool_for<'a>(
     let most = if open_ended.is_some() { usize::MAX } else { pending.len().max(1) };
     let jobs = opts.jobs.unwrap_or(default_jobs).clamp(1, most);
     let threads = if on_cpu { (cores / jobs).max(1) } else { 1 };
-    Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet, keep: opts.keep_checkpoints })
+    Ok(Pool { jobs, threads, gpus: &opts.gpus, quiet: opts.quiet, keep: opts.keep_checkpoints, pruner: false })
 }
 
 /// Plans `exp`, runs its unfinished trials locally and writes the tables.
@@ -263,7 +266,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         prepare(exp, &opts.results_root, opts.force)?;
     check_not_queued(dir, pending)?;
     let open_ended = (!strategy.is_fixed()).then_some(exp.backend);
-    let pool = pool_for(strategy.plan(), pending, opts, open_ended)?;
+    let pool = Pool { pruner: exp.pruner.is_some(), ..pool_for(strategy.plan(), pending, opts, open_ended)? };
     let skipped = history.len();
     // TensorBoard: the HParams experiment definition in the results root (runner/tensorboard.rs).
     let mut root_events = tensorboard::write_experiment(dir, exp, strategy.plan()).map_err(|e| Error::io(dir, e))?;
@@ -313,6 +316,8 @@ struct Pool<'a> {
     quiet: bool,
     /// What stays in a finished trial's `checkpoint/`.
     keep: KeepCheckpoints,
+    /// Whether the sweep has a pruner: workers then wait for its decisions (`--decisions`).
+    pruner: bool,
 }
 
 /// What starting and finishing workers needs: where, which binary, and the progress display
@@ -327,6 +332,7 @@ struct Launcher<'a> {
     threads: usize,
     quiet: bool,
     keep: KeepCheckpoints,
+    pruner: bool,
     multi: MultiProgress,
     overall: ProgressBar,
     trial_style: ProgressStyle,
@@ -359,6 +365,7 @@ impl<'a> Launcher<'a> {
             threads: pool.threads,
             quiet: pool.quiet,
             keep: pool.keep,
+            pruner: pool.pruner,
             multi,
             overall,
             trial_style,
@@ -376,6 +383,9 @@ impl<'a> Launcher<'a> {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("trial").arg(self.dir).arg(index.to_string()).arg("--progress");
         cmd.arg("--keep-checkpoints").arg(self.keep.as_str());
+        if self.pruner {
+            cmd.arg("--decisions");
+        }
         cmd.env("RAYON_NUM_THREADS", self.threads.to_string());
         // --gpus: the worker sees only its GPU.
         if let Some(g) = gpu {
@@ -454,13 +464,7 @@ impl<'a> Launcher<'a> {
             Ok(None) => record_crash(self.dir, &self.experiment, trial, &status, stopping, None)?,
             Err(e) => record_crash(self.dir, &self.experiment, trial, &status, stopping, Some(&e))?,
         };
-        // A trial its strategy stopped is pruned, also when it reached its last step before
-        // the stop did: its status must not depend on that race.
-        if r.pruned && matches!(summary.status, TrialStatus::Interrupted | TrialStatus::Completed) {
-            summary.status = TrialStatus::Pruned;
-            summary.error = None;
-            summary.write(&tdir)?;
-        }
+        drive::settle_pruned(&tdir, &mut summary, r.pruned)?;
         r.bar.finish_and_clear();
         self.multi.remove(&r.bar);
         self.overall.inc(1);
@@ -526,18 +530,11 @@ fn signal(child: &Child, sig: libc::c_int) {
     }
 }
 
-/// The local sweep in progress: the running workers and what has finished.
+/// The local sweep in progress: the running workers and the search loop.
 struct LocalSweep<'a> {
     launcher: Launcher<'a>,
     running: BTreeMap<usize, Running>,
-    /// Count per final status of the trials run now.
-    counts: BTreeMap<String, usize>,
-    /// Every finished trial (earlier runs' first), for [`SearchStrategy::ask`].
-    finished: Vec<Finished>,
-    /// Trials in `plan.json` (a strategy that adds trials makes it grow).
-    planned: usize,
-    /// The strategy said [`Ask::Done`].
-    exhausted: bool,
+    search: SearchLoop<'a>,
 }
 
 impl LocalSweep<'_> {
@@ -555,24 +552,11 @@ impl LocalSweep<'_> {
         lock: &mut ResultsLock,
     ) -> Result<()> {
         let before = self.running.len();
-        while self.running.len() < pool.jobs && !self.exhausted && !stop.load(Ordering::SeqCst) {
-            let index = match strategy.ask(&self.finished) {
-                Ask::Start(index) => index,
-                Ask::Wait => break,
-                Ask::Done => {
-                    self.exhausted = true;
-                    break;
-                }
-            };
-            // What the strategy decided (a proposal) is on disk before anything acts on it.
-            search_log::append(self.launcher.dir, &strategy.take_events())?;
-            if strategy.plan().trials.len() != self.planned {
-                // A trial the strategy has just added: plan.json is the workers' contract.
-                write_json_atomic(&paths::plan(self.launcher.dir), strategy.plan())?;
-                let added = strategy.plan().trials.len().saturating_sub(self.planned);
-                self.launcher.overall.inc_length(added as u64);
-                self.planned = strategy.plan().trials.len();
-            }
+        while self.running.len() < pool.jobs && !self.search.exhausted && !stop.load(Ordering::SeqCst) {
+            let planned = self.search.planned;
+            // The proposal is on disk, and a trial it added in plan.json, before it starts.
+            let Some(index) = self.search.next(strategy)? else { break };
+            self.launcher.overall.inc_length(self.search.planned.saturating_sub(planned) as u64);
             // --gpus: pin the worker to the first listed GPU no running trial holds.
             let gpu = pool.gpus.iter().copied().find(|g| self.running.values().all(|r| r.gpu != Some(*g)));
             let running = self.launcher.launch(&strategy.plan().trials[index], gpu, lock)?;
@@ -595,10 +579,14 @@ impl LocalSweep<'_> {
                 if let Progress::Eval { step, metrics } = &p
                     && !r.pruned
                 {
-                    let decision = strategy.on_eval(index, *step, metrics);
-                    // The decision is on disk before the trial is stopped.
-                    search_log::append(self.launcher.dir, &strategy.take_events())?;
-                    if decision == Decision::Stop {
+                    let stop = self.search.evaluated(strategy, index, *step, metrics)? == Decision::Stop;
+                    // The decision is on disk before the worker, waiting at this evaluation
+                    // (`--decisions`), reads it from its directory; a stop also gets SIGINT.
+                    if stop || self.launcher.pruner {
+                        let tdir = paths::trial_dir(self.launcher.dir, &strategy.plan().trials[index].id);
+                        decision::write(&tdir, decision::DecisionFile { step: *step, stop })?;
+                    }
+                    if stop {
                         signal(&r.child, libc::SIGINT);
                         r.pruned = true;
                     }
@@ -624,14 +612,7 @@ impl LocalSweep<'_> {
         for &index in &exited {
             let r = self.running.remove(&index).expect("running trial");
             let summary = self.launcher.finish(&strategy.plan().trials[index], r, stopping)?;
-            *self.counts.entry(summary.status.name().to_string()).or_default() += 1;
-            let finished = summary.finished();
-            // A trial that ended by a stop (interrupted, failed) runs again: not an outcome.
-            if summary.status.is_final() {
-                strategy.on_finish(&finished);
-                search_log::append(self.launcher.dir, &strategy.take_events())?;
-            }
-            self.finished.push(finished);
+            self.search.ended(strategy, &summary)?;
         }
         if !exited.is_empty() {
             lock.set_workers(self.worker_pids())?;
@@ -654,15 +635,8 @@ fn execute(
 ) -> Result<BTreeMap<String, usize>> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let launcher = Launcher::new(dir, strategy.plan(), pool, pending, tx)?;
-    let planned = strategy.plan().trials.len();
-    let mut sweep = LocalSweep {
-        launcher,
-        running: BTreeMap::new(),
-        counts: BTreeMap::new(),
-        finished: history,
-        planned,
-        exhausted: false,
-    };
+    let search = SearchLoop::new(dir, strategy, history);
+    let mut sweep = LocalSweep { launcher, running: BTreeMap::new(), search };
     loop {
         sweep.spawn_next(strategy, pool, stop, lock)?;
         if sweep.running.is_empty() {
@@ -679,7 +653,7 @@ fn execute(
         sweep.reap(strategy, stop.load(Ordering::SeqCst), lock)?;
     }
     sweep.launcher.overall.finish_and_clear();
-    Ok(sweep.counts)
+    Ok(sweep.search.counts)
 }
 
 /// Passes a stop on to the workers: SIGINT at the first stop signal (for workers that did not
@@ -728,6 +702,7 @@ fn record_crash(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::Ask;
     use std::collections::VecDeque;
 
     /// A test-only strategy: answers `ask` from a script (then `Done`), and stops a trial at
@@ -769,19 +744,18 @@ mod tests {
 
     /// A local sweep in `dir` whose workers are `exe`, with two slots.
     fn local<'a>(dir: &'a Path, plan: &Plan, exe: &str) -> (LocalSweep<'a>, Pool<'static>, mpsc::Receiver<Msg>) {
-        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true, keep: KeepCheckpoints::Last };
+        let pool = Pool { jobs: 2, threads: 1, gpus: &[], quiet: true, keep: KeepCheckpoints::Last, pruner: false };
         let (tx, rx) = mpsc::channel();
         let mut launcher = Launcher::new(dir, plan, &pool, 3, tx).unwrap();
         launcher.exe = exe.into();
-        let planned = plan.trials.len();
-        let sweep = LocalSweep {
-            launcher,
-            running: BTreeMap::new(),
-            counts: BTreeMap::new(),
+        let search = SearchLoop {
+            dir,
+            planned: plan.trials.len(),
             finished: Vec::new(),
-            planned,
+            counts: BTreeMap::new(),
             exhausted: false,
         };
+        let sweep = LocalSweep { launcher, running: BTreeMap::new(), search };
         (sweep, pool, rx)
     }
 
@@ -798,13 +772,13 @@ mod tests {
         assert_eq!(s.asked, vec![0, 0]);
         sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
         assert_eq!(sweep.running.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
-        assert!(!sweep.exhausted);
+        assert!(!sweep.search.exhausted);
         // Both slots are taken: nothing is asked until one is free.
         sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
         assert_eq!(s.asked.len(), 3);
         sweep.running.remove(&0).unwrap().child.wait().unwrap();
         sweep.spawn_next(&mut s, &pool, &stop, &mut lock).unwrap();
-        assert!(sweep.exhausted, "the script is over: Done");
+        assert!(sweep.search.exhausted, "the script is over: Done");
         sweep.running.remove(&2).unwrap().child.wait().unwrap();
     }
 
@@ -873,8 +847,8 @@ mod tests {
         assert_eq!(summary.status, TrialStatus::Pruned);
         assert_eq!(TrialSummary::read(&tdir).unwrap().unwrap().status, TrialStatus::Pruned);
         assert_eq!(outcome_line(trial, &summary), format!("pruned   {} {} at step 20", trial.id, trial.name()));
-        sweep.finished.push(summary.finished());
-        assert_eq!(sweep.finished[0].outcome, sweep::Outcome::Pruned);
+        sweep.search.finished.push(summary.finished());
+        assert_eq!(sweep.search.finished[0].outcome, sweep::Outcome::Pruned);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The Slurm executor: a sweep's unfinished trials as one Slurm job array.
+//! The Slurm executor: a sweep's unfinished trials as one Slurm job array; an adaptive sweep
+//! (a `tpe` search, or any pruner) is run by [`driver`] instead, one job per trial.
 //!
 //! `burnlab run FILE --executor slurm` plans the sweep like a local run, writes
 //! `slurm/array.sbatch` with one array task per unfinished trial and submits it with
@@ -7,6 +8,8 @@
 //! the script: Slurm keeps its own copy of a submitted script, so a later submission (which
 //! rewrites `array.sbatch`) never changes what a queued task runs, and array task ids stay
 //! `0..n` whatever the plan indices (Slurm's `MaxArraySize` bounds task ids, not counts).
+
+pub mod driver;
 
 use super::{Prepared, prepare_with};
 use crate::error::{Error, Result, UserError};
@@ -287,6 +290,8 @@ pub struct ScriptSpec<'a> {
     pub indices: &'a [usize],
     /// `BURNLAB_DATASETS` to export, when the submitter set it.
     pub datasets: Option<&'a Path>,
+    /// The trial takes its pruning decisions from the driver (`trial --decisions`).
+    pub driven: bool,
     /// The options.
     pub opts: &'a SlurmOptions,
 }
@@ -394,10 +399,13 @@ pub fn render_script(spec: &ScriptSpec<'_>) -> String {
     s.push_str(
         "echo \"burnlab: array task ${SLURM_ARRAY_JOB_ID:-?}_$TASK runs trial index $INDEX on $(hostname)\" >&2\n",
     );
-    let keep = match o.keep_checkpoints {
+    let mut keep = match o.keep_checkpoints {
         KeepCheckpoints::Last => String::new(),
         k => format!(" --keep-checkpoints {}", k.as_str()),
     };
+    if spec.driven {
+        keep.push_str(" --decisions");
+    }
     s.push_str(&format!(
         "exec {} trial {} \"$INDEX\" --requeue{keep}\n",
         shell_quote(&spec.exe.display().to_string()),
@@ -427,7 +435,7 @@ pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &S
             "the `{}` search strategy chooses trials as results come in; a Slurm job array needs the whole plan up front",
             strategy.name()
         ))
-        .help("run it with the local executor (`--executor local`)")
+        .help("`burnlab run --executor slurm` runs it through its driver (runner::slurm::driver), one job per trial")
         .into());
     }
     if let Some(p) = &exp.pruner {
@@ -435,7 +443,7 @@ pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &S
             "`[sweep] pruner` ({}) stops trials as results come in; a Slurm job array runs every trial to its end",
             p.kind.name()
         ))
-        .help("run it with the local executor (`--executor local`), or remove the pruner")
+        .help("`burnlab run --executor slurm` runs it through its driver (runner::slurm::driver), one job per trial")
         .into());
     }
     let prepared = prepare_with(strategy, exp, &opts.results_root, opts.force)?;
@@ -470,6 +478,7 @@ pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &S
             exe: &exe,
             indices: &sub.indices,
             datasets: datasets.as_deref(),
+            driven: false,
             opts,
         });
         let logs = logs_dir(&dir);
@@ -479,7 +488,7 @@ pub fn submit_with(strategy: Box<dyn SearchStrategy>, exp: &Experiment, opts: &S
         sub.array = Some(array_spec(sub.indices.len(), opts.max_parallel));
         sub.script = Some(script.clone());
         if !opts.dry_run {
-            let job_id = sbatch(&script)?;
+            let job_id = sbatch(&script, &[])?;
             let mut jobs = jobs;
             jobs.push(JobRecord {
                 job_id: job_id.clone(),
@@ -545,9 +554,9 @@ pub fn print_submission(sub: &Submission, json: bool, quiet: bool) -> Result<()>
     Ok(())
 }
 
-/// Submits `script` with `sbatch --parsable` and returns the job id.
-fn sbatch(script: &Path) -> Result<String> {
-    let out = Command::new("sbatch").arg("--parsable").arg(script).output().map_err(|e| {
+/// Submits `script` with `sbatch --parsable` and the `extra` options; returns the job id.
+fn sbatch(script: &Path, extra: &[&str]) -> Result<String> {
+    let out = Command::new("sbatch").arg("--parsable").args(extra).arg(script).output().map_err(|e| {
         Error::from(
             UserError::new(format!("cannot run sbatch: {e}"))
                 .help("run this on a Slurm login node, or use --dry-run to write the script without submitting it"),
@@ -632,15 +641,20 @@ mod tests {
         assert_eq!(QueueState::from_slurm("COMPLETING"), QueueState::Running);
     }
 
-    fn script(indices: &[usize], opts: &SlurmOptions) -> String {
-        render_script(&ScriptSpec {
+    fn spec_of<'a>(indices: &'a [usize], opts: &'a SlurmOptions) -> ScriptSpec<'a> {
+        ScriptSpec {
             experiment: "tiny",
             results_dir: Path::new("/shared/results/tiny"),
             exe: Path::new("/opt/burn lab/burnlab"),
             indices,
             datasets: None,
+            driven: false,
             opts,
-        })
+        }
+    }
+
+    fn script(indices: &[usize], opts: &SlurmOptions) -> String {
+        render_script(&spec_of(indices, opts))
     }
 
     #[test]
@@ -681,6 +695,21 @@ mod tests {
         // Every #SBATCH line comes before the first command, or sbatch ignores it.
         let first_cmd = s.lines().position(|l| l == "set -euo pipefail").unwrap();
         assert!(s.lines().enumerate().all(|(i, l)| !l.starts_with("#SBATCH") || i < first_cmd));
+    }
+
+    #[test]
+    fn a_driven_trial_waits_for_the_drivers_decisions() {
+        let opts = SlurmOptions::new("results");
+        let driven = render_script(&ScriptSpec { driven: true, ..spec_of(&[7], &opts) });
+        assert!(driven.contains("#SBATCH --array=0\n"), "{driven}");
+        assert!(
+            driven
+                .lines()
+                .any(|l| l
+                    == "exec '/opt/burn lab/burnlab' trial '/shared/results/tiny' \"$INDEX\" --requeue --decisions"),
+            "{driven}"
+        );
+        assert!(!script(&[7], &opts).contains("--decisions"));
     }
 
     #[test]

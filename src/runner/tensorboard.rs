@@ -31,6 +31,10 @@ pub const TABLE_TAG: &str = "table";
 pub const MODEL_HPARAM: &str = "model";
 /// HParams name of the trial's seed.
 pub const SEED_HPARAM: &str = "seed";
+/// The HParams metric of a sweep with a pruner: 1 for a pruned trial, 0 for one that
+/// completed or diverged, so that the HParams table can filter pruned trials (their session
+/// status is unknown, a completed trial's a success).
+pub const PRUNED_TAG: &str = "trial/pruned";
 /// The most characters of a run name before its trial id.
 pub const MAX_RUN_NAME: usize = 80;
 
@@ -217,6 +221,9 @@ pub fn experiment_def(exp: &Experiment, plan: &Plan) -> ExperimentDef {
             metrics.push(MetricDef { tag, training: m.starts_with("train.") });
         }
     }
+    if exp.pruner.is_some() {
+        metrics.push(MetricDef { tag: PRUNED_TAG.into(), training: false });
+    }
     ExperimentDef {
         name: exp.name.clone(),
         description: exp.description.clone(),
@@ -261,9 +268,11 @@ pub fn group_name(trial: &Trial) -> String {
 }
 
 /// The HParams status of a finished training run: completed is a success, a diverged loss
-/// a failure, an interrupted run unknown (it is rerun on resume).
-pub fn session_status(status: &FitStatus) -> SessionStatus {
+/// a failure, an interrupted run unknown (it is rerun on resume), and so is a `pruned` one
+/// (its [`PRUNED_TAG`] metric is 1), also when it reached its last step before the stop.
+pub fn session_status(status: &FitStatus, pruned: bool) -> SessionStatus {
     match status {
+        _ if pruned => SessionStatus::Unknown,
         FitStatus::Completed | FitStatus::Stopped(_) => SessionStatus::Success,
         FitStatus::Diverged(_) => SessionStatus::Failure,
         FitStatus::Interrupted(_) => SessionStatus::Unknown,
@@ -304,8 +313,17 @@ pub fn write_trial_start(w: &mut EventWriter, trial: &Trial, integers: &BTreeSet
     w.flush()
 }
 
-/// Writes a trial's HParams session end with `status` at `step`, flushed.
-pub fn write_trial_end(w: &mut EventWriter, status: SessionStatus, step: usize) -> io::Result<()> {
+/// Writes a trial's HParams session end with `status` at `step`, flushed; with `pruned`
+/// (a sweep with a pruner), first the scalar [`PRUNED_TAG`]: 1 for a pruned trial, else 0.
+pub fn write_trial_end(
+    w: &mut EventWriter,
+    status: SessionStatus,
+    step: usize,
+    pruned: Option<bool>,
+) -> io::Result<()> {
+    if let Some(p) = pruned {
+        w.scalar(PRUNED_TAG, if p { 1.0 } else { 0.0 }, step)?;
+    }
     w.summary(hparams::session_end_summary(status, now()), step)?;
     w.flush()
 }

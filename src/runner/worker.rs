@@ -5,6 +5,7 @@
 //! process-wide: parallel trials in one process would interleave their random draws.
 
 use super::Progress;
+use super::decision;
 use super::tensorboard as tb;
 use crate::error::{Error, Result, UserError};
 use crate::fsutil::write_atomic;
@@ -30,13 +31,14 @@ pub const WORKER_LOG: &str = paths::WORKER_LOG;
 /// `progress` prints JSON progress lines on stdout for the parent runner.
 /// A trial with a checkpoint in its `checkpoint/` resumes from it
 /// ([`crate::train::checkpoint`]); when the trial ends with a final status, `keep` says which
-/// checkpoints stay.
+/// checkpoints stay. With `decisions` the trial takes pruning decisions from its directory
+/// ([`super::decision`]) and records itself as `pruned` when one stopped it.
 pub fn run_trial(
     results: &Path,
     index: usize,
-    progress: bool,
-    stop: Arc<AtomicBool>,
+    (progress, stop): (bool, Arc<AtomicBool>),
     keep: KeepCheckpoints,
+    decisions: bool,
 ) -> Result<TrialSummary> {
     super::lock::keep_inherited_lock();
     // Read as before the results module: a missing plan is an I/O error here (exit code 1).
@@ -56,7 +58,7 @@ pub fn run_trial(
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(default_threads);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train_trial(&plan, &trial, (results, &dir), threads, (progress, keep), &stop)
+        train_trial(&plan, &trial, (results, &dir), threads, (progress, keep, decisions), &stop)
     }))
     .unwrap_or_else(|panic| {
         let msg = panic
@@ -76,8 +78,12 @@ pub fn run_trial(
         ..TrialSummary::blank(&plan.experiment, &trial, TrialStatus::Failed)
     };
     match outcome {
-        Ok(fit) => {
+        Ok((fit, pruned)) => {
             summary.status = match fit.status {
+                // A decision stopped it: pruned, also when the run reached its end first.
+                FitStatus::Completed | FitStatus::Stopped(_) | FitStatus::Interrupted(_) if pruned => {
+                    TrialStatus::Pruned
+                }
                 // A stop decided at an evaluation (early stopping) is a final result too.
                 FitStatus::Completed => TrialStatus::Completed,
                 FitStatus::Stopped(step) => {
@@ -125,9 +131,9 @@ fn train_trial(
     trial: &Trial,
     (results, dir): (&Path, &Path),
     threads: usize,
-    (progress, keep): (bool, KeepCheckpoints),
+    (progress, keep, decisions): (bool, KeepCheckpoints, bool),
     stop: &Arc<AtomicBool>,
-) -> Result<FitOutcome> {
+) -> Result<(FitOutcome, bool)> {
     let cfg = &trial.config;
     let device = cfg.backend().training_device()?;
     crate::train::seeds::reseed_device(&device, cfg.seed);
@@ -138,6 +144,7 @@ fn train_trial(
     let cadence = Cadence::of(&cfg.training);
     let checkpoints = TrialCheckpoints::new(store.clone(), cadence, keep, (device.clone(), cfg.seed), resume);
     obs.checkpointer = Some(Box::new(checkpoints));
+    obs.decisions = decisions;
     let outcome = crate::backend::Backend::run_on_cpu_pool(threads, || {
         let select_best = cfg.select_best.as_ref();
         let ctx = crate::models::TrainCtx {
@@ -161,8 +168,15 @@ fn train_trial(
         (Ok(outcome), None) => outcome,
         (Err(e), _) | (Ok(_), Some(e)) => return Err(e),
     };
-    // TensorBoard: the HParams session end with the trial's status.
-    tb::write_trial_end(&mut obs.events, tb::session_status(&outcome.status), outcome.steps)
+    // Pruned: by a decision seen at an evaluation, or by the local runner's SIGINT after it
+    // wrote the decision; a trial that diverged stays diverged (the runners keep it so too).
+    let diverged = matches!(outcome.status, FitStatus::Diverged(_));
+    let pruned = decisions && !diverged && (obs.pruned || decision::read(dir).is_some_and(|d| d.stop));
+    // TensorBoard: the HParams session end with the trial's status; in a sweep with a pruner,
+    // `trial/pruned` (1 or 0) for a trial that ended with a final status.
+    let finished = pruned || !matches!(outcome.status, FitStatus::Interrupted(_));
+    let pruned_metric = (decisions && finished).then_some(pruned);
+    tb::write_trial_end(&mut obs.events, tb::session_status(&outcome.status, pruned), outcome.steps, pruned_metric)
         .map_err(|e| Error::io(obs.events.path(), e))?;
     obs.write_metrics()?;
     obs.events.flush().map_err(|e| Error::io(obs.events.path(), e))?;
@@ -174,7 +188,7 @@ fn train_trial(
     if !matches!(outcome.status, FitStatus::Interrupted(_)) {
         store.finish(keep, outcome.selected_step)?;
     }
-    Ok(outcome)
+    Ok((outcome, pruned))
 }
 
 /// Records metrics to `metrics.csv` and TensorBoard, and reports progress to the parent.
@@ -190,6 +204,10 @@ struct TrialObserver {
     weights: Vec<(String, Vec<u8>)>,
     /// The trial's checkpointer, until the training loop takes it.
     checkpointer: Option<Box<dyn Checkpointer + Send>>,
+    /// Whether pruning decisions come through the trial directory (a sweep with a pruner).
+    decisions: bool,
+    /// Whether a decision stopped the trial.
+    pruned: bool,
 }
 
 impl TrialObserver {
@@ -216,7 +234,18 @@ impl TrialObserver {
         };
         metrics.write(dir)?;
         let (dir, stop, error, checkpointer) = (dir.to_path_buf(), stop.clone(), None, None);
-        Ok(TrialObserver { dir, metrics, events, progress, stop, error, checkpointer, weights: Vec::new() })
+        Ok(TrialObserver {
+            dir,
+            metrics,
+            events,
+            progress,
+            stop,
+            error,
+            checkpointer,
+            weights: Vec::new(),
+            decisions: false,
+            pruned: false,
+        })
     }
 
     fn record(&mut self, step: usize, split: &str, metric: &str, value: f64) {
@@ -226,6 +255,20 @@ impl TrialObserver {
         {
             self.error = Some(Error::io(self.events.path(), e));
         }
+    }
+
+    /// With `decisions`: reports the evaluation at `step` in `evals.jsonl`, then waits for
+    /// its pruning decision ([`decision::wait_for`]; a stop signal ends the wait).
+    fn take_decision(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
+        if !self.decisions {
+            return;
+        }
+        if let Err(e) = decision::append_eval(&self.dir, step, metrics) {
+            self.error.get_or_insert(e);
+            return;
+        }
+        let stop = self.stop.clone();
+        self.pruned |= decision::wait_for(&self.dir, step, decision::wait_limit(), &|| stop.load(Ordering::Relaxed));
     }
 
     fn write_metrics(&self) -> Result<()> {
@@ -263,6 +306,7 @@ impl Observer for TrialObserver {
         if self.progress {
             Progress::Eval { step, metrics: metrics.clone() }.emit();
         }
+        self.take_decision(step, metrics);
     }
 
     fn on_test(&mut self, step: usize, metrics: &BTreeMap<String, f64>) {
@@ -317,7 +361,7 @@ impl Observer for TrialObserver {
     }
 
     fn should_stop(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.error.is_some()
+        self.stop.load(Ordering::Relaxed) || self.error.is_some() || self.pruned
     }
 
     fn stop_after_checkpoint(&self) -> bool {

@@ -62,6 +62,29 @@ impl Sampler for RandomSampler {
     }
 }
 
+/// Proposal `number` of a search seeded with `seed`: `sampler`'s point, unless it is one of
+/// `seen` (the points already run), then an independent random draw (a [`RandomSampler`]
+/// seeded with `!seed`) in its place.
+///
+/// Why: burnlab runs a point once (a repeated point's trials are the earlier ones, and add no
+/// observation), while TPE on a categorical space converges to the best point seen so far and
+/// proposes it again and again, so without the redraw its remaining budget would teach it
+/// nothing (Optuna, which reruns a repeated point, does not have this case). The redraw may
+/// repeat too; then the proposal runs nothing new and still counts against the budget.
+pub fn propose_unseen(
+    sampler: &mut dyn Sampler,
+    (seed, number): (u64, usize),
+    space: &[(String, Distribution)],
+    history: &[Observation],
+    seen: &[Point],
+) -> Point {
+    let point = sampler.sample(number, space, history);
+    if !seen.contains(&point) {
+        return point;
+    }
+    RandomSampler::new(!seed).sample(number, space, history)
+}
+
 /// The seed of proposal `number` of a search seeded with `seed` (SplitMix64 of both), so that
 /// each proposal's draws depend on nothing but the two.
 pub fn proposal_seed(seed: u64, number: usize) -> u64 {
@@ -84,5 +107,36 @@ mod tests {
         assert_eq!(a.sample(3, &space, &[]), RandomSampler::new(1).sample(3, &space, &seen));
         assert_ne!(a.sample(3, &space, &[]), a.sample(4, &space, &[]));
         assert_ne!(a.sample(3, &space, &[]), RandomSampler::new(2).sample(3, &space, &[]));
+    }
+
+    /// Always proposes the first value of every choice (as TPE does on a categorical space
+    /// once it has converged).
+    struct Stuck;
+
+    impl Sampler for Stuck {
+        fn name(&self) -> &'static str {
+            "stuck"
+        }
+        fn sample(&mut self, _: usize, space: &[(String, Distribution)], _: &[Observation]) -> Point {
+            space
+                .iter()
+                .map(|(k, d)| match d {
+                    Distribution::Choice(c) => (k.clone(), c[0].clone()),
+                    _ => unreachable!("choices only"),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_point_already_run_is_redrawn_at_random() {
+        let choices = (0..50).map(toml::Value::Integer).collect();
+        let space = vec![("model.hidden".to_string(), Distribution::Choice(choices))];
+        let first = propose_unseen(&mut Stuck, (7, 0), &space, &[], &[]);
+        assert_eq!(first, vec![("model.hidden".to_string(), toml::Value::Integer(0))]);
+        let again = propose_unseen(&mut Stuck, (7, 1), &space, &[], std::slice::from_ref(&first));
+        assert_ne!(again, first, "redrawn");
+        assert_eq!(again, RandomSampler::new(!7).sample(1, &space, &[]), "by the complement seed's random sampler");
+        assert_eq!(again, propose_unseen(&mut Stuck, (7, 1), &space, &[], &[first]), "deterministic");
     }
 }

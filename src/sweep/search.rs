@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 struct Proposer {
     exp: Experiment,
     sampler: Box<dyn Sampler>,
+    /// The sweep's seed (the sampler's, and the redraw's of [`super::sampler::propose_unseen`]).
+    seed: u64,
     space: Vec<(String, Distribution)>,
     /// The proposal budget (`trials`).
     budget: usize,
@@ -102,9 +104,11 @@ impl Search {
     /// An adaptive search of `exp` (its `[sweep]` is `kind = "tpe"`) proposing with
     /// `sampler`; `timeout` counts from now.
     pub fn adaptive(exp: &Experiment, sampler: Box<dyn Sampler>) -> Self {
-        let (budget, space, timeout) = match &exp.sweep {
-            Some(super::SweepSpec::Adaptive { trials, params, timeout_s, .. }) => (*trials, params.clone(), *timeout_s),
-            _ => (0, Vec::new(), None),
+        let (budget, seed, space, timeout) = match &exp.sweep {
+            Some(super::SweepSpec::Adaptive { trials, seed, params, timeout_s }) => {
+                (*trials, *seed, params.clone(), *timeout_s)
+            }
+            _ => (0, 0, Vec::new(), None),
         };
         let plan = Plan {
             experiment: exp.name.clone(),
@@ -114,7 +118,7 @@ impl Search {
             trials: Vec::new(),
         };
         let deadline = timeout.map(|s| Instant::now() + Duration::from_secs(s));
-        let proposer = Proposer { exp: exp.clone(), sampler, space, budget, made: 0, deadline };
+        let proposer = Proposer { exp: exp.clone(), sampler, seed, space, budget, made: 0, deadline };
         Search { proposer: Some(proposer), ..Search::new(sampler_name(exp), plan, exp) }
     }
 
@@ -160,7 +164,13 @@ impl Search {
             }
             let number = p.made;
             p.made += 1;
-            let point = p.sampler.sample(number, &p.space, &self.history);
+            let point = super::sampler::propose_unseen(
+                p.sampler.as_mut(),
+                (p.seed, number),
+                &p.space,
+                &self.history,
+                &self.points,
+            );
             let (event, added) = self.add_proposal(number, point);
             self.events.push(event);
             if let Some((&first, rest)) = added.split_first() {

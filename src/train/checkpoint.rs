@@ -293,13 +293,21 @@ pub enum Cadence {
     /// At a boundary when [`THROTTLE`] times the last write's cost has passed since it
     /// started, and whenever a stop is pending (`checkpoint_every` absent: the default).
     Throttled,
+    /// Never (`checkpoint_every = 0`): the boundaries, and the device reseeding at each, stay
+    /// those of the default interval, so the numbers equal a run with checkpoints.
+    Never,
 }
 
 impl Cadence {
     /// The interval and cadence `[training]` asks for: `checkpoint_every` at every boundary
-    /// when given, else every `eval_every` steps, throttled.
+    /// when given, else every `eval_every` steps, throttled; `checkpoint_every = 0`: the
+    /// default's boundaries, none written.
     pub fn of(training: &super::TrainingSpec) -> (usize, Cadence) {
-        let cadence = if training.checkpoint_every.is_some() { Cadence::Every } else { Cadence::Throttled };
+        let cadence = match training.checkpoint_every {
+            None => Cadence::Throttled,
+            Some(0) => Cadence::Never,
+            Some(_) => Cadence::Every,
+        };
         (training.checkpoint_interval(), cadence)
     }
 }
@@ -387,6 +395,7 @@ impl Checkpointer for TrialCheckpoints {
         let now = std::time::Instant::now();
         let wanted = match self.cadence {
             Cadence::Throttled if !stop_pending => self.throttle_allows(now)?,
+            Cadence::Never => false,
             _ => true,
         };
         self.snapshot_from = wanted.then_some(now);
@@ -555,6 +564,11 @@ mod tests {
         assert!(every.wants(60, false).unwrap());
         every.flush().unwrap();
         assert_eq!(every.store.latest().unwrap().unwrap().step, 50);
+        // `checkpoint_every = 0`: the boundaries stay (for the reseeding), none is written,
+        // not even before a stop.
+        let mut never = checkpointer(dir.path(), Cadence::Never);
+        assert!(never.due(20) && !never.due(25));
+        assert!(!never.wants(20, false).unwrap() && !never.wants(30, true).unwrap());
     }
 
     #[test]

@@ -25,16 +25,12 @@ pub struct EarlyStoppingSpec {
     /// Evaluations without improvement after which the run stops (at least 1).
     pub patience: usize,
     /// The least change that counts as an improvement (>= 0; 0 when absent).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::check::is_zero")]
     pub min_delta: f64,
     /// `min` or `max`; when absent, `min` for a metric whose name ends in `loss` or is a
     /// distance or error (`fd`, `kl`, `mode_distance`, `mse`, `mae`), `max` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
-}
-
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
 }
 
 impl EarlyStoppingSpec {

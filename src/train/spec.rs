@@ -101,9 +101,14 @@ impl Default for TrainingSpec {
 }
 
 impl TrainingSpec {
-    /// Steps between checkpoints: `checkpoint_every`, else `eval_every` (0: none).
+    /// Steps between checkpoint boundaries (where the device is reseeded and a checkpoint may
+    /// be written): `checkpoint_every`, else `eval_every`; `checkpoint_every = 0` writes none
+    /// but keeps `eval_every`'s boundaries, so turning checkpoints off changes no number.
     pub fn checkpoint_interval(&self) -> usize {
-        self.checkpoint_every.unwrap_or(self.eval_every)
+        match self.checkpoint_every {
+            Some(n) if n > 0 => n,
+            _ => self.eval_every,
+        }
     }
 
     /// Checks ranges; the error names the key at fault.
