@@ -205,7 +205,8 @@ fn the_new_datasets_are_listed() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v["datasets"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "ring", "grid", "table"]);
+    let want = ["mnist1d", "digits", "longrange", "digits-mnist1d", "xor-modal", "ring", "grid", "table"];
+    assert_eq!(names, [&want[..], &["fashion-mnist", "images"]].concat());
     let longrange = &v["datasets"][2]["defaults"];
     assert_eq!((longrange["length"].as_u64(), longrange["vocab"].as_u64()), (Some(64), Some(8)));
     let ring = &v["datasets"][5]["defaults"];
@@ -224,4 +225,95 @@ fn digits_and_longrange_run_through_the_binary() {
         let sum = run_single(&s, &text);
         assert_eq!(sum["num_params"], params, "{ds}");
     }
+}
+
+/// An experiment on `fashion-mnist` (`dataset` lines) with one model (`model` lines).
+fn fashion(dataset: &str, model: &str, steps: usize) -> String {
+    format!(
+        "name = \"fm\"\nseeds = [0]\n\n[dataset]\nname = \"fashion-mnist\"\n{dataset}\n\n[training]\nlr = 0.01\nbatch_size = 16\nsteps = {steps}\neval_every = 10\n\n[[models]]\n{model}\n"
+    )
+}
+
+#[test]
+fn fashion_mnist_sample_trains_linear_mlp_and_cnns() {
+    let models = [
+        ("family = \"linear\"", 28 * 28 * 10 + 10),
+        ("family = \"mlp\"\nhidden = 16", 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10),
+        ("family = \"cnn\"\nchannels = [4]\nkernels = [5]\nstrides = 2", 0),
+        ("family = \"cnn\"\ndim = 2\nchannels = [4, 8]\nkernels = [3, 3]\nstrides = 2", 0),
+    ];
+    for (model, params) in models {
+        let s = Scratch::new();
+        let out = s.run(&s.file("e.toml", &fashion("sample = true", model, 30)), &[]);
+        assert!(out.status.success(), "{model}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fm");
+        let sum = summary(&dirs[0]);
+        assert_eq!(sum["status"], "completed", "{model}: {sum}");
+        if params > 0 {
+            assert_eq!(sum["num_params"], params, "{model}");
+        }
+        let losses = csv_metric(&dirs[0], "train", "loss");
+        assert_eq!(losses.last().map(|l| l.0), Some(30), "{model}: {losses:?}");
+        assert!(losses.iter().all(|(_, l)| l.is_finite()), "{model}: {losses:?}");
+        // 300 training images, 0.1 carved out as the validation split (30, 3 per class).
+        let valid = csv_metric(&dirs[0], "valid", "accuracy");
+        assert!(valid.iter().all(|(_, a)| (0.0..=1.0).contains(a)) && !valid.is_empty(), "{model}: {valid:?}");
+    }
+}
+
+#[test]
+fn fashion_mnist_missing_or_changed_files_name_the_install_script() {
+    let s = Scratch::new();
+    let missing = s.path().join("nowhere");
+    let text = fashion(&format!("path = \"{}\"", missing.display()), "family = \"linear\"", 5);
+    s.file("e.toml", &text);
+    for cmd in ["validate", "run"] {
+        let out = if cmd == "run" { s.run(Path::new("e.toml"), &[]) } else { s.burnlab(&["validate", "e.toml"]) };
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.starts_with("error: e.toml:6:"), "at the `path` line: {err}");
+        for want in ["`dataset.path`", "nowhere/train-images-idx3-ubyte.gz", "datasets/fashion-mnist/install"] {
+            assert!(err.contains(want), "{cmd}: missing {want:?} in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The sample's files are not the full set's: their digests differ.
+    let copy = s.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/fashion-mnist-sample");
+    for f in std::fs::read_dir(&sample).unwrap() {
+        let p = f.unwrap().path();
+        std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+    }
+    s.file("e.toml", &fashion(&format!("path = \"{}\"", copy.display()), "family = \"linear\"", 5));
+    let out = s.run(Path::new("e.toml"), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("checksum mismatch") && err.contains("copy/train-images-idx3-ubyte.gz"), "{err}");
+    assert!(!s.results().exists(), "nothing written: {err}");
+}
+
+#[test]
+fn fashion_mnist_augmentation_is_reproducible_and_changes_training() {
+    let metrics = |dataset: &str| {
+        let s = Scratch::new();
+        let out = s.run(&s.file("e.toml", &fashion(dataset, "family = \"linear\"", 20)), &[]);
+        assert!(out.status.success(), "{dataset}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fm");
+        assert_eq!(summary(&dirs[0])["status"], "completed");
+        csv_metric(&dirs[0], "train", "loss")
+    };
+    let augmented = "sample = true\nnormalize = true\naugment = [{ kind = \"crop\", padding = 2 }, { kind = \"flip\" }, { kind = \"translate\", pixels = 1 }]";
+    let first = metrics(augmented);
+    assert!(first.iter().all(|(_, l)| l.is_finite()), "{first:?}");
+    assert_eq!(first, metrics(augmented), "same config and seed, same numbers");
+    assert_ne!(first, metrics("sample = true\nnormalize = true"), "augmentation changes the batches");
+    // A bad step is refused before anything runs, at the `augment` line.
+    let s = Scratch::new();
+    s.file("e.toml", &fashion("sample = true\naugment = [{ kind = \"flip\", p = 2.0 }]", "family = \"linear\"", 5));
+    let out = s.burnlab(&["validate", "e.toml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: e.toml:7:") && err.contains("`dataset.augment` step 1"), "{err}");
+    assert!(err.contains("`p` must be in [0, 1], got 2"), "{err}");
 }

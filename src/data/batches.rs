@@ -58,7 +58,13 @@ impl Epochs {
     /// Where the epochs stand (for a checkpoint): the epoch's order, the position in it and
     /// the generator's word position.
     pub fn state(&self) -> BatchState {
-        BatchState { step: 0, order: self.order.clone(), pos: self.pos, word_pos: self.rng.get_word_pos().to_string() }
+        BatchState {
+            step: 0,
+            order: self.order.clone(),
+            pos: self.pos,
+            word_pos: self.rng.get_word_pos().to_string(),
+            draws: 0,
+        }
     }
 
     /// Continues from `state` ([`Epochs::state`] of epochs built like these).
@@ -95,6 +101,14 @@ pub struct BatchState {
     pub pos: usize,
     /// The generator's word position.
     pub word_pos: String,
+    /// Augmented batches drawn ([`Batches`] of a split with an augmentation); absent (0) in
+    /// checkpoints written before it existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub draws: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Labelled batches of every modality: seeded reshuffles per epoch ([`Epochs`]), or sequential
@@ -105,6 +119,11 @@ pub struct Batches {
     n: usize,
     step: usize,
     epochs: Epochs,
+    /// Seeds the augmentation (`data::augment`): from the shuffling generator's seed, so from
+    /// the trial's seed.
+    augment_seed: u64,
+    /// Augmented batches drawn so far.
+    draws: u64,
 }
 
 impl Batches {
@@ -112,13 +131,25 @@ impl Batches {
     /// says; `rng` shuffles (`Batching::Shuffle`).
     pub fn new(mode: Batching, batch_size: usize, n: usize, rng: ChaCha8Rng) -> Self {
         let batch = batch_size.min(n);
-        Batches { mode, batch, n, step: 0, epochs: Epochs::new(n, batch, rng) }
+        let seed = rng.get_seed();
+        let augment_seed = u64::from_le_bytes([seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], seed[6], seed[7]]);
+        Batches { mode, batch, n, step: 0, epochs: Epochs::new(n, batch, rng), augment_seed, draws: 0 }
     }
 
     /// The next batch of `split` on `device`: the same rows of every modality
     /// (`[batch, seq_len, channels]` each), and their labels `[batch]` (classes, or targets
-    /// for regression).
+    /// for regression). A split with an augmentation has its (first modality's) batch
+    /// augmented, seeded by (trial seed, draw number).
     pub fn next(&mut self, split: &DeviceSplit, device: &Device) -> (Vec<Tensor<3>>, Labels) {
+        let (mut inputs, labels) = self.select(split, device);
+        if let Some(augment) = &split.augment {
+            inputs[0] = augment.apply(inputs[0].clone(), self.augment_seed, self.draws);
+            self.draws += 1;
+        }
+        (inputs, labels)
+    }
+
+    fn select(&mut self, split: &DeviceSplit, device: &Device) -> (Vec<Tensor<3>>, Labels) {
         match self.mode {
             Batching::Sequential => {
                 // x[(step * batch) % n ..][..batch], wrapping as the MNIST-1D reference does.
@@ -133,7 +164,7 @@ impl Batches {
 
     /// Where the batches stand ([`BatchState`]).
     pub fn state(&self) -> BatchState {
-        BatchState { step: self.step, ..self.epochs.state() }
+        BatchState { step: self.step, draws: self.draws, ..self.epochs.state() }
     }
 
     /// Continues from `state`.
@@ -141,7 +172,7 @@ impl Batches {
     /// # Errors
     /// As [`Epochs::restore`].
     pub fn restore(&mut self, state: &BatchState) -> Result<(), String> {
-        self.step = state.step;
+        (self.step, self.draws) = (state.step, state.draws);
         self.epochs.restore(state)
     }
 }
@@ -245,5 +276,35 @@ mod tests {
         let lens: Vec<usize> = (0..4).map(|_| b.next(&split, &device).0[0].dims()[0]).collect();
         // Starts 0, 2, 4 (the slice is cut at the end), then (3 * 2) % 5 = 1.
         assert_eq!(lens, [2, 2, 1, 2]);
+    }
+
+    #[test]
+    fn augmented_batches_resume_where_they_stopped() {
+        use crate::data::augment::{Augment, Augmentation};
+        use crate::data::{DataInfo, Split};
+        let info = DataInfo { seq_len: 2, channels: 3, num_classes: 2, image: Some([2, 3]), ..Default::default() };
+        let x: Vec<f32> = (0..10 * 6).map(|v| v as f32).collect();
+        let split = Split {
+            augment: vec![Augment::Crop { padding: 1 }, Augment::Flip { p: 0.5 }],
+            ..Split::new(x, vec![0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+        };
+        let device = Device::flex();
+        let d = DeviceSplit::new(&split, &info, &device);
+        assert_eq!(d.augment, Some(Augmentation { steps: split.augment.clone(), shape: [1, 2, 3] }));
+        let values = |b: (Vec<Tensor<3>>, Labels)| b.0[0].to_data().try_to_vec::<f32>().unwrap();
+        let new = || Batches::new(Batching::Shuffle, 4, 10, ChaCha8Rng::seed_from_u64(3));
+        let mut a = new();
+        for _ in 0..3 {
+            a.next(&d, &device);
+        }
+        let mut b = new();
+        b.restore(&a.state()).unwrap();
+        assert_eq!(a.state().draws, 3);
+        for _ in 0..3 {
+            assert_eq!(values(a.next(&d, &device)), values(b.next(&d, &device)));
+        }
+        let plain = DeviceSplit { augment: None, ..d.clone() };
+        let (mut c, mut e) = (new(), new());
+        assert_ne!(values(c.next(&d, &device)), values(e.next(&plain, &device)), "the same rows, augmented");
     }
 }

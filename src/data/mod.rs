@@ -1,7 +1,12 @@
 //! Datasets: loading shipped data into memory and batching it onto a device.
 
+pub mod augment;
 pub mod batches;
+pub mod folder;
+pub mod idx;
 pub mod normal;
+pub mod npy;
+pub mod pixels;
 pub mod source;
 pub mod spec;
 pub mod validation;
@@ -27,10 +32,14 @@ datasets! {
     xor_modal: XorModalOptions;
     mixture: Ring, Grid;
     table: TableOptions;
+    fashion_mnist: FashionMnistOptions;
+    images: ImagesOptions;
 }
 
 pub use digits::DigitsOptions;
 pub use digits_mnist1d::DigitsMnist1dOptions;
+pub use fashion_mnist::FashionMnistOptions;
+pub use images::{ImageFormat, ImagesOptions};
 pub use longrange::LongrangeOptions;
 pub use mixture::{MixtureOptions, Modes};
 pub use mnist1d::Mnist1dOptions;
@@ -61,6 +70,11 @@ pub struct DataInfo {
     pub task: Task,
     /// `[height, width]` when examples are images (rows are time steps, columns channels).
     pub image: Option<[usize; 2]>,
+    /// Channels per pixel of an image dataset read by `data::pixels` (1 grey, 3 RGB; 0 where
+    /// not set, meaning 1): examples are then `[channels · height, width]`, channel-major, and
+    /// `data::pixels::image_batch` gives 2-D models `[batch, channels, height, width]`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub image_channels: usize,
     /// Vocabulary size when inputs are token ids (stored as floats in channel 0; id 0 is padding).
     pub vocab: Option<usize>,
     /// Multimodal datasets: every modality in order (the first is the one the fields above
@@ -76,6 +90,10 @@ pub struct Modality {
     /// Its example shape (with the dataset's class count and no `modalities`), which an
     /// encoder for it is built from.
     pub info: DataInfo,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl DataInfo {
@@ -117,6 +135,9 @@ pub struct Split {
     /// Regression datasets ([`Task::Regression`]): the target of each row; empty for
     /// classification (where `y` holds the labels).
     pub target: Vec<f32>,
+    /// Image datasets: the augmentation of training batches drawn from this split
+    /// (`[dataset] augment`, `data::augment`); empty (the default) for none.
+    pub augment: Vec<augment::Augment>,
 }
 
 impl Split {
@@ -132,7 +153,7 @@ impl Split {
 
     /// A single-modality split.
     pub fn new(x: Vec<f32>, y: Vec<i64>) -> Self {
-        Split { x, y, more: Vec::new(), target: Vec::new() }
+        Split { x, y, more: Vec::new(), target: Vec::new(), augment: Vec::new() }
     }
 
     /// The rows at `indices`, in that order, of every modality (and of `target`).
@@ -153,6 +174,7 @@ impl Split {
             y: indices.iter().map(|&i| self.y[i]).collect(),
             more: self.more.iter().map(take).collect(),
             target: if self.target.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.target[i]).collect() },
+            augment: self.augment.clone(),
         }
     }
 }
@@ -222,6 +244,9 @@ pub struct DeviceSplit {
     pub num_classes: usize,
     /// Number of examples.
     pub len: usize,
+    /// The augmentation of training batches drawn from it ([`batches::Batches`]); `None` for
+    /// none.
+    pub augment: Option<augment::Augmentation>,
 }
 
 /// What a batch (or a slice of a split) is labelled with on a device.
@@ -246,7 +271,13 @@ impl DeviceSplit {
         let y = Tensor::from_data(TensorData::new(split.y.clone(), [n]), device);
         let target = (info.task == Task::Regression)
             .then(|| Tensor::from_data(TensorData::new(split.target.clone(), [n]), device));
-        DeviceSplit { x, more, y, target, num_classes: info.num_classes, len: n }
+        let augment = match (split.augment.is_empty(), info.image) {
+            (false, Some([h, w])) => {
+                Some(augment::Augmentation { steps: split.augment.clone(), shape: [info.image_channels.max(1), h, w] })
+            }
+            _ => None,
+        };
+        DeviceSplit { x, more, y, target, num_classes: info.num_classes, len: n, augment }
     }
 
     /// Rows `start..end` of every modality and their labels: the targets for regression,
@@ -388,7 +419,7 @@ mod tests {
         let info = xor_modal::info(&XorModalOptions { length: 2, ..Default::default() });
         // Row i holds i in modality a and 10 * i in modality b.
         let rows = |scale: f32| (0..4).flat_map(|i| [scale * i as f32; 2]).collect::<Vec<_>>();
-        let split = Split { x: rows(1.0), y: vec![0, 1, 2, 3], more: vec![rows(10.0)], target: Vec::new() };
+        let split = Split { more: vec![rows(10.0)], ..Split::new(rows(1.0), vec![0, 1, 2, 3]) };
         let device = Device::flex();
         let d = DeviceSplit::new(&split, &info, &device);
         let first =

@@ -85,7 +85,7 @@ mod tests {
     fn numbered(labels: &[i64]) -> Split {
         let x: Vec<f32> = (0..labels.len()).flat_map(|i| [i as f32; 2]).collect();
         let more = vec![x.iter().map(|v| 10.0 * v).collect()];
-        Split { x, y: labels.to_vec(), more, target: Vec::new() }
+        Split { more, ..Split::new(x, labels.to_vec()) }
     }
 
     fn dataset(train: Split) -> Dataset {
