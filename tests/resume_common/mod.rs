@@ -137,12 +137,16 @@ pub fn checkpoints(results: &Path) -> Vec<String> {
 
 /// The uninterrupted run of `experiment` (its `BACKEND` replaced by `backend`), then a run
 /// killed `kills` times (SIGKILL to the runner's process
-/// group, once a trial has a checkpoint and a random 0-0.6 s later, each time) and finished; both
-/// must end the same.
+/// group, once a trial has a checkpoint and a random 0-0.6 s later, or 0 to a quarter of the
+/// uninterrupted run's time when shorter, each time) and finished; both must end the same.
 pub fn killed_runs_end_as_uninterrupted(experiment: &str, backend: &str, kills: usize) {
     let s = Scratch::new();
     let file = s.file("r.toml", &experiment.replace("BACKEND", backend));
+    let started = Instant::now();
     finish(&s, &file, "whole");
+    // The kills come within a quarter of an uninterrupted run's time after the first
+    // checkpoint (at most 0.6 s), so that a short run is still killed before it ends.
+    let max_delay = (started.elapsed().as_millis() as u64 / 4).clamp(1, 600);
     let seed: u64 = rand::random();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut seen = Vec::new();
@@ -151,7 +155,7 @@ pub fn killed_runs_end_as_uninterrupted(experiment: &str, backend: &str, kills: 
         // Not before a trial has a checkpoint (at once after the first kill): on a loaded
         // machine the first checkpoint can take longer than any fixed delay.
         wait_for_checkpoint(&s.path().join("killed"));
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..600)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..max_delay)));
         signal(-(child.id() as i32), libc::SIGKILL);
         child.wait().unwrap();
         seen.push(checkpoints(&s.path().join("killed")));
