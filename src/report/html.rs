@@ -62,7 +62,7 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Inline Markdown of the table preambles (`code`, **bold**, <links>) as HTML.
+/// Inline Markdown of the table preambles (`code`, **bold**, `<links>`) as HTML.
 fn inline_md(s: &str) -> String {
     let mut out = String::new();
     let (mut code, mut bold) = (false, false);
