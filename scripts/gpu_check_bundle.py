@@ -49,6 +49,11 @@ FAMILY_RUNS = [
      [(f, {"family": f}) for f in ["linear", "mlp", "cnn", "gru", "lstm", "attention"]]),
     ("gpu-check-others", {"name": "digits-mnist1d"}, {"optimizer": "adam", "lr": 1e-3, "batch_size": 64},
      [("fusion", {"family": "fusion"})]),
+    # Image models on the 8x8 digits: batch norm (training and evaluation mode), pooling, residual blocks.
+    ("gpu-check-images", {"name": "digits"}, {"optimizer": "adam", "lr": 1e-3, "batch_size": 64},
+     [("resnet", {"family": "resnet", "depth": 8, "width": 8}),
+      ("cnn-bn-pool", {"family": "cnn", "dim": 2, "channels": [8, 16], "kernels": 3, "strides": 1, "padding": 1,
+                       "batch_norm": True, "pool": "max"})]),
 ]
 GAN_RUN = ("gpu-check-gan", {"name": "ring"}, {"batch_size": 100}, [("gan", {"family": "gan", "eval_samples": 500})])
 # [report] of the experiments whose models record no `test.accuracy` (the default metric).
@@ -138,8 +143,8 @@ class Check:
         missing = sorted(set(registered) - covered - NOT_TRAINED)
         if missing:
             self.row("families", False, f"not covered by the check: {missing} (add them to FAMILY_RUNS)")
-        # Two `burnlab run` at once on the same device: classifiers | fusion then GAN.
-        groups = [[FAMILY_RUNS[0]], [FAMILY_RUNS[1], GAN_RUN]]
+        # Two `burnlab run` at once on the same device: classifiers | fusion, images, then GAN.
+        groups = [[FAMILY_RUNS[0]], [FAMILY_RUNS[1], FAMILY_RUNS[2], GAN_RUN]]
         t0 = time.perf_counter()
         procs = [subprocess.Popen([sys.executable, __file__, "--_run-group", json.dumps(self.group_cmds(g))],
                                   env=self.env) for g in groups]

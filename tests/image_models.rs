@@ -8,7 +8,7 @@
 mod common;
 mod resume_common;
 
-use common::{Scratch, stderr, stdout, summary, trial_dirs};
+use common::{Scratch, prefixed, stderr, stdout, summary, trial_dirs};
 use serde_json::Value;
 
 const EXPERIMENT: &str = r#"name = "images"
@@ -57,15 +57,6 @@ fn run() -> (Scratch, Vec<(std::path::PathBuf, Value)>) {
     (s, trials)
 }
 
-fn metrics(v: &Value, prefix: &str) -> Vec<(String, f64)> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
-        .collect()
-}
-
 #[test]
 fn cnn_and_resnet_train_on_digits_reproducibly_and_their_saved_models_evaluate_exactly() {
     let (s, first) = run();
@@ -76,14 +67,14 @@ fn cnn_and_resnet_train_on_digits_reproducibly_and_their_saved_models_evaluate_e
         assert_eq!(a["status"], "completed", "{}", dir.display());
         let loss = a["final_metrics"]["valid.loss"].as_f64().unwrap();
         assert!(loss.is_finite() && loss > 0.0, "{loss}");
-        assert!(metrics(&a["final_metrics"], "test.").len() >= 3);
+        assert!(prefixed(&a["final_metrics"], "test.").len() >= 3);
         // Same configuration, same seed: the same numbers.
         assert_eq!(a["final_metrics"], b["final_metrics"], "{}", dir.display());
         // The saved weights (with the running statistics) give exactly the reported metrics.
         let eval = s.burnlab(&["eval", dir.to_str().unwrap(), "--json"]);
         assert!(eval.status.success(), "{}", stderr(&eval));
         let eval: Value = serde_json::from_str(&stdout(&eval)).unwrap();
-        assert_eq!(metrics(&eval["metrics"], "test."), metrics(&a["final_metrics"], "test."));
+        assert_eq!(prefixed(&eval["metrics"], "test."), prefixed(&a["final_metrics"], "test."));
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, stderr, stdout, summary, trial_dirs};
+use common::{Scratch, prefixed, stderr, stdout, summary, trial_dirs};
 use npyz::WriterBuilder;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -44,16 +44,6 @@ fn json(out: &std::process::Output) -> Value {
 
 fn test_metrics(v: &Value) -> Vec<(String, f64)> {
     prefixed(v, "test.")
-}
-
-/// The metrics of `v` whose names start with `prefix`.
-fn prefixed(v: &Value, prefix: &str) -> Vec<(String, f64)> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
-        .collect()
 }
 
 fn arg(p: &Path) -> &str {

@@ -259,3 +259,13 @@ pub fn run_dir_of(trial_dir: &Path) -> PathBuf {
     assert_eq!(found.len(), 1, "one run of trial {id} in {}: {found:?}", runs.display());
     found[0].clone()
 }
+
+/// The metrics of the JSON object `v` whose names start with `prefix`, in name order.
+pub fn prefixed(v: &serde_json::Value, prefix: &str) -> Vec<(String, f64)> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+        .collect()
+}
