@@ -107,7 +107,7 @@ pub fn signal(pid: i32, sig: i32) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
 }
 
-/// Waits (at most 120 s) until a trial of experiment `r` under `results` has written a
+/// Waits (at most 120 s) until an unfinished trial of experiment `r` under `results` has a
 /// checkpoint, so that a kill that follows can leave one to resume however slow the machine.
 ///
 /// # Panics
@@ -116,8 +116,9 @@ pub fn wait_for_checkpoint(results: &Path) {
     let trials = results.join("r").join("trials");
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        let entries = std::fs::read_dir(&trials).into_iter().flatten().flatten();
-        if entries.into_iter().any(|e| e.path().join("checkpoint/LATEST").exists()) {
+        // A checkpoint of an unfinished trial: one a kill now would leave to resume (a fast
+        // trial's checkpoint is no use once the trial has finished).
+        if trials.is_dir() && !checkpoints(results).is_empty() {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
