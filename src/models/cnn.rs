@@ -409,17 +409,28 @@ impl Cnn {
         let c_in = self.conv2d[0].weight.dims()[1];
         let mut y = x.reshape([b, c_in, h, w]);
         for (i, conv) in self.conv2d.iter().enumerate() {
-            y = conv.forward(y);
-            if let Some(norm) = self.norms.get(i).and_then(Option::as_ref) {
-                y = norm.forward(y);
-            }
-            let (pool, size, stride) = self.pools.get(i).copied().unwrap_or((Pool::None, 1, 1));
-            y = pool.forward2d(relu(y), size, stride);
-            if let Some(dropout) = self.dropouts.get(i) {
-                y = dropout.forward(y);
-            }
+            y = self.after_conv(i, conv.forward(y), Pool::forward2d);
         }
         y.flatten(1, 3)
+    }
+
+    /// The rest of block `i` after its convolution `y`: batch norm, ReLU, pooling (`pool`:
+    /// [`Pool::forward1d`] or [`Pool::forward2d`]), dropout, each where the block has it.
+    fn after_conv<const D: usize>(
+        &self,
+        i: usize,
+        mut y: Tensor<D>,
+        pool: fn(Pool, Tensor<D>, usize, usize) -> Tensor<D>,
+    ) -> Tensor<D> {
+        if let Some(norm) = self.norms.get(i).and_then(Option::as_ref) {
+            y = norm.forward(y);
+        }
+        let (kind, size, stride) = self.pools.get(i).copied().unwrap_or((Pool::None, 1, 1));
+        y = pool(kind, relu(y), size, stride);
+        match self.dropouts.get(i) {
+            Some(dropout) => dropout.forward(y),
+            None => y,
+        }
     }
 
     /// The 1D blocks over `x` `[batch, time, channels]` (or token ids), flattened channel-major
@@ -433,15 +444,7 @@ impl Cnn {
             None => x.swap_dims(1, 2),
         };
         for (i, conv) in self.conv1d.iter().enumerate() {
-            y = conv1d_im2col(conv, y);
-            if let Some(norm) = self.norms.get(i).and_then(Option::as_ref) {
-                y = norm.forward(y);
-            }
-            let (pool, size, stride) = self.pools.get(i).copied().unwrap_or((Pool::None, 1, 1));
-            y = pool.forward1d(relu(y), size, stride);
-            if let Some(dropout) = self.dropouts.get(i) {
-                y = dropout.forward(y);
-            }
+            y = self.after_conv(i, conv1d_im2col(conv, y), Pool::forward1d);
         }
         y.flatten(1, 2)
     }
