@@ -2,7 +2,7 @@
 """Generate PyTorch reference fixtures for burnlab's image layers and models
 (src/models/layers2d.rs, the 2D `cnn` blocks, `resnet`), checked by tests/parity_images.rs.
 
-Writes tests/fixtures/torch/{conv_bn,pool2d,cnn_stack,resnet8}.json.
+Writes tests/fixtures/torch/{conv_bn,pool2d,cnn_stack,cnn_relu_bn,resnet8}.json.
 
 Regenerate (deterministic: running it twice gives byte-identical files):
     PY="$(BURNLAB_TORCH_VERSION=2.11.0 scripts/setup-torch-venv | tail -n1)/bin/python"
@@ -34,6 +34,12 @@ cnn_stack.json: burnlab's `cnn` with dim = 2, channels = [4, 6], kernels = 3, pa
     (channel-major) -> Linear(24, 12) -> ReLU -> Linear(12, 10) (`head.0`, `out`).
     x [3, 1, 8, 8] (seed 1), targets [1, 4, 7]; training mode: logits, cross-entropy loss,
     grads of every parameter; then evaluation mode: "logits_eval", "loss_eval".
+cnn_relu_bn.json: burnlab's `cnn` with dim = 2, channels = [4, 6], kernels = 5, padding = 2,
+    strides = 1, batch_norm = [false, true], norm_after_relu = true, pool = "max", on 1 x 8 x 8
+    images, 10 classes (the Fashion-MNIST benchmark's "3 Conv + pooling + BN" order in small):
+    conv -> ReLU -> max_pool(2, 2); conv -> ReLU -> BatchNorm2d -> max_pool(2, 2); flatten
+    (6 * 2 * 2) -> Linear(24, 10) (`out`). x [3, 1, 8, 8] (seed 1), targets [2, 5, 9]; as
+    cnn_stack.
 resnet8.json: burnlab's `resnet` with depth = 8, width = 4 on 1 x 12 x 12 images, 10 classes
     (module names: stem, blocks.N.{conv1,conv2,shortcut}, out); x [4, 1, 12, 12] (seed 1),
     targets [1, 4, 7, 0]; as cnn_stack (logits, loss, grads, logits_eval, loss_eval, and
@@ -154,6 +160,22 @@ class CnnStack(nn.Module):
         return self.out(x)
 
 
+class CnnReluBn(nn.Module):
+    """burnlab's `cnn` with dim = 2, channels [4, 6], kernels 5, padding 2, batch_norm
+    [false, true], norm_after_relu, pool "max" on 1 x 8 x 8 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv2d = nn.ModuleList([nn.Conv2d(1, 4, 5, padding=2), nn.Conv2d(4, 6, 5, padding=2)])
+        self.norms = nn.ModuleList([nn.Identity(), nn.BatchNorm2d(6)])
+        self.out = nn.Linear(6 * 2 * 2, 10)
+
+    def forward(self, x):
+        for conv, norm in zip(self.conv2d, self.norms):
+            x = F.max_pool2d(norm(F.relu(conv(x))), 2, 2)
+        return self.out(x.flatten(1))
+
+
 class Block(nn.Module):
     def __init__(self, c_in, c_out, stride):
         super().__init__()
@@ -221,6 +243,13 @@ def cnn_stack_fixture():
     return model_fixture(model, torch.randn(3, 1, 8, 8), [1, 4, 7])
 
 
+def cnn_relu_bn_fixture():
+    torch.manual_seed(0)
+    model = CnnReluBn()
+    torch.manual_seed(1)
+    return model_fixture(model, torch.randn(3, 1, 8, 8), [2, 5, 9])
+
+
 def resnet8_fixture():
     torch.manual_seed(0)
     model = ResNet()
@@ -233,5 +262,6 @@ if __name__ == "__main__":
         ("conv_bn", conv_bn_fixture),
         ("pool2d", pool_fixture),
         ("cnn_stack", cnn_stack_fixture),
+        ("cnn_relu_bn", cnn_relu_bn_fixture),
         ("resnet8", resnet8_fixture),
     ])

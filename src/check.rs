@@ -39,6 +39,11 @@ pub fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
 
+/// Whether a flag is at its default `false` (`#[serde(skip_serializing_if)]`, as [`is_zero`]).
+pub fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Checks that a probability (a dropout rate, an Adam beta; the parameter `key`) is in [0, 1).
 pub fn probability(key: &str, p: f64) -> Result<(), FieldError> {
     if (0.0..1.0).contains(&p) { Ok(()) } else { Err(FieldError::new(key, format!("must be in [0, 1), got {p}"))) }

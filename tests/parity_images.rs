@@ -1,6 +1,6 @@
 //! Numerical parity of the image layers and models with PyTorch.
 //!
-//! `tests/fixtures/torch/{conv_bn,pool2d,cnn_stack,resnet8}.json` (written by
+//! `tests/fixtures/torch/{conv_bn,pool2d,cnn_stack,cnn_relu_bn,resnet8}.json` (written by
 //! `scripts/make_image_model_fixtures.py`) hold PyTorch's parameters, inputs, outputs, losses,
 //! gradients and batch norm's running statistics. Each test loads the parameters into the
 //! burnlab layer or model, runs the same training forward and backward on Burn's flex backend
@@ -195,6 +195,32 @@ fn cnn_stack_with_batch_norm_pooling_and_head_matches_pytorch() {
         check_norm(model.norms[i].as_ref().unwrap(), &grads, &fx, &format!("norms.{i}"));
     }
     check_linear_grads(&model.head[0], &grads, &fx, "head.0");
+    check_linear_grads(&model.out, &grads, &fx, "out");
+}
+
+#[test]
+fn cnn_with_batch_norm_after_the_relu_matches_pytorch() {
+    let (fx, device) = (Fixture::load("cnn_relu_bn"), autodiff());
+    let spec: CnnSpec = toml::from_str(
+        "dim = 2\nchannels = [4, 6]\nkernels = 5\nstrides = 1\npadding = 2\nbatch_norm = [false, true]\n\
+         norm_after_relu = true\npool = \"max\"\n",
+    )
+    .unwrap();
+    spec.validate(&images(8)).unwrap();
+    let mut model = spec.init(&images(8), &device);
+    assert!(model.norms[0].is_none(), "no batch norm in the first block");
+    for (i, conv) in model.conv2d.iter_mut().enumerate() {
+        set_conv2d(conv, &fx, &format!("conv2d.{i}"), &device);
+    }
+    set_norm(model.norms[1].as_mut().unwrap(), &fx, "norms.1", &device);
+    set_linear(&mut model.out, &fx, "out", &device);
+    // Every PyTorch tensor has been mapped: 2 convolutions, one batch norm, the linear.
+    assert_eq!(fx.param_names().len(), 2 * 2 + 4 + 2);
+    let grads = train_then_eval(&model, &fx, &device);
+    for (i, conv) in model.conv2d.iter().enumerate() {
+        check_conv2d_grads(conv, &grads, &fx, &format!("conv2d.{i}"));
+    }
+    check_norm(model.norms[1].as_ref().unwrap(), &grads, &fx, "norms.1");
     check_linear_grads(&model.out, &grads, &fx, "out");
 }
 

@@ -52,6 +52,12 @@ pub struct CnnSpec {
     /// Batch norm between each convolution and its ReLU (default `false`).
     #[serde(skip_serializing_if = "no_batch_norm")]
     pub batch_norm: PerLayer<bool>,
+    /// Batch norm after the ReLU instead of before it: conv -> ReLU -> batch norm -> pool, the
+    /// order of many Keras and PyTorch tutorials (the Fashion-MNIST benchmark's "3 Conv +
+    /// pooling + BN" row); default `false`: conv -> batch norm -> ReLU, as in ResNet (He et al.
+    /// 2016) and Ioffe and Szegedy 2015. Only matters where `batch_norm` is on.
+    #[serde(skip_serializing_if = "crate::check::is_false")]
+    pub norm_after_relu: bool,
     /// Dropout probability at the end of each block, after the ReLU and the pooling
     /// (default 0: none).
     #[serde(skip_serializing_if = "no_dropout")]
@@ -91,6 +97,7 @@ impl Default for CnnSpec {
             pool_size: PerLayer::All(2),
             pool_stride: None,
             batch_norm: PerLayer::All(false),
+            norm_after_relu: false,
             dropout: PerLayer::All(0.0),
             head: Vec::new(),
             head_dropout: 0.0,
@@ -100,7 +107,7 @@ impl Default for CnnSpec {
 
 /// The keys serialised only when set (see the module docs); sweeps may name them.
 pub const OPTIONAL_KEYS: &[&str] =
-    &["pool", "pool_size", "pool_stride", "batch_norm", "dropout", "head", "head_dropout"];
+    &["pool", "pool_size", "pool_stride", "batch_norm", "norm_after_relu", "dropout", "head", "head_dropout"];
 
 /// The length after a convolution, or `None` when the padded input is shorter than the kernel
 /// or its length does not fit a `usize` (checked arithmetic: any padding is safe).
@@ -260,6 +267,9 @@ pub struct Cnn {
     /// The image's `[h, w]` (`dim = 2`).
     #[module(skip)]
     pub image: [usize; 2],
+    /// Batch norm after the ReLU ([`CnnSpec::norm_after_relu`]).
+    #[module(skip)]
+    pub norm_after_relu: bool,
 }
 
 impl Family for CnnSpec {
@@ -324,6 +334,7 @@ impl Family for CnnSpec {
             out: LinearConfig::new(width, data.num_classes).init(device),
             pools: self.blocks().map(|b| (b.pool, b.pool_size, b.pool_stride)).collect(),
             image: data.image.unwrap_or([data.seq_len, data.channels]),
+            norm_after_relu: self.norm_after_relu,
         }
     }
 
@@ -414,19 +425,22 @@ impl Cnn {
         y.flatten(1, 3)
     }
 
-    /// The rest of block `i` after its convolution `y`: batch norm, ReLU, pooling (`pool`:
-    /// [`Pool::forward1d`] or [`Pool::forward2d`]), dropout, each where the block has it.
+    /// The rest of block `i` after its convolution `y`: batch norm and ReLU (in the order
+    /// `norm_after_relu` says), pooling (`pool`: [`Pool::forward1d`] or [`Pool::forward2d`]),
+    /// dropout, each where the block has it.
     fn after_conv<const D: usize>(
         &self,
         i: usize,
-        mut y: Tensor<D>,
+        y: Tensor<D>,
         pool: fn(Pool, Tensor<D>, usize, usize) -> Tensor<D>,
     ) -> Tensor<D> {
-        if let Some(norm) = self.norms.get(i).and_then(Option::as_ref) {
-            y = norm.forward(y);
-        }
+        let norm = |y: Tensor<D>| match self.norms.get(i).and_then(Option::as_ref) {
+            Some(norm) => norm.forward(y),
+            None => y,
+        };
+        let y = if self.norm_after_relu { norm(relu(y)) } else { relu(norm(y)) };
         let (kind, size, stride) = self.pools.get(i).copied().unwrap_or((Pool::None, 1, 1));
-        y = pool(kind, relu(y), size, stride);
+        let y = pool(kind, y, size, stride);
         match self.dropouts.get(i) {
             Some(dropout) => dropout.forward(y),
             None => y,
