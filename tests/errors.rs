@@ -147,6 +147,30 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
         ),
         ("missing name", GOOD.replace("name = \"e\"\n", ""), "e.toml", vec!["missing field `name`"]),
         (
+            "unknown key in a variant's own training",
+            GOOD.replace("hidden = 8", "hidden = 8\ntraining = { lr = 0.1, stepz = 5 }"),
+            "e.toml:14:24",
+            vec!["`models[0].training.stepz`", "did you mean `steps`?"],
+        ),
+        (
+            "bad value in a variant's own training",
+            GOOD.replace("hidden = 8", "hidden = 8\ntraining = { lr = -1.0 }"),
+            "e.toml:14:",
+            vec!["`models[0].training.lr` must be a positive number, got -1"],
+        ),
+        (
+            "unknown option in a variant's own dataset",
+            GOOD.replace("hidden = 8", "hidden = 8\ndataset = { shufle_seq = true }"),
+            "e.toml:14:",
+            vec!["`models[0].dataset.shufle_seq`", "did you mean `shuffle_seq`?"],
+        ),
+        (
+            "a variant's own training that is not a table",
+            GOOD.replace("hidden = 8", "hidden = 8\ntraining = 3"),
+            "e.toml:14:",
+            vec!["`models[0].training`: expected a table of [training] keys"],
+        ),
+        (
             "cpu backend on cuda",
             GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""),
             "e.toml:",
@@ -552,4 +576,38 @@ fn nested_recipe_keys_are_swept_and_set_like_any_key() {
         "e.toml:",
         &["training.lr_schedule.warmup_steps = 10", "must be less than training.steps = 10"],
     );
+}
+
+#[test]
+fn a_variant_trains_with_its_own_training_keys_and_dataset_options() {
+    let s = Scratch::new();
+    let named = |name: &str| {
+        GOOD.replace("name = \"e\"", &format!("name = \"{name}\"")).replace("hidden = 8", "hidden = 8\nlabel = \"a\"")
+    };
+    let plain = s.file("plain.toml", &named("plain"));
+    let own = format!(
+        "{}\n[[models]]\nfamily = \"linear\"\nlabel = \"b\"\ntraining = {{ lr = 0.5, optimizer = \"sgd\", momentum = 0.9 }}\n\
+         dataset = {{ shuffle_seq = true, validation = 0.2 }}\n",
+        named("own")
+    );
+    let own = s.file("own.toml", &own);
+    // The resolved configurations: plan.json of a run (10 steps of two small models).
+    let plan = |file: &std::path::Path| -> serde_json::Value {
+        let out = s.run(file, &["--jobs", "1"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let name = file.file_stem().unwrap().to_str().unwrap();
+        serde_json::from_str(&std::fs::read_to_string(s.results().join(name).join("plan.json")).unwrap()).unwrap()
+    };
+    let (plain, own) = (plan(&plain), plan(&own));
+    let trial = |p: &serde_json::Value, i: usize| p["trials"][i].clone();
+    // The variant without keys of its own is the same trial as before (same id, same config).
+    assert_eq!(trial(&plain, 0)["id"], trial(&own, 0)["id"]);
+    assert_eq!(trial(&own, 0)["config"]["training"]["lr"], 0.01);
+    // The other takes its keys over the file's and keeps the rest of [training] and [dataset].
+    let b = trial(&own, 1)["config"].clone();
+    assert_eq!((b["training"]["lr"].as_f64(), b["training"]["optimizer"].as_str()), (Some(0.5), Some("sgd")));
+    assert_eq!((b["training"]["momentum"].as_f64(), b["training"]["steps"].as_u64()), (Some(0.9), Some(10)));
+    assert_eq!((b["dataset"]["name"].as_str(), b["dataset"]["shuffle_seq"].as_bool()), (Some("mnist1d"), Some(true)));
+    assert_eq!(b["dataset"]["validation"].as_f64(), Some(0.2));
+    assert_eq!(trial(&own, 0)["config"]["dataset"]["shuffle_seq"].as_bool(), Some(false));
 }

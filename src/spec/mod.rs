@@ -12,6 +12,7 @@ pub mod limits;
 pub mod overrides;
 pub mod pruner;
 pub mod raw;
+pub mod recipe;
 pub mod reference;
 pub mod report;
 pub mod source;
@@ -20,6 +21,7 @@ pub mod value;
 
 pub use claims::ClaimSpec;
 pub use overrides::Override;
+pub use recipe::Recipe;
 pub use reference::{ReferenceRow, ReferenceSpec};
 pub use report::{Direction, ReportSpec, Select};
 pub use source::{KeyPath, Source};
@@ -31,6 +33,7 @@ use crate::data::DatasetSpec;
 use crate::error::UserError;
 use crate::models::ModelVariant;
 use crate::train::TrainingSpec;
+use std::collections::BTreeMap;
 use std::path::Path;
 pub use sweep::{RawSweep, SweepKind, SweepSpec};
 
@@ -55,6 +58,10 @@ pub struct Experiment {
     pub training: TrainingSpec,
     /// Model variants (at least one).
     pub models: Vec<ModelVariant>,
+    /// The training settings and dataset of the variants that have their own
+    /// (`training = { ... }`, `dataset = { ... }` in `[[models]]`), by label; the others use
+    /// [`Experiment::training`] and [`Experiment::dataset`] ([`Experiment::recipe`]).
+    pub recipes: BTreeMap<String, Recipe>,
     /// Seeds (at least one).
     pub seeds: Vec<u64>,
     /// The sweep over dotted keys, if any.
@@ -139,47 +146,71 @@ pub fn deserialize_at<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|e| locator.serde_error(base, e))
 }
 
-/// The `[[models]]` tables, each checked against the limits, validated for the dataset, and
-/// labelled distinctly.
+/// The `[[models]]` tables, each checked against the limits, validated for the dataset it
+/// trains on, and labelled distinctly; with the recipes of the variants that have their own
+/// `training` or `dataset` keys ([`recipe`]).
 fn typed_models(
     tables: Vec<toml::Table>,
-    dataset: &DatasetSpec,
-    training: &TrainingSpec,
+    base: &Recipe,
+    raw_dataset: &toml::Table,
     memory_limit: &limits::MemoryLimit,
     loc: &Locator<'_>,
-) -> Result<Vec<ModelVariant>, UserError> {
+) -> Result<(Vec<ModelVariant>, BTreeMap<String, Recipe>), UserError> {
     let root = KeyPath::default();
     if tables.is_empty() {
         return Err(UserError::new("no model variants: add at least one [[models]] table with a `family`")
             .at(loc.locate(&root.key("models"), false)));
     }
-    let info = dataset.info();
-    let mut models = Vec::new();
+    let (mut models, mut recipes) = (Vec::new(), BTreeMap::new());
     for (i, table) in tables.into_iter().enumerate() {
         let path = root.key("models").index(i);
-        let variant = raw::model_variant(table, &path, loc)?;
-        let limit_at = |e: limits::LimitError| match e.section {
-            limits::Section::Training => loc.limit_error(&root.key("training"), e),
-            limits::Section::Dataset => loc.limit_error(&root.key("dataset"), e),
-            limits::Section::Model => loc.limit_error(&path, e),
+        let (variant, own) = raw::model_variant(table, &path, loc)?;
+        let own_keys = !own.is_empty();
+        let recipe = own.recipe(&base.training, (raw_dataset, &base.dataset), &path, loc)?;
+        // Errors in a variant's own keys point at them, else at the file's sections.
+        let section = |name: &str| {
+            let at = path.key(name);
+            if own_keys && loc.source.locate(&at, false).is_some() { at } else { root.key(name) }
         };
-        limits::check_sizes_first(dataset, training, &variant.spec).map_err(limit_at)?;
-        variant.spec.validate(&info).map_err(|e| loc.field_error(&path, e))?;
-        variant.spec.check_training(training).map_err(|e| loc.field_error(&root.key("training"), e))?;
-        check_watched_metric(training, &variant, loc)?;
-        if let Some(watch) = &training.early_stopping {
-            let has_validation = dataset.has_validation();
-            watch.check_split(has_validation).map_err(|e| loc.field_error(&root.key("training"), e))?;
-        }
-        limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)?;
+        check_variant(&variant, &recipe, memory_limit, &path, &section, loc)?;
         if let Some(j) = models.iter().position(|m: &ModelVariant| m.label == variant.label) {
             return Err(UserError::new(format!("models[{j}] and models[{i}] are both labelled `{}`", variant.label))
                 .at(loc.locate(&path, false))
                 .help("give each [[models]] entry a distinct `label`"));
         }
+        if own_keys {
+            recipes.insert(variant.label.clone(), recipe);
+        }
         models.push(variant);
     }
-    Ok(models)
+    Ok((models, recipes))
+}
+
+/// Checks one variant against the limits and the dataset and training it runs with;
+/// `section("training")` is where errors in those settings are located.
+fn check_variant(
+    variant: &ModelVariant,
+    recipe: &Recipe,
+    memory_limit: &limits::MemoryLimit,
+    path: &KeyPath,
+    section: &dyn Fn(&str) -> KeyPath,
+    loc: &Locator<'_>,
+) -> Result<(), UserError> {
+    let (dataset, training) = (&recipe.dataset, &recipe.training);
+    let limit_at = |e: limits::LimitError| match e.section {
+        limits::Section::Training => loc.limit_error(&section("training"), e),
+        limits::Section::Dataset => loc.limit_error(&section("dataset"), e),
+        limits::Section::Model => loc.limit_error(path, e),
+    };
+    limits::check_sizes_first(dataset, training, &variant.spec).map_err(limit_at)?;
+    variant.spec.validate(&dataset.info()).map_err(|e| loc.field_error(path, e))?;
+    variant.spec.check_training(training).map_err(|e| loc.field_error(&section("training"), e))?;
+    check_watched_metric(training, variant, loc)?;
+    if let Some(watch) = &training.early_stopping {
+        let has_validation = dataset.has_validation();
+        watch.check_split(has_validation).map_err(|e| loc.field_error(&section("training"), e))?;
+    }
+    limits::check_memory(dataset, &dataset.info(), training, &variant.spec, memory_limit).map_err(limit_at)
 }
 
 /// Checks that `training.early_stopping.metric` is one `variant`'s family records.
@@ -299,12 +330,15 @@ impl Experiment {
         let backend = Backend { kind: raw.backend, device: raw.device.unwrap_or(DeviceSel::Cpu) };
         backend.check().map_err(|e| UserError { location: Some(loc.locate(&root.key("backend"), false)), ..e })?;
 
+        let raw_dataset = raw.dataset.0.clone();
         let dataset = raw.dataset.into_typed(loc)?;
         let training = raw.training;
         training.validate().map_err(|e| loc.field_error(&root.key("training"), e))?;
         let memory_limit = limits::MemoryLimit::from_env()?;
 
-        let models = typed_models(raw.models, &dataset, &training, &memory_limit, loc)?;
+        let base = Recipe { training, dataset };
+        let (models, recipes) = typed_models(raw.models, &base, &raw_dataset, &memory_limit, loc)?;
+        let Recipe { training, dataset } = base;
 
         if raw.seeds.is_empty() {
             return Err(UserError::new("`seeds` is empty: give at least one seed, e.g. seeds = [0]")
@@ -352,6 +386,7 @@ impl Experiment {
             dataset,
             training,
             models,
+            recipes,
             seeds: raw.seeds,
             sweep,
             pruner,
@@ -361,6 +396,15 @@ impl Experiment {
             memory_limit,
             warnings,
         })
+    }
+
+    /// The training settings and dataset of the variant labelled `label`: its own where it
+    /// has them, else the file's.
+    pub fn recipe(&self, label: &str) -> (&TrainingSpec, &DatasetSpec) {
+        match self.recipes.get(label) {
+            Some(r) => (&r.training, &r.dataset),
+            None => (&self.training, &self.dataset),
+        }
     }
 
     /// The document as run, as TOML text (the file verbatim when there are no overrides).

@@ -1,5 +1,6 @@
 //! Stage one: the experiment document as plain data, with unknown keys and wrong types rejected.
 
+use super::recipe::OwnKeys;
 use super::sweep::RawSweep;
 use super::{KeyPath, Locator, ReportSpec, deserialize_at};
 use crate::backend::{BackendKind, DeviceSel};
@@ -62,7 +63,13 @@ impl RawDataset {
     /// Deserialises the dataset spec and checks its options; an absent `validation` is the
     /// dataset's default.
     pub fn into_typed(self, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
-        let path = KeyPath::dotted("dataset");
+        self.into_typed_at(&KeyPath::dotted("dataset"), loc)
+    }
+
+    /// As [`RawDataset::into_typed`], for a dataset table at `path` (a model variant's own
+    /// `dataset = { ... }`).
+    pub fn into_typed_at(self, path: &KeyPath, loc: &Locator<'_>) -> Result<DatasetSpec, UserError> {
+        let path = path.clone();
         if !self.0.contains_key("name") {
             return Err(UserError::new("`dataset` needs a `name`")
                 .at(loc.locate(&path, false))
@@ -73,7 +80,8 @@ impl RawDataset {
         let given = match table.remove("validation") {
             None => None,
             Some(v) => Some(crate::data::spec::validation_value(&v).map_err(|m| {
-                UserError::new(format!("`dataset.validation`: {m}")).at(loc.locate(&path.key("validation"), false))
+                UserError::new(format!("`{}`: {m}", path.key("validation")))
+                    .at(loc.locate(&path.key("validation"), false))
             })?),
         };
         let default = |name: &str| crate::data::datasets().default_of(name);
@@ -94,8 +102,14 @@ fn validation_hint(mut e: UserError) -> UserError {
     e
 }
 
-/// Builds a [`ModelVariant`] from one `[[models]]` table at `path`.
-pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) -> Result<ModelVariant, UserError> {
+/// Builds a [`ModelVariant`] from one `[[models]]` table at `path`, with the variant's own
+/// `training` and `dataset` keys ([`OwnKeys`]) taken out.
+pub fn model_variant(
+    mut table: toml::Table,
+    path: &KeyPath,
+    loc: &Locator<'_>,
+) -> Result<(ModelVariant, OwnKeys), UserError> {
+    let own = OwnKeys::take(&mut table, path, loc)?;
     let label = match table.remove("label") {
         None => None,
         Some(toml::Value::String(s)) if !s.is_empty() => Some(s),
@@ -126,7 +140,7 @@ pub fn model_variant(mut table: toml::Table, path: &KeyPath, loc: &Locator<'_>) 
     }
     let default = |name: &str| crate::models::families().default_of(name);
     let spec: ModelSpec = deserialize_tagged(table, "family", default, path, loc)?;
-    Ok(ModelVariant { label: label.unwrap_or_else(|| spec.name().to_string()), spec })
+    Ok((ModelVariant { label: label.unwrap_or_else(|| spec.name().to_string()), spec }, own))
 }
 
 /// Deserialises an internally tagged enum (`family = "mlp"`, `name = "longrange"`) from

@@ -336,7 +336,8 @@ fn check_resolved(
     })
 }
 
-/// Builds and validates one trial's config: base config, swept values written in, seed.
+/// Builds and validates one trial's config: base config (the file's sections, or the
+/// variant's own recipe), swept values written in, seed.
 fn resolve(
     exp: &Experiment,
     variant: &ModelVariant,
@@ -344,11 +345,12 @@ fn resolve(
     seed: u64,
     loc: &Locator<'_>,
 ) -> Result<TrialConfig, UserError> {
+    let (training, dataset) = exp.recipe(&variant.label);
     let base = TrialConfig {
         backend: exp.backend.kind,
         device: exp.backend.device,
-        dataset: exp.dataset.clone(),
-        training: exp.training.clone(),
+        dataset: dataset.clone(),
+        training: training.clone(),
         model: variant.clone(),
         seed,
         select_best: exp.report.selection(),
