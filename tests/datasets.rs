@@ -317,3 +317,46 @@ fn fashion_mnist_augmentation_is_reproducible_and_changes_training() {
     assert!(err.starts_with("error: e.toml:7:") && err.contains("`dataset.augment` step 1"), "{err}");
     assert!(err.contains("`p` must be in [0, 1], got 2"), "{err}");
 }
+
+#[test]
+fn fashion_mnist_pixel_standardisation_trains_and_channel_keeps_the_trial_id_of_true() {
+    let s = Scratch::new();
+    let ids = |normalize: &str| {
+        s.file("p.toml", &fashion(&format!("sample = true\nnormalize = {normalize}"), "family = \"linear\"", 20));
+        let out = s.burnlab(&["plan", "p.toml", "--json"]);
+        assert!(out.status.success(), "{normalize}: {}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        plan["trials"][0]["id"].as_str().unwrap().to_string()
+    };
+    assert_eq!(ids("true"), ids("\"channel\""), "`\"channel\"` is written as `true`");
+    assert_ne!(ids("true"), ids("\"pixel\""));
+    assert_ne!(ids("false"), ids("\"pixel\""));
+    let loss = |normalize: &str| {
+        let s = Scratch::new();
+        let text = fashion(&format!("sample = true\nnormalize = {normalize}"), "family = \"linear\"", 20);
+        let out = s.run(&s.file("e.toml", &text), &[]);
+        assert!(out.status.success(), "{normalize}: {}", stderr(&out));
+        let dirs = trial_dirs(&s.results(), "fm");
+        assert_eq!(summary(&dirs[0])["status"], "completed");
+        csv_metric(&dirs[0], "train", "loss")
+    };
+    let pixel = loss("\"pixel\"");
+    assert!(pixel.iter().all(|(_, l)| l.is_finite()), "{pixel:?}");
+    assert_ne!(pixel, loss("true"), "per pixel is not per channel");
+}
+
+#[test]
+fn a_misspelt_normalize_value_is_refused_with_a_suggestion() {
+    let s = Scratch::new();
+    s.file("e.toml", &fashion("sample = true\nnormalize = \"pixels\"", "family = \"linear\"", 5));
+    let out = s.run(std::path::Path::new("e.toml"), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: e.toml:7:"), "{err}");
+    assert!(err.contains("unknown value `pixels`, expected one of: channel, pixel"), "{err}");
+    assert!(err.contains("did you mean `pixel`?"), "{err}");
+    assert!(!s.results().exists(), "nothing written: {err}");
+    s.file("e.toml", &fashion("sample = true\nnormalize = 1", "family = \"linear\"", 5));
+    let err = stderr(&s.burnlab(&["validate", "e.toml"]));
+    assert!(err.starts_with("error: e.toml:7:") && err.contains("true, false, \"channel\" or \"pixel\""), "{err}");
+}

@@ -11,7 +11,7 @@
 
 use super::idx::{IdxArray, parse_idx};
 use super::augment::Augment;
-use super::pixels::{ImageSet, Pixels, image_info, splits};
+use super::pixels::{ImageSet, Normalize, Pixels, image_info, splits};
 use super::{DataInfo, Dataset, datasets_dir};
 use crate::check::FieldError;
 use flate2::read::GzDecoder;
@@ -33,9 +33,10 @@ pub struct FashionMnistOptions {
     /// test images, the first 30 / 10 of each class) instead.
     #[serde(skip_serializing_if = "is_false")]
     pub sample: bool,
-    /// Normalise with the training split's per-channel mean and standard deviation.
-    #[serde(skip_serializing_if = "is_false")]
-    pub normalize: bool,
+    /// Standardise with the training split's statistics: `true` or `"channel"` per channel,
+    /// `"pixel"` per pixel position (`data::pixels::Normalize`).
+    #[serde(skip_serializing_if = "Normalize::is_off")]
+    pub normalize: Normalize,
     /// Augmentation of training batches, in order (`data::augment`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub augment: Vec<Augment>,
@@ -182,6 +183,10 @@ impl super::DatasetSource for FashionMnistOptions {
     fn train_examples(&self) -> Option<usize> {
         Some(if self.sample { 300 } else { 60_000 })
     }
+    /// Pixels stay bytes until a batch is built (`data::compact`).
+    fn value_bytes(&self) -> usize {
+        1
+    }
     fn class_names(&self) -> Option<Vec<String>> {
         Some(CLASSES.iter().map(|c| c.to_string()).collect())
     }
@@ -212,17 +217,18 @@ mod tests {
     fn the_sample_has_30_and_10_images_of_each_class() {
         let d = FashionMnistOptions { sample: true, ..Default::default() }.load().unwrap();
         assert_eq!((d.train.len(), d.test.len()), (300, 100));
-        assert_eq!(d.train.x.len(), 300 * 28 * 28);
+        let x = d.train.features();
+        assert_eq!((x.len(), d.train.pixels.as_ref().map(|p| p.bytes().len())), (300 * 28 * 28, Some(300 * 28 * 28)));
         for (split, per) in [(&d.train, 30), (&d.test, 10)] {
             let mut counts = [0; 10];
             split.y.iter().for_each(|&y| counts[y as usize] += 1);
             assert_eq!(counts, [per; 10]);
         }
-        assert!(d.train.x.iter().all(|p| (0.0..=1.0).contains(p)) && d.train.x.contains(&1.0));
+        assert!(x.iter().all(|p| (0.0..=1.0).contains(p)) && x.contains(&1.0));
         // The first training image is the dataset's first, an ankle boot (read with Python's gzip).
         assert_eq!(&d.train.y[..10], &[9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
-        assert_eq!(d.train.x[14 * 28 + 12], 237.0 / 255.0);
-        let sum: f32 = d.train.x[..784].iter().map(|p| p * 255.0).sum();
+        assert_eq!(x[14 * 28 + 12], 237.0 / 255.0);
+        let sum: f32 = x[..784].iter().map(|p| p * 255.0).sum();
         assert!((sum - 76247.0).abs() < 0.5, "{sum}");
     }
 }

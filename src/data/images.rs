@@ -18,7 +18,7 @@ use super::folder::read_folder;
 use super::idx::{IdxArray, read_idx};
 use super::npy::{NdArray, read_npy, read_npz};
 use super::augment::Augment;
-use super::pixels::{ImageSet, Pixels, array_images, array_labels, image_info, splits};
+use super::pixels::{ImageSet, Normalize, Pixels, array_images, array_labels, image_info, splits};
 use super::{DataInfo, Dataset};
 use crate::check::FieldError;
 use crate::error::did_you_mean;
@@ -70,16 +70,13 @@ pub struct ImagesOptions {
     /// `.npz`: the labels' array name (default `y`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels_array: Option<String>,
-    /// Normalise with the training split's per-channel mean and standard deviation.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub normalize: bool,
+    /// Standardise with the training split's statistics: `true` or `"channel"` per channel,
+    /// `"pixel"` per pixel position (`data::pixels::Normalize`).
+    #[serde(default, skip_serializing_if = "Normalize::is_off")]
+    pub normalize: Normalize,
     /// Augmentation of training batches, in order (`data::augment`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub augment: Vec<Augment>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 impl Default for ImagesOptions {
@@ -95,7 +92,7 @@ impl Default for ImagesOptions {
             channels: None,
             features_array: None,
             labels_array: None,
-            normalize: false,
+            normalize: Normalize::Off,
             augment: Vec::new(),
         }
     }

@@ -2,9 +2,11 @@
 
 pub mod augment;
 pub mod batches;
+pub mod compact;
 pub mod folder;
 pub mod idx;
 pub mod normal;
+pub mod normalize;
 pub mod npy;
 pub mod pixels;
 pub mod source;
@@ -51,7 +53,9 @@ pub use xor_modal::XorModalOptions;
 use crate::error::{Error, Result, UserError};
 use crate::open::Entries;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use compact::BytePixels;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// The shape of a dataset's examples, which models are built for.
@@ -122,11 +126,15 @@ impl DataInfo {
     }
 }
 
-/// One split held in host memory: `n` examples of `seq_len * channels` floats.
+/// One split held in host memory: `n` examples of `seq_len * channels` floats (or bytes).
 #[derive(Debug, Clone, Default)]
 pub struct Split {
-    /// Row-major `[n, seq_len, channels]` (the first modality).
+    /// Row-major `[n, seq_len, channels]` (the first modality); empty when the examples are
+    /// kept as bytes ([`Split::pixels`]).
     pub x: Vec<f32>,
+    /// Image datasets of `uint8` pixels: the first modality's examples as bytes, with the map
+    /// to their floats (`data::compact`), in place of `x`; `None` for float examples.
+    pub pixels: Option<BytePixels>,
     /// Class labels in `0..num_classes`.
     pub y: Vec<i64>,
     /// Multimodal datasets: the further modalities' examples (row-major, the same rows as
@@ -153,7 +161,16 @@ impl Split {
 
     /// A single-modality split.
     pub fn new(x: Vec<f32>, y: Vec<i64>) -> Self {
-        Split { x, y, more: Vec::new(), target: Vec::new(), augment: Vec::new() }
+        Split { x, pixels: None, y, more: Vec::new(), target: Vec::new(), augment: Vec::new() }
+    }
+
+    /// The first modality's examples as floats, `[n, seq_len, channels]` row-major: `x`, or
+    /// the bytes converted (a copy of the whole split; batches convert only their rows).
+    pub fn features(&self) -> Cow<'_, [f32]> {
+        match &self.pixels {
+            Some(p) => Cow::Owned(p.to_f32()),
+            None => Cow::Borrowed(&self.x),
+        }
     }
 
     /// The rows at `indices`, in that order, of every modality (and of `target`).
@@ -171,6 +188,7 @@ impl Split {
         };
         Split {
             x: take(&self.x),
+            pixels: self.pixels.as_ref().map(|p| p.rows(indices)),
             y: indices.iter().map(|&i| self.y[i]).collect(),
             more: self.more.iter().map(take).collect(),
             target: if self.target.is_empty() { Vec::new() } else { indices.iter().map(|&i| self.target[i]).collect() },
@@ -229,11 +247,12 @@ impl Dataset {
     }
 }
 
-/// A split uploaded to a device, ready for batching.
+/// A split on a device, ready for batching.
 #[derive(Debug, Clone)]
 pub struct DeviceSplit {
-    /// `[n, seq_len, channels]` (the first modality).
-    pub x: Tensor<3>,
+    /// The first modality's examples (`[n, seq_len, channels]`): floats on the device, or
+    /// bytes kept on the host until a batch is built ([`Inputs`]).
+    pub x: Inputs,
     /// Multimodal datasets: the further modalities, each `[n, seq_len, channels]`.
     pub more: Vec<Tensor<3>>,
     /// `[n]` labels (zeros for regression).
@@ -249,6 +268,46 @@ pub struct DeviceSplit {
     pub augment: Option<augment::Augmentation>,
 }
 
+/// The first modality of a [`DeviceSplit`].
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    /// `[n, seq_len, channels]` floats on the device.
+    Floats(Tensor<3>),
+    /// `uint8` images as bytes (`data::compact`): each batch's rows are converted on the host
+    /// and uploaded as `[batch, seq_len, channels]` floats to `device`.
+    Bytes {
+        /// The examples.
+        pixels: BytePixels,
+        /// `[seq_len, channels]` of an example.
+        shape: [usize; 2],
+        /// Where batches go.
+        device: Device,
+    },
+}
+
+impl Inputs {
+    /// Rows `start..end`.
+    fn slice(&self, start: usize, end: usize) -> Tensor<3> {
+        match self {
+            Inputs::Floats(x) => x.clone().slice(start..end),
+            Inputs::Bytes { pixels, shape: [t, c], device } => {
+                Tensor::from_data(TensorData::new(pixels.floats(start..end), [end - start, *t, *c]), device)
+            }
+        }
+    }
+
+    /// The rows at `indices` (`idx` on the device).
+    fn select(&self, indices: &[usize], idx: &Tensor<1, Int>) -> Tensor<3> {
+        match self {
+            Inputs::Floats(x) => x.clone().select(0, idx.clone()),
+            Inputs::Bytes { pixels, shape: [t, c], device } => Tensor::from_data(
+                TensorData::new(pixels.floats(indices.iter().copied()), [indices.len(), *t, *c]),
+                device,
+            ),
+        }
+    }
+}
+
 /// What a batch (or a slice of a split) is labelled with on a device.
 #[derive(Debug, Clone)]
 pub enum Labels {
@@ -259,14 +318,17 @@ pub enum Labels {
 }
 
 impl DeviceSplit {
-    /// Uploads a host split.
+    /// Uploads a host split; one kept as bytes ([`Split::pixels`]) stays bytes.
     pub fn new(split: &Split, info: &DataInfo, device: &Device) -> Self {
         let n = split.len();
         let shapes = info.shapes();
         let upload = |values: &Vec<f32>, [t, c]: [usize; 2]| {
             Tensor::from_data(TensorData::new(values.clone(), [n, t, c]), device)
         };
-        let x = upload(&split.x, shapes[0]);
+        let x = match &split.pixels {
+            Some(pixels) => Inputs::Bytes { pixels: pixels.clone(), shape: shapes[0], device: device.clone() },
+            None => Inputs::Floats(upload(&split.x, shapes[0])),
+        };
         let more = split.more.iter().zip(&shapes[1..]).map(|(v, &s)| upload(v, s)).collect();
         let y = Tensor::from_data(TensorData::new(split.y.clone(), [n]), device);
         let target = (info.task == Task::Regression)
@@ -307,19 +369,23 @@ impl DeviceSplit {
 
     /// Rows `start..end` of every modality, in dataset order.
     pub fn slice_all(&self, start: usize, end: usize) -> (Vec<Tensor<3>>, Tensor<1, Int>) {
-        let inputs = self.modalities().map(|m| m.clone().slice(start..end)).collect();
+        let first = self.x.slice(start, end);
+        let inputs = std::iter::once(first).chain(self.more.iter().map(|m| m.clone().slice(start..end))).collect();
         (inputs, self.y.clone().slice(start..end))
     }
 
     /// The same rows, `indices`, of every modality, in dataset order.
     pub fn select_all(&self, indices: &[usize], device: &Device) -> (Vec<Tensor<3>>, Tensor<1, Int>) {
         let idx = index_tensor(indices, device);
-        let inputs = self.modalities().map(|m| m.clone().select(0, idx.clone())).collect();
+        let first = self.x.select(indices, &idx);
+        let inputs = std::iter::once(first).chain(self.more.iter().map(|m| m.clone().select(0, idx.clone()))).collect();
         (inputs, self.y.clone().select(0, idx))
     }
 
-    fn modalities(&self) -> impl Iterator<Item = &Tensor<3>> {
-        std::iter::once(&self.x).chain(&self.more)
+    /// Every example of the first modality, `[n, seq_len, channels]` floats (bytes converted:
+    /// the whole split as floats on the device).
+    pub fn all_x(&self) -> Tensor<3> {
+        self.x.slice(0, self.len)
     }
 }
 

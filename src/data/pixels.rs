@@ -8,11 +8,19 @@
 //! batch into the `[batch, c, h, w]` that 2-D models read (a reshape, no copy).
 //!
 //! **Scaling.** `uint8` pixels are divided by 255 (values in [0, 1]); float pixels are kept.
+//! `uint8` splits stay bytes until a batch is built (`data::compact`).
+//!
+//! **Standardisation** ([`Normalize`]): per channel (the training split's mean and standard
+//! deviation of each channel) or per pixel position (scikit-learn's `StandardScaler`), with
+//! statistics of the training split applied to every split.
 
 use super::augment::Augment;
+use super::compact::{BytePixels, Scaling, byte_value, standardized};
 use super::npy::{NdArray, Values};
 use super::{DataInfo, Split};
 use burn::tensor::Tensor;
+
+pub use super::normalize::Normalize;
 
 /// Pixel values in their stored type.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,9 +92,24 @@ impl ImageSet {
         self.labels.is_empty()
     }
 
-    /// The split burnlab trains on (`x` as `[n, c·h, w]` floats).
+    /// The split burnlab trains on, `[n, c·h, w]`: bytes kept as bytes (read as `p / 255`,
+    /// [`Split::pixels`]), floats as `x`.
     pub fn to_split(&self) -> Split {
-        Split::new(self.pixels.to_f32(), self.labels.clone())
+        self.split_with(|| Scaling::plain(self.shape[0], self.shape[1] * self.shape[2]))
+    }
+
+    /// The split, bytes made floats by `scaling` (floats kept as they are).
+    fn split_with(&self, scaling: impl FnOnce() -> Scaling) -> Split {
+        match &self.pixels {
+            Pixels::U8(v) => {
+                let width = self.shape.iter().product::<usize>().max(1);
+                Split {
+                    pixels: Some(BytePixels::new(v.clone(), width, scaling())),
+                    ..Split::new(Vec::new(), self.labels.clone())
+                }
+            }
+            Pixels::F32(v) => Split::new(v.clone(), self.labels.clone()),
+        }
     }
 
     /// The class count: the largest label plus one.
@@ -97,13 +120,22 @@ impl ImageSet {
 
 /// Per-channel mean and standard deviation (population, over every pixel of every image) of
 /// `x`, images `[c, h, w]` as floats (`[n, c, h, w]`).
-pub fn channel_stats(x: &[f32], [c, h, w]: [usize; 3]) -> Vec<(f64, f64)> {
+pub fn channel_stats(x: &[f32], shape: [usize; 3]) -> Vec<(f64, f64)> {
+    channel_stats_of(x, shape, |v| v)
+}
+
+/// [`channel_stats`] of bytes read as `p / 255` (the same sums, in the same order).
+pub fn byte_channel_stats(x: &[u8], shape: [usize; 3]) -> Vec<(f64, f64)> {
+    channel_stats_of(x, shape, byte_value)
+}
+
+fn channel_stats_of<T: Copy>(x: &[T], [c, h, w]: [usize; 3], value: impl Fn(T) -> f32) -> Vec<(f64, f64)> {
     let plane = h * w;
     (0..c)
         .map(|k| {
             let values = x.chunks(c * plane).flat_map(|img| &img[k * plane..(k + 1) * plane]);
             let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);
-            for &v in values {
+            for v in values.map(|&v| value(v)) {
                 (n, sum, sq) = (n + 1.0, sum + f64::from(v), sq + f64::from(v) * f64::from(v));
             }
             let mean = sum / n.max(1.0);
@@ -119,21 +151,87 @@ pub fn normalize(x: &mut [f32], [c, h, w]: [usize; 3], stats: &[(f64, f64)]) {
     for img in x.chunks_mut(c * plane) {
         for (k, &(mean, std)) in stats.iter().enumerate() {
             let scale = if std > 0.0 { std } else { 1.0 };
-            img[k * plane..(k + 1) * plane].iter_mut().for_each(|v| *v = ((f64::from(*v) - mean) / scale) as f32);
+            img[k * plane..(k + 1) * plane].iter_mut().for_each(|v| *v = standardized(*v, mean, scale));
         }
     }
 }
 
-/// Both splits as burnlab trains on them: floats (bytes / 255), normalised with the training
-/// split's per-channel statistics when `normalize`, the training split carrying `augment`.
-pub fn splits(train: &ImageSet, test: &ImageSet, normalize_them: bool, augment: &[Augment]) -> (Split, Split) {
-    let (mut a, mut b) = (train.to_split(), test.to_split());
-    if normalize_them {
-        let stats = channel_stats(&a.x, train.shape);
-        normalize(&mut a.x, train.shape, &stats);
-        normalize(&mut b.x, test.shape, &stats);
+/// Per-pixel-position mean and scale of examples of `width` values (`x` is `[n, width]`), as
+/// scikit-learn's `StandardScaler` computes them: the mean, the population standard deviation
+/// (ddof 0, two passes), and a scale of 1 where a position is constant (its variance within
+/// rounding of 0: `var <= n·eps·var + (n·mean·eps)²`, scikit-learn's `_is_constant_feature`).
+pub fn pixel_stats<T: Copy>(x: &[T], width: usize, value: impl Fn(T) -> f32) -> (Vec<f64>, Vec<f64>) {
+    let n = (x.len() / width.max(1)) as f64;
+    let mut mean = vec![0f64; width];
+    for row in x.chunks_exact(width.max(1)) {
+        mean.iter_mut().zip(row).for_each(|(m, &v)| *m += f64::from(value(v)));
     }
+    mean.iter_mut().for_each(|m| *m /= n.max(1.0));
+    let mut var = vec![0f64; width];
+    for row in x.chunks_exact(width.max(1)) {
+        var.iter_mut().zip(row.iter().zip(&mean)).for_each(|(s, (&v, m))| *s += (f64::from(value(v)) - m).powi(2));
+    }
+    let eps = f64::EPSILON;
+    let scale = var
+        .iter()
+        .zip(&mean)
+        .map(|(s, m)| {
+            let var = s / n.max(1.0);
+            let constant = var <= n * eps * var + (n * m * eps).powi(2);
+            if constant { 1.0 } else { var.sqrt() }
+        })
+        .collect();
+    (mean, scale)
+}
+
+/// Both splits as burnlab trains on them: bytes kept as bytes read as `p / 255` (floats kept),
+/// standardised with the training split's statistics as `normalize` says, the training split
+/// carrying `augment`.
+pub fn splits(train: &ImageSet, test: &ImageSet, normalize: Normalize, augment: &[Augment]) -> (Split, Split) {
+    let (mut a, b) = match &train.pixels {
+        Pixels::U8(bytes) => {
+            let scaling = byte_scaling(bytes, train.shape, normalize);
+            (train.split_with(|| scaling.clone()), test.split_with(|| scaling))
+        }
+        Pixels::F32(_) => float_splits(train, test, normalize),
+    };
     a.augment = augment.to_vec();
+    (a, b)
+}
+
+/// The scaling of bytes of images `shape` standardised as `normalize` says with the statistics
+/// of the training bytes `bytes`.
+fn byte_scaling(bytes: &[u8], shape @ [c, h, w]: [usize; 3], normalize: Normalize) -> Scaling {
+    match normalize {
+        Normalize::Off => Scaling::plain(c, h * w),
+        Normalize::Channel => Scaling::channels(&byte_channel_stats(bytes, shape), h * w),
+        Normalize::Pixel => {
+            let (mean, scale) = pixel_stats(bytes, c * h * w, byte_value);
+            Scaling::Pixels { mean, scale }
+        }
+    }
+}
+
+/// Float images: both splits as floats, standardised in place.
+fn float_splits(train: &ImageSet, test: &ImageSet, normalize: Normalize) -> (Split, Split) {
+    let (mut a, mut b) = (train.to_split(), test.to_split());
+    match normalize {
+        Normalize::Off => {}
+        Normalize::Channel => {
+            let stats = channel_stats(&a.x, train.shape);
+            self::normalize(&mut a.x, train.shape, &stats);
+            self::normalize(&mut b.x, test.shape, &stats);
+        }
+        Normalize::Pixel => {
+            let width = train.shape.iter().product::<usize>().max(1);
+            let (mean, scale) = pixel_stats(&a.x, width, |v| v);
+            for x in [&mut a.x, &mut b.x] {
+                for row in x.chunks_exact_mut(width) {
+                    row.iter_mut().zip(mean.iter().zip(&scale)).for_each(|(v, (&m, &s))| *v = standardized(*v, m, s));
+                }
+            }
+        }
+    }
     (a, b)
 }
 
@@ -243,8 +341,8 @@ mod tests {
         let e = ImageSet::new([1, 2, 2], Pixels::U8(vec![0; 8]), vec![0, 1, 1]).unwrap_err();
         assert_eq!(e, "the label count (3) does not match the image count (2)");
         let set = ImageSet::new([1, 2, 2], Pixels::U8(vec![0, 255, 0, 0, 51, 0, 0, 0]), vec![0, 3]).unwrap();
-        assert_eq!((set.num_classes(), &set.to_split().x[..2]), (4, &[0.0, 1.0][..]));
-        assert!((set.to_split().x[4] - 0.2).abs() < 1e-7);
+        assert_eq!((set.num_classes(), &set.to_split().features()[..2]), (4, &[0.0, 1.0][..]));
+        assert!((set.to_split().features()[4] - 0.2).abs() < 1e-7);
     }
 
     #[test]
@@ -258,5 +356,58 @@ mod tests {
         let s5 = 5f64.sqrt() as f32;
         let want = [-3.0 / s5, -1.0 / s5, 0.0, 0.0, 1.0 / s5, 3.0 / s5, 0.0, 0.0];
         assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{y:?}");
+    }
+
+    #[test]
+    fn pixel_standardisation_matches_scikit_learns_standard_scaler() {
+        // tests/fixtures/standardize.json: scripts/make_standardize_fixtures.py.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/standardize.json");
+        let f: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let floats =
+            |v: &serde_json::Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<_>>();
+        let options =
+            crate::data::FashionMnistOptions { sample: true, normalize: Normalize::Pixel, ..Default::default() };
+        let d = crate::data::DatasetSource::load(&options).unwrap();
+        let Some(Scaling::Pixels { mean, scale }) = d.train.pixels.as_ref().map(|p| p.scaling()) else {
+            panic!("per-pixel scaling of bytes expected")
+        };
+        for (ours, (theirs, what)) in
+            [mean, scale].into_iter().zip([(floats(&f["mean"]), "mean"), (floats(&f["scale"]), "scale")])
+        {
+            assert_eq!(ours.len(), 784);
+            let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0, f64::max);
+            assert!(worst < 1e-9, "{what}: off by {worst}");
+        }
+        assert_eq!(scale.iter().filter(|&&s| s == 1.0).count(), f["constant_pixels"].as_u64().unwrap() as usize);
+        let test = d.test.features();
+        for (i, row) in f["test_transformed"].as_array().unwrap().iter().enumerate() {
+            for (j, want) in floats(row).into_iter().enumerate() {
+                let got = f64::from(test[i * 784 + j]);
+                assert!((got - want).abs() <= 1e-6 * want.abs().max(1.0), "test image {i}, pixel {j}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_and_their_floats_standardise_alike() {
+        // Three 2x2 images of 1 channel; pixel 3 is constant.
+        let bytes = vec![0u8, 10, 255, 7, 30, 20, 128, 7, 60, 90, 1, 7];
+        let labels = vec![0, 1, 0];
+        let floats: Vec<f32> = bytes.iter().map(|&p| byte_value(p)).collect();
+        let (a, b) = (
+            ImageSet::new([1, 2, 2], Pixels::U8(bytes), labels.clone()).unwrap(),
+            ImageSet::new([1, 2, 2], Pixels::F32(floats), labels).unwrap(),
+        );
+        for normalize in [Normalize::Off, Normalize::Channel, Normalize::Pixel] {
+            let (x, y) = (splits(&a, &a, normalize, &[]).1, splits(&b, &b, normalize, &[]).1);
+            assert!(x.pixels.is_some() && y.pixels.is_none());
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&x.features()), bits(&y.features()), "{normalize:?}");
+        }
+        let pixel = splits(&b, &b, Normalize::Pixel, &[]).0.x;
+        let column = |j: usize| pixel.iter().skip(j).step_by(4).map(|&v| f64::from(v)).collect::<Vec<_>>();
+        let (m, v) = (column(0).iter().sum::<f64>() / 3.0, column(0).iter().map(|x| x * x).sum::<f64>() / 3.0);
+        assert!(m.abs() < 1e-6 && (v - 1.0).abs() < 1e-6, "pixel 0: mean {m}, variance {v}");
+        assert_eq!(column(3), vec![0.0; 3], "a constant pixel is only centred");
     }
 }

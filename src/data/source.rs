@@ -30,6 +30,11 @@ pub trait DatasetSource: Erased {
     /// Examples in the training split where the options alone say; `None` when only reading
     /// the data tells (a `table`), for the memory estimate.
     fn train_examples(&self) -> Option<usize>;
+    /// Bytes each input value takes in memory, for the memory estimate: 4 (`f32`) unless the
+    /// examples stay bytes until batched (`uint8` images, `data::compact`: 1).
+    fn value_bytes(&self) -> usize {
+        4
+    }
     /// Loads both splits into memory (verifying shipped files' checksums; generating
     /// synthetic data; reading the user's file), each implementation setting
     /// [`Dataset::modes`] to what its [`DatasetSource::modes`] returns (a unit test checks this

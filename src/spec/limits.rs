@@ -194,7 +194,8 @@ pub struct Estimate {
     pub weights: f64,
     /// One batch's activations and their gradients.
     pub activations: f64,
-    /// The dataset and a GAN's evaluation samples.
+    /// The training split (at its stored width: 1 byte per pixel of a `uint8` image set, else
+    /// 4) and a GAN's evaluation samples.
     pub data: f64,
 }
 
@@ -215,7 +216,7 @@ pub fn estimate(dataset: &DatasetSpec, info: &DataInfo, training: &TrainingSpec,
         params: fp.params,
         weights: 4.0 * 4.0 * fp.params,
         activations: 4.0 * 2.0 * training.batch_size as f64 * fp.activations,
-        data: 4.0 * (dataset.train_examples().map_or(0.0, values) + eval),
+        data: dataset.value_bytes() as f64 * dataset.train_examples().map_or(0.0, values) + 4.0 * eval,
     }
 }
 
@@ -303,5 +304,17 @@ mod tests {
         assert!(e.message.contains("6.404e9 parameters"), "{}", e.message);
         let small = ModelSpec::new(MlpSpec::default());
         assert!(check_memory(&data, &data.info(), &training, &small, &limit).is_ok());
+    }
+
+    #[test]
+    fn byte_images_count_one_byte_per_pixel() {
+        use crate::data::FashionMnistOptions;
+        let (training, model) = (TrainingSpec::default(), ModelSpec::new(MlpSpec::default()));
+        let full = DatasetSpec::new(FashionMnistOptions::default()).with_validation(0.0);
+        let e = estimate(&full, &full.info(), &training, &model);
+        assert_eq!(e.data, 60_000.0 * 28.0 * 28.0, "47 MB of pixels, not 188 MB of floats");
+        let floats = DatasetSpec::new(crate::data::Mnist1dOptions::default()).with_validation(0.0);
+        let n = floats.train_examples().unwrap() as f64;
+        assert_eq!(estimate(&floats, &floats.info(), &training, &model).data, 4.0 * n * 40.0);
     }
 }

@@ -54,7 +54,7 @@ fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(path: &Path, shape
 fn write_split(dir: &Path, name: &str, split: &Split, data: &Dataset) -> Result<()> {
     let n = split.len() as u64;
     let (t, c) = (data.info.seq_len as u64, data.info.channels as u64);
-    write_npy(&dir.join(format!("{name}_x.npy")), &[n, t, c], &split.x)?;
+    write_npy(&dir.join(format!("{name}_x.npy")), &[n, t, c], &split.features())?;
     let y = dir.join(format!("{name}_y.npy"));
     match data.info.task {
         Task::Classification => write_npy(&y, &[n], &split.y),

@@ -64,7 +64,7 @@ impl FrechetScorer {
         train::run_loop(&mut step, &cfg, &mut Hooks::default(), &mut NullObserver);
         let net = step.into_model();
         let net = net.valid();
-        let real = Gaussian::fit(&features(&net, train.x.clone().without_autodiff()), FEATURE_WIDTH);
+        let real = Gaussian::fit(&features(&net, train.all_x().without_autodiff()), FEATURE_WIDTH);
         FrechetScorer { net, real }
     }
 
@@ -153,7 +153,7 @@ mod tests {
         let scorer = FrechetScorer::new(&train, &data.info, &device);
         let acc = scorer.accuracy(&data, &device);
         assert!(acc > 0.9, "feature network test accuracy {acc}");
-        let test = DeviceSplit::new(&data.test, &data.info, &device).x.without_autodiff();
+        let test = DeviceSplit::new(&data.test, &data.info, &device).all_x().without_autodiff();
         let real = scorer.score(test.clone());
         let noise = scorer.score(test.random_like(burn::tensor::Distribution::Uniform(0.0, 1.0)));
         assert!(real > 0.0 && real * 10.0 < noise, "test split {real}, noise {noise}");

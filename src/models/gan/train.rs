@@ -294,7 +294,7 @@ impl TrainStep for AdversarialStep<'_> {
 
 /// The examples of `split` on `device`, without autodiff (for their feature statistics).
 fn real_x(split: &crate::data::Split, data: &Dataset, device: &Device) -> Tensor<3> {
-    DeviceSplit::new(split, &data.info, device).x.without_autodiff()
+    DeviceSplit::new(split, &data.info, device).all_x().without_autodiff()
 }
 
 /// Off the 2D mixtures: a Frechet scorer on a feature network trained first (from its own
