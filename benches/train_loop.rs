@@ -10,12 +10,13 @@
 //!   each family's default model on MNIST-1D (Adam lr 1e-2, batch 100, sequential slices);
 //!   `seconds` covers the whole loop, the final test evaluation included.
 //! - `cargo bench --bench train_loop -- --experiment FILE.toml [--set KEY=VALUE]... [--warmup W]
-//!   [--steps N] [--backend B]`: every `[[models]]` variant of the file on its `[dataset]` with
-//!   its `[training]` (no validation split unless the file asks for one), for W + N steps with one
-//!   evaluation after the last; `seconds` is the wall time of steps W+1..=W+N alone (the step at
-//!   which the loop reports each step's loss: evaluations, data loading and model building
-//!   excluded; with W = 0 the window starts before the model is built), `images_per_second` =
-//!   N · batch_size / seconds.
+//!   [--steps N] [--backend B] [LABEL...]`: every `[[models]]` variant of the file (or those
+//!   labelled LABEL) on its dataset with its training settings (`Experiment::recipe`: the
+//!   variant's own, else the file's sections; N defaults to their `steps`), seed 0, for W + N
+//!   steps with one evaluation after the last. `seconds` is the wall time of steps W+1..=W+N
+//!   alone, clocked where the loop reports each step's loss (`log_every = 1`): evaluations,
+//!   data loading and model building excluded (with W = 0 the clock starts before the model is
+//!   built); `images_per_second` = N · batch_size / seconds.
 //!
 //! (`libtorch` needs `--features tch`.) Prints one JSON object per model. Threads: set
 //! `RAYON_NUM_THREADS`.
@@ -41,8 +42,14 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let mut out =
-        Args { steps: None, warmup: 0, backend: BackendKind::Flex, families: Vec::new(), experiment: None, sets: Vec::new() };
+    let mut out = Args {
+        steps: None,
+        warmup: 0,
+        backend: BackendKind::Flex,
+        families: Vec::new(),
+        experiment: None,
+        sets: Vec::new(),
+    };
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match a.as_str() {
@@ -150,17 +157,24 @@ fn bench_families(args: &Args, backend: &Backend) {
     }
 }
 
-/// Every model of an experiment file, timed over steps `warmup + 1 ..= warmup + steps`.
+/// Every model of an experiment file (those labelled in `args.families`, when any are), each
+/// with its own training settings and dataset, timed over steps `warmup + 1 ..= warmup + steps`.
 fn bench_experiment(path: &std::path::Path, args: &Args, backend: &Backend) {
     let exp = Experiment::load(path, &args.sets).unwrap_or_else(|e| fail(&e));
-    let steps = args.steps.unwrap_or(exp.training.steps);
-    if steps == 0 {
-        fail(&"--steps must be at least 1");
+    if let Some(l) = args.families.iter().find(|l| !exp.models.iter().any(|m| &&m.label == l)) {
+        let labels: Vec<&str> = exp.models.iter().map(|m| m.label.as_str()).collect();
+        fail(&format!("{}: no [[models]] variant labelled `{l}` (labels: {})", path.display(), labels.join(", ")));
     }
-    let total = args.warmup + steps;
-    let cfg = TrainingSpec { steps: total, eval_every: total, log_every: 1, ..exp.training.clone() };
-    let data = exp.dataset.load().unwrap_or_else(|e| fail(&e));
-    for variant in &exp.models {
+    let chosen = exp.models.iter().filter(|m| args.families.is_empty() || args.families.contains(&m.label));
+    for variant in chosen {
+        let (training, dataset) = exp.recipe(&variant.label);
+        let steps = args.steps.unwrap_or(training.steps);
+        if steps == 0 {
+            fail(&"--steps must be at least 1");
+        }
+        let total = args.warmup + steps;
+        let cfg = TrainingSpec { steps: total, eval_every: total, log_every: 1, ..training.clone() };
+        let data = dataset.load().unwrap_or_else(|e| fail(&e));
         let mut clock = StepClock { from: args.warmup, to: total, start: None, seconds: None };
         if args.warmup == 0 {
             clock.start = Some(Instant::now());

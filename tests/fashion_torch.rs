@@ -45,14 +45,9 @@ macro_rules! torch_or_skip {
     };
 }
 
-/// `python scripts/fashion_torch.py ARGS --sample --json` in the checkout.
+/// `python scripts/fashion_torch.py ARGS` in the checkout.
 fn fashion_torch(python: &Path, args: &[&str]) -> Output {
-    Command::new(python)
-        .arg("scripts/fashion_torch.py")
-        .args(args)
-        .current_dir(checkout())
-        .output()
-        .unwrap()
+    Command::new(python).arg("scripts/fashion_torch.py").args(args).current_dir(checkout()).output().unwrap()
 }
 
 /// The one JSON line of a successful `--json` training.
@@ -69,7 +64,8 @@ fn each_row_trains_on_the_sample_learns_and_reports_its_record() {
     let python = torch_or_skip!();
     // name, parameters (PyTorch's count; the architecture table of the script), steps.
     for (model, params, steps) in [("cnn3", 70474, 5), ("mlp", 79510, 40), ("logreg", 7850, 40)] {
-        let r = record(&fashion_torch(&python, &["--model", model, "--steps", &steps.to_string(), "--sample", "--json"]));
+        let r =
+            record(&fashion_torch(&python, &["--model", model, "--steps", &steps.to_string(), "--sample", "--json"]));
         assert_eq!(r["model"], model);
         assert_eq!(r["param_count"], params, "{model}");
         assert_eq!((r["train_images"].as_u64(), r["test_images"].as_u64()), (Some(300), Some(100)));
@@ -92,7 +88,8 @@ fn each_row_trains_on_the_sample_learns_and_reports_its_record() {
 fn a_seed_gives_the_same_numbers_and_another_seed_others() {
     let python = torch_or_skip!();
     let run = |seed: &str, extra: &[&str]| {
-        let mut args = vec!["--model", "cnn3", "--steps", "4", "--eval-every", "2", "--sample", "--json", "--seed", seed];
+        let mut args =
+            vec!["--model", "cnn3", "--steps", "4", "--eval-every", "2", "--sample", "--json", "--seed", seed];
         args.extend_from_slice(extra);
         record(&fashion_torch(&python, &args))
     };
@@ -121,7 +118,10 @@ fn a_file_that_does_not_match_its_digest_is_refused() {
     bytes[last] ^= 1;
     std::fs::write(&labels, bytes).unwrap();
     let (dir, sums) = (s.path().to_str().unwrap(), s.path().join("SHA256SUMS"));
-    let out = fashion_torch(&python, &["--model", "logreg", "--steps", "1", "--data-dir", dir, "--sums", sums.to_str().unwrap()]);
+    let out = fashion_torch(
+        &python,
+        &["--model", "logreg", "--steps", "1", "--data-dir", dir, "--sums", sums.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("t10k-labels-idx1-ubyte.gz: SHA-256") && err.contains("expected 86e95c7e"), "{err}");
@@ -160,7 +160,8 @@ fn the_reference_script_trains_every_row_and_seed_and_tabulates_them() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let rows: Vec<Value> = std::fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Value> =
+        std::fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let mut runs: Vec<(String, u64)> =
         rows.iter().map(|r| (r["model"].as_str().unwrap().to_string(), r["seed"].as_u64().unwrap())).collect();
     runs.sort();
@@ -212,7 +213,8 @@ fn the_table_intervals_match_scipy() {
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     for (i, g) in fixtures.iter().enumerate() {
-        let (n, mean, std) = (g["a"].as_array().unwrap().len(), g["mean_a"].as_f64().unwrap(), g["std_a"].as_f64().unwrap());
+        let (n, mean, std) =
+            (g["a"].as_array().unwrap().len(), g["mean_a"].as_f64().unwrap(), g["std_a"].as_f64().unwrap());
         let ci: Vec<f64> = g["ci95_a"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let row = format!("| g{i} | {n} | {mean:.4} ± {std:.4} | [{:.4}, {:.4}] | 1.0000 | 2.0 |", ci[0], ci[1]);
         assert!(table.lines().any(|l| l == row), "missing {row} in\n{table}");
@@ -236,7 +238,8 @@ fn the_t_quantile_is_exact_beyond_the_fixtures() {
 #[test]
 fn a_bad_line_in_the_table_input_is_named() {
     let s = Scratch::new();
-    let file = s.file("rows.jsonl", "{\"model\": \"a\", \"test_acc\": 0.5, \"test_loss\": 1, \"seconds\": 1}\nnot json\n");
+    let file =
+        s.file("rows.jsonl", "{\"model\": \"a\", \"test_acc\": 0.5, \"test_loss\": 1, \"seconds\": 1}\nnot json\n");
     let out = seed_table(&file, &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("rows.jsonl:2: not a JSON line"), "{}", stderr(&out));
@@ -275,6 +278,7 @@ fn the_script_reads_the_pixels_and_labels_burnlab_trains_on() {
             assert x.shape == (n, 28, 28) and bx.shape == (n, 28, 28), (x.shape, bx.shape)\n    \
             assert x.dtype == bx.dtype == np.float32 and (x == bx).all(), split\n    \
             assert (y == by).all() and len(set(y.tolist())) == 10, split\n";
-    let out = Command::new(&python).args(["-c", code, data.to_str().unwrap()]).current_dir(checkout()).output().unwrap();
+    let out =
+        Command::new(&python).args(["-c", code, data.to_str().unwrap()]).current_dir(checkout()).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
