@@ -341,12 +341,11 @@ def main(argv=None):
     sums = read_sums(args.sums)
     data = (load_split(args.data_dir, sums, "train"), load_split(args.data_dir, sums, "test"))
     r = train(args.model, data, args, log)
+    log(f"{r['model']} seed {r['seed']}: {r['steps']} steps in {r['seconds']:.1f} s "
+        f"({1000 * r['seconds_per_step']:.2f} ms/step, {r['images_per_second']:.0f} images/s), "
+        f"test_acc {100 * r['test_acc']:.2f}% test_loss {r['test_loss']:.4f}")
     if args.json:
         print(json.dumps(r), flush=True)
-    else:
-        print(f"{r['model']} seed {r['seed']}: {r['steps']} steps in {r['seconds']:.1f} s "
-              f"({1000 * r['seconds_per_step']:.2f} ms/step, {r['images_per_second']:.0f} images/s), "
-              f"test_acc {100 * r['test_acc']:.2f}% test_loss {r['test_loss']:.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -190,6 +190,27 @@ fn the_reference_script_refuses_an_unknown_row() {
     assert!(stderr(&out).contains("unknown row 'resnet' (expected cnn3, mlp or logreg)"), "{}", stderr(&out));
 }
 
+#[test]
+fn a_failed_training_writes_no_results() {
+    let python = torch_or_skip!();
+    let s = Scratch::new();
+    let jsonl = s.path().join("pytorch.jsonl");
+    let venv = python.parent().unwrap().parent().unwrap();
+    #[rustfmt::skip]
+    let args = ["--sample", "--models", "logreg", "--seeds", "0", "--steps", "2",
+                "--logreg-args", "--momentum 0.9", "--out", jsonl.to_str().unwrap()];
+    let out = Command::new("scripts/reference-fashion-mnist")
+        .args(args)
+        .env("BURNLAB_TORCH_VENV", venv)
+        .current_dir(checkout())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("--momentum needs --optimizer sgd") && err.contains("a training failed"), "{err}");
+    assert_eq!(std::fs::read_dir(s.path()).unwrap().count(), 0, "nothing written");
+}
+
 /// `python3 scripts/seed_table.py FILE ARGS`.
 fn seed_table(file: &Path, args: &[&str]) -> Output {
     Command::new("python3").arg("scripts/seed_table.py").arg(file).args(args).current_dir(checkout()).output().unwrap()
