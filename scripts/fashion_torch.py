@@ -249,6 +249,25 @@ class Batches:
         return idx
 
 
+class Plateau:
+    """burnlab's `early_stopping` on `train.loss` (src/train/early.rs, Keras's rule): the mean
+    training loss of each evaluation window improves when it is below the best so far by more
+    than `tol` (the best moves only then); after `patience` windows in a row without an
+    improvement, stop. `patience` 0: never."""
+
+    def __init__(self, patience, tol):
+        self.patience, self.tol, self.best, self.waited = patience, tol, None, 0
+
+    def stop(self, value):
+        if self.patience == 0:
+            return False
+        if self.best is not None and not value < self.best - self.tol:
+            self.waited += 1
+        else:
+            self.best, self.waited = value, 0
+        return self.waited >= self.patience
+
+
 def train(name, data, args, log):
     """One training of `name`; returns its JSON record."""
     x_train, y_train, x_test, y_test = model_inputs(name, data)
@@ -257,6 +276,8 @@ def train(name, data, args, log):
     batches = Batches(len(x_train), args.batch, args.seed)
     model.train()
     evals, eval_seconds, loss = [], 0.0, None
+    stopper = Plateau(args.stop_patience, args.stop_tol)
+    window, last = [], args.steps
     t0 = time.perf_counter()
     for step in range(1, args.steps + 1):
         if step == args.warmup + 1:
@@ -266,20 +287,25 @@ def train(name, data, args, log):
         loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
         loss.backward()
         optimizer.step()
+        window.append(loss.item())
         if args.eval_every > 0 and step % args.eval_every == 0 and step < args.steps:
+            mean_loss, window = sum(window) / len(window), []
+            if stopper.stop(mean_loss):
+                last = step
+                break
             te = time.perf_counter()
             test_loss, test_acc = evaluate(model, x_test, y_test)
-            evals.append({"step": step, "train_loss": loss.item(), "test_loss": test_loss, "test_acc": test_acc})
-            log(f"  {name} seed {args.seed} step {step}: train_loss {loss.item():.4f} "
+            evals.append({"step": step, "train_loss": mean_loss, "test_loss": test_loss, "test_acc": test_acc})
+            log(f"  {name} seed {args.seed} step {step}: train_loss {mean_loss:.4f} "
                 f"test_loss {test_loss:.4f} test_acc {100 * test_acc:.2f}%")
             eval_seconds += time.perf_counter() - te
     seconds = time.perf_counter() - t0 - eval_seconds
-    timed = args.steps - args.warmup
+    timed = last - args.warmup
     test_loss, test_acc = evaluate(model, x_test, y_test)
-    evals.append({"step": args.steps, "train_loss": loss.item() if loss is not None else None,
+    evals.append({"step": last, "train_loss": sum(window) / len(window) if window else mean_loss,
                   "test_loss": test_loss, "test_acc": test_acc})
     return {
-        "model": name, "seed": args.seed, "steps": args.steps, "warmup": args.warmup,
+        "model": name, "seed": args.seed, "steps": last, "max_steps": args.steps, "warmup": args.warmup,
         "test_acc": test_acc, "test_loss": test_loss,
         "seconds": seconds,
         "seconds_per_step": seconds / timed,
@@ -310,6 +336,11 @@ def parse_args(argv):
                    help="leave the first W steps out of the timing (benchmarks; they still train)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     p.add_argument("--eval-every", type=int, default=0, help="also evaluate the test set every K steps")
+    p.add_argument("--stop-patience", type=int, default=0,
+                   help="stop after P evaluation windows (--eval-every steps) in a row whose mean training "
+                        "loss is not below the best by more than --stop-tol (burnlab's early_stopping on "
+                        "train.loss); 0: never")
+    p.add_argument("--stop-tol", type=float, default=0.0, help="see --stop-patience")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--sums", default=DEFAULT_SUMS, help="SHA256SUMS of the four files")
     p.add_argument("--sample", action="store_true", help="the committed 300/100-image sample")
@@ -322,6 +353,8 @@ def parse_args(argv):
     args.steps = steps if args.steps is None else args.steps
     if args.sample:
         args.data_dir, args.sums = SAMPLE_DIR, os.path.join(SAMPLE_DIR, "SHA256SUMS")
+    if args.stop_patience and args.eval_every < 1:
+        p.error("--stop-patience needs --eval-every (the windows whose mean training loss it watches)")
     if args.momentum and args.optimizer != "sgd":
         p.error("--momentum needs --optimizer sgd")
     if args.steps < 1 or args.batch < 1 or args.lr <= 0 or args.threads < 1 or args.weight_decay < 0:

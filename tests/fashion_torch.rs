@@ -303,3 +303,30 @@ fn the_script_reads_the_pixels_and_labels_burnlab_trains_on() {
         Command::new(&python).args(["-c", code, data.to_str().unwrap()]).current_dir(checkout()).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_scikit_learn_rows_stop_on_a_training_loss_plateau_by_burnlabs_rule() {
+    let python = torch_or_skip!();
+    // burnlab's early_stopping (src/train/early.rs): the best moves only on an improvement
+    // beyond the tolerance, so slow steady progress eventually counts as one (scikit-learn
+    // would have stopped at the fourth value, its best following every lower loss).
+    let code = "import sys; sys.path.insert(0, 'scripts'); from fashion_torch import Plateau\n\
+        p = Plateau(3, 1e-4)\n\
+        print([p.stop(v) for v in [1.0, 0.99995, 0.9999, 0.99985, 0.9998, 0.99978, 0.99977]])\n";
+    let out = Command::new(&python).args(["-c", code]).current_dir(checkout()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "[False, False, False, False, False, False, True]");
+    // A training stops at an evaluation and reports where, out of how many steps at most.
+    #[rustfmt::skip]
+    let args = ["--model", "logreg", "--sample", "--steps", "400", "--eval-every", "20",
+                "--stop-patience", "2", "--stop-tol", "0.5", "--json"];
+    let r = record(&fashion_torch(&python, &args));
+    let steps = r["steps"].as_u64().unwrap();
+    assert!(steps < 400 && steps % 20 == 0 && steps >= 60, "{r}");
+    assert_eq!(r["max_steps"], 400);
+    let evals = r["evals"].as_array().unwrap();
+    assert_eq!(evals.last().unwrap()["step"].as_u64(), Some(steps));
+    let bad = fashion_torch(&python, &["--model", "mlp", "--sample", "--stop-patience", "2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--stop-patience needs --eval-every"), "{}", stderr(&bad));
+}
