@@ -330,3 +330,25 @@ fn the_scikit_learn_rows_stop_on_a_training_loss_plateau_by_burnlabs_rule() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("--stop-patience needs --eval-every"), "{}", stderr(&bad));
 }
+
+#[test]
+fn each_training_of_the_reference_is_one_line_of_arguments() {
+    // Without --sample and without step overrides the cnn3 line has no extra arguments; a
+    // trailing blank there once made xargs join it to the next line (the cnn3 trainings ran as
+    // mlp ones).
+    let out = Command::new("scripts/reference-fashion-mnist")
+        .args(["--models", "cnn3 mlp", "--seeds", "0 1", "--dry-run"])
+        .current_dir(checkout())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for (line, (model, seed)) in lines.iter().zip([("cnn3", 0), ("mlp", 0), ("cnn3", 1), ("mlp", 1)]) {
+        assert!(line.starts_with(&format!("--model {model} --seed {seed}")), "{text}");
+        assert_eq!(line.matches("--model").count(), 1, "{text}");
+        assert_eq!(*line, line.trim_end(), "no trailing blank: {text}");
+    }
+    assert!(lines[1].contains("--stop-patience 3 --stop-tol 1e-4 --weight-decay 5e-7"), "{text}");
+}
