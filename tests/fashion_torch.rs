@@ -322,7 +322,7 @@ fn the_scikit_learn_rows_stop_on_a_training_loss_plateau_by_burnlabs_rule() {
                 "--stop-patience", "2", "--stop-tol", "0.5", "--json"];
     let r = record(&fashion_torch(&python, &args));
     let steps = r["steps"].as_u64().unwrap();
-    assert!(steps < 400 && steps % 20 == 0 && steps >= 60, "{r}");
+    assert!(steps < 400 && steps.is_multiple_of(20) && steps >= 60, "{r}");
     assert_eq!(r["max_steps"], 400);
     let evals = r["evals"].as_array().unwrap();
     assert_eq!(evals.last().unwrap()["step"].as_u64(), Some(steps));
