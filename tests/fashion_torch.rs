@@ -21,16 +21,7 @@ fn checkout() -> &'static Path {
 
 /// The torch venv's python, if it imports torch and numpy; else why not.
 fn torch_python() -> Result<PathBuf, String> {
-    let venv = match std::env::var_os("BURNLAB_TORCH_VENV") {
-        Some(v) => PathBuf::from(v),
-        None => Path::new(&std::env::var_os("HOME").ok_or("HOME is not set")?).join(".cache/burnlab/torch-2.9.0"),
-    };
-    let python = venv.join("bin/python3");
-    match Command::new(&python).args(["-c", "import numpy, torch"]).output() {
-        Ok(out) if out.status.success() => Ok(python),
-        Ok(out) => Err(format!("{} cannot import torch and numpy: {}", python.display(), stderr(&out).trim())),
-        Err(e) => Err(format!("no torch venv ({}: {e}); run scripts/setup-torch-venv", python.display())),
-    }
+    common::torch_venv().map(|venv| venv.join("bin/python3"))
 }
 
 macro_rules! torch_or_skip {
@@ -48,6 +39,17 @@ macro_rules! torch_or_skip {
 /// `python scripts/fashion_torch.py ARGS` in the checkout.
 fn fashion_torch(python: &Path, args: &[&str]) -> Output {
     Command::new(python).arg("scripts/fashion_torch.py").args(args).current_dir(checkout()).output().unwrap()
+}
+
+/// `scripts/reference-fashion-mnist ARGS` in the checkout, with the venv of `python`.
+fn reference(python: &Path, args: &[&str]) -> Output {
+    let venv = python.parent().and_then(Path::parent).expect("a venv's bin/python3");
+    Command::new("scripts/reference-fashion-mnist")
+        .args(args)
+        .env("BURNLAB_TORCH_VENV", venv)
+        .current_dir(checkout())
+        .output()
+        .unwrap()
 }
 
 /// The one JSON line of a successful `--json` training.
@@ -149,16 +151,10 @@ fn the_reference_script_trains_every_row_and_seed_and_tabulates_them() {
     let python = torch_or_skip!();
     let s = Scratch::new();
     let jsonl = s.path().join("fm/pytorch.jsonl");
-    let venv = python.parent().unwrap().parent().unwrap();
     #[rustfmt::skip]
     let args = ["--sample", "--seeds", "0 1", "--steps-cnn", "3", "--steps", "3",
                 "--logreg-args", "--lr 0.01", "--out", jsonl.to_str().unwrap()];
-    let out = Command::new("scripts/reference-fashion-mnist")
-        .args(args)
-        .env("BURNLAB_TORCH_VENV", venv)
-        .current_dir(checkout())
-        .output()
-        .unwrap();
+    let out = reference(&python, &args);
     assert!(out.status.success(), "{}", stderr(&out));
     let rows: Vec<Value> =
         std::fs::read_to_string(&jsonl).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -195,16 +191,10 @@ fn a_failed_training_writes_no_results() {
     let python = torch_or_skip!();
     let s = Scratch::new();
     let jsonl = s.path().join("pytorch.jsonl");
-    let venv = python.parent().unwrap().parent().unwrap();
     #[rustfmt::skip]
     let args = ["--sample", "--models", "logreg", "--seeds", "0", "--steps", "2",
                 "--logreg-args", "--momentum 0.9", "--out", jsonl.to_str().unwrap()];
-    let out = Command::new("scripts/reference-fashion-mnist")
-        .args(args)
-        .env("BURNLAB_TORCH_VENV", venv)
-        .current_dir(checkout())
-        .output()
-        .unwrap();
+    let out = reference(&python, &args);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("--momentum needs --optimizer sgd") && err.contains("a training failed"), "{err}");

@@ -10,28 +10,11 @@
 
 mod common;
 
-use common::{Scratch, stderr, summary, trial_dirs};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{Scratch, stderr, summary, torch_venv, trial_dirs};
 
 /// The example's experiment file, relative to the checkout (its `workdir` is relative to the
 /// directory `burnlab run` runs in: the checkout).
 const EXPERIMENT: &str = "examples/pytorch-command/pytorch-command.toml";
-
-/// The torch venv of `scripts/setup-torch-venv`, if its python imports torch and numpy; else
-/// why not.
-fn torch_venv() -> Result<PathBuf, String> {
-    let venv = match std::env::var_os("BURNLAB_TORCH_VENV") {
-        Some(v) => PathBuf::from(v),
-        None => Path::new(&std::env::var_os("HOME").ok_or("HOME is not set")?).join(".cache/burnlab/torch-2.9.0"),
-    };
-    let python = venv.join("bin/python3");
-    match Command::new(&python).args(["-c", "import numpy, torch"]).output() {
-        Ok(out) if out.status.success() => Ok(venv),
-        Ok(out) => Err(format!("{} cannot import torch and numpy: {}", python.display(), stderr(&out).trim())),
-        Err(e) => Err(format!("no torch venv ({}: {e}); run scripts/setup-torch-venv", python.display())),
-    }
-}
 
 #[test]
 fn the_pytorch_example_trains_beside_mlp_and_reports_like_it() {

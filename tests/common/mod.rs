@@ -269,3 +269,19 @@ pub fn prefixed(v: &serde_json::Value, prefix: &str) -> Vec<(String, f64)> {
         .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
         .collect()
 }
+
+/// The torch venv of `scripts/setup-torch-venv` (`$BURNLAB_TORCH_VENV`, which `scripts/test`
+/// exports; default `~/.cache/burnlab/torch-2.9.0`), if its python imports torch and numpy; else
+/// why not (tests that need it print that and pass without running).
+pub fn torch_venv() -> Result<PathBuf, String> {
+    let venv = match std::env::var_os("BURNLAB_TORCH_VENV") {
+        Some(v) => PathBuf::from(v),
+        None => Path::new(&std::env::var_os("HOME").ok_or("HOME is not set")?).join(".cache/burnlab/torch-2.9.0"),
+    };
+    let python = venv.join("bin/python3");
+    match Command::new(&python).args(["-c", "import numpy, torch"]).output() {
+        Ok(out) if out.status.success() => Ok(venv),
+        Ok(out) => Err(format!("{} cannot import torch and numpy: {}", python.display(), stderr(&out).trim())),
+        Err(e) => Err(format!("no torch venv ({}: {e}); run scripts/setup-torch-venv", python.display())),
+    }
+}
