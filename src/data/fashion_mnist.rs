@@ -31,7 +31,7 @@ pub struct FashionMnistOptions {
     pub path: Option<String>,
     /// Read the committed sample (`datasets/fashion-mnist-sample/`: 300 training and 100
     /// test images, the first 30 / 10 of each class) instead.
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "crate::check::is_false")]
     pub sample: bool,
     /// Standardise with the training split's statistics: `true` or `"channel"` per channel,
     /// `"pixel"` per pixel position (`data::pixels::Normalize`).
@@ -40,10 +40,6 @@ pub struct FashionMnistOptions {
     /// Augmentation of training batches, in order (`data::augment`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub augment: Vec<Augment>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// Where Debian's `dataset-fashion-mnist` puts the files.
