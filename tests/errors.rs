@@ -171,6 +171,26 @@ fn cases() -> Vec<(&'static str, String, &'static str, Vec<&'static str>)> {
             vec!["`models[0].training`: expected a table of [training] keys"],
         ),
         (
+            "a variant's own steps under a hyperband pruner",
+            format!(
+                "{}\n[sweep]\npruner = {{ kind = \"hyperband\", min_steps = 2, reduction_factor = 2 }}\n\
+                 [sweep.params]\n\"training.lr\" = [0.01, 0.02]\n",
+                GOOD.replace("hidden = 8", "hidden = 8\ntraining = { steps = 20 }")
+            ),
+            "e.toml:14:",
+            vec!["`models[0].training.steps` = 20 differs from `training.steps` = 10", "hyperband"],
+        ),
+        (
+            "a variant without a validation split under a pruner watching one",
+            format!(
+                "{}\n[sweep]\npruner = {{ kind = \"asha\", min_steps = 2, reduction_factor = 2 }}\n\
+                 [sweep.params]\n\"training.lr\" = [0.01, 0.02]\n",
+                GOOD.replace("hidden = 8", "hidden = 8\ndataset = { validation = 0 }")
+            ),
+            "e.toml:14:",
+            vec!["`models[0].dataset` has no validation split, but the pruner watches `valid.accuracy`"],
+        ),
+        (
             "cpu backend on cuda",
             GOOD.replace("seeds = [0]", "seeds = [0]\ndevice = \"cuda:0\""),
             "e.toml:",

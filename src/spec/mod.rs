@@ -360,6 +360,10 @@ impl Experiment {
             steps: training.steps,
         };
         let (sweep, pruner) = sweep::typed(raw.sweep, &cx, loc, &mut warnings)?;
+        if let Some(p) = &pruner {
+            let labels: Vec<&str> = models.iter().map(|m| m.label.as_str()).collect();
+            recipe::check_pruner(p, &recipes, training.steps, &labels, loc)?;
+        }
         // Any family's metric (as before), and those a `command` variant lists.
         let (builtin, ours) = (crate::models::metrics(), variant_metrics(&models));
         let recorded: Vec<String> =

@@ -7,6 +7,7 @@
 //! experiment file. A variant without them uses the file's sections unchanged, and its trial
 //! ids are those it had before the keys existed.
 
+use super::pruner::{PrunerKind, PrunerSpec};
 use super::raw::RawDataset;
 use super::{KeyPath, Locator, deserialize_at};
 use crate::data::DatasetSpec;
@@ -91,4 +92,44 @@ impl OwnKeys {
         };
         Ok(Recipe { training, dataset })
     }
+}
+
+/// Checks the variants' own recipes against the sweep's pruner, which is set up from the
+/// file's sections: hyperband's last rung is the file's `training.steps`, so a variant with
+/// other `steps` cannot be pruned by it; a pruner watching a `valid.` metric needs every variant
+/// to have a validation split. `labels` are the variants' labels in file order (for locations).
+///
+/// # Errors
+/// The first variant at odds with the pruner, located at its own key.
+pub fn check_pruner(
+    pruner: &PrunerSpec,
+    recipes: &std::collections::BTreeMap<String, Recipe>,
+    base_steps: usize,
+    labels: &[&str],
+    loc: &Locator<'_>,
+) -> Result<(), UserError> {
+    for (i, label) in labels.iter().enumerate() {
+        let Some(r) = recipes.get(*label) else { continue };
+        let at = KeyPath::default().key("models").index(i);
+        if pruner.kind == PrunerKind::Hyperband && r.training.steps != base_steps {
+            let key = at.key("training").key("steps");
+            return Err(UserError::new(format!(
+                "`{key}` = {} differs from `training.steps` = {base_steps}, which a hyperband pruner's \
+                 last rung is computed from",
+                r.training.steps
+            ))
+            .at(loc.locate(&key, false))
+            .help("give the variant the file's steps, or prune with asha or median"));
+        }
+        if pruner.metric.starts_with("valid.") && !r.dataset.has_validation() {
+            let key = at.key("dataset");
+            return Err(UserError::new(format!(
+                "`{key}` has no validation split, but the pruner watches `{}`",
+                pruner.metric
+            ))
+            .at(loc.locate(&key, false))
+            .help("keep a validation split for every variant (`validation` > 0) or prune on another metric"));
+        }
+    }
+    Ok(())
 }
