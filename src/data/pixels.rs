@@ -48,7 +48,7 @@ impl Pixels {
     /// The values as floats (bytes divided by 255).
     pub fn to_f32(&self) -> Vec<f32> {
         match self {
-            Pixels::U8(v) => v.iter().map(|&p| f32::from(p) / 255.0).collect(),
+            Pixels::U8(v) => v.iter().map(|&p| byte_value(p)).collect(),
             Pixels::F32(v) => v.clone(),
         }
     }

@@ -203,14 +203,15 @@ fn check_variant(
         limits::Section::Model => loc.limit_error(path, e),
     };
     limits::check_sizes_first(dataset, training, &variant.spec).map_err(limit_at)?;
-    variant.spec.validate(&dataset.info()).map_err(|e| loc.field_error(path, e))?;
+    let info = dataset.info();
+    variant.spec.validate(&info).map_err(|e| loc.field_error(path, e))?;
     variant.spec.check_training(training).map_err(|e| loc.field_error(&section("training"), e))?;
     check_watched_metric(training, variant, loc)?;
     if let Some(watch) = &training.early_stopping {
         let has_validation = dataset.has_validation();
         watch.check_split(has_validation).map_err(|e| loc.field_error(&section("training"), e))?;
     }
-    limits::check_memory(dataset, &dataset.info(), training, &variant.spec, memory_limit).map_err(limit_at)
+    limits::check_memory(dataset, &info, training, &variant.spec, memory_limit).map_err(limit_at)
 }
 
 /// Checks that `training.early_stopping.metric` is one `variant`'s family records.
